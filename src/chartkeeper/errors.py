@@ -1,0 +1,44 @@
+"""One error tree for the whole application.
+
+Shells (CLI, API, web) turn these into a one-line message, an HTTP status with an
+OperationOutcome, or an HL7 ACK; nothing below the shells knows how it will be shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chartkeeper.fhir.outcome import Issue
+
+
+class ChartkeeperError(Exception):
+    """Base of every error Chartkeeper raises on purpose."""
+
+
+class ConfigError(ChartkeeperError):
+    """A setting is missing or malformed."""
+
+
+class InvalidInput(ChartkeeperError):
+    """Input that cannot be accepted; carries the FHIR issues that say what and where."""
+
+    def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
+        super().__init__(message)
+        self.issues: list[Issue] = list(issues or [])
+
+
+class NotFound(ChartkeeperError):
+    """The resource (or version) does not exist."""
+
+
+class Gone(ChartkeeperError):
+    """The resource existed and was deleted."""
+
+
+class Conflict(ChartkeeperError):
+    """A write lost a race or contradicts the stored state (version mismatch, duplicate)."""
+
+
+class StoreUnavailable(ChartkeeperError):
+    """The database cannot be reached or opened."""

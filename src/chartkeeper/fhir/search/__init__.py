@@ -1,0 +1,1 @@
+"""FHIR search parameters: the registry compiled from the spec and index-value extraction."""
