@@ -1,0 +1,78 @@
+"""What every command shares: opening the store, one-line errors, progress bars."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from chartkeeper.config import Settings
+from chartkeeper.errors import ChartkeeperError, StoreUnavailable
+from chartkeeper.store.repository import Store
+
+console = Console(stderr=True, highlight=False)
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr, no traceback, a non-zero exit."""
+    print(f"chartkeeper: error: {message}", file=sys.stderr)
+    raise typer.Exit(code=code)
+
+
+def guard(action: Callable[[], T]) -> T:
+    """Run ``action``; our own errors and database failures become a one-line message."""
+    try:
+        return action()
+    except ChartkeeperError as exc:
+        fail(str(exc))
+    except Exception as exc:  # the database driver's errors: say what, never a traceback
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            orig = getattr(exc, "orig", exc)
+            fail(f"database error: {str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__}")
+        raise
+
+
+def open_store(ctx: typer.Context, migrate: bool = False) -> Store:
+    settings: Settings = ctx.obj
+    store = guard(lambda: Store.open(settings.database_url))
+    if migrate:
+        guard(store.init)
+    else:
+        try:
+            current = guard(store.is_current)
+        except StoreUnavailable as exc:
+            fail(str(exc))
+        if not current:
+            fail("the database has no current schema: run `chartkeeper init` first")
+    return store
+
+
+@contextmanager
+def byte_progress(label: str, total: int, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar over bytes when stderr is a terminal; silent otherwise."""
+    if quiet or not console.is_terminal:
+        yield lambda _n: None
+        return
+    columns = (TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+@contextmanager
+def count_progress(label: str, total: int, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    if quiet or not console.is_terminal:
+        yield lambda _n: None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)

@@ -1,0 +1,224 @@
+"""The ``chartkeeper`` command: a thin shell over the services (parse, call, print)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from chartkeeper.cli import common
+from chartkeeper.cli.common import console, fail
+from chartkeeper.config import DATABASE_URL_ENV, load_settings
+
+app = typer.Typer(
+    name="chartkeeper",
+    help="Chartkeeper: a health information management system on one versioned FHIR R4 store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help=f"Database URL (sqlite:///file.db or postgresql://user@host/db). Default: ${DATABASE_URL_ENV} or sqlite:///chartkeeper.db",
+        ),
+    ] = None,
+) -> None:
+    """Every command works on one database, chosen by --db or the environment."""
+    ctx.obj = load_settings(database_url=db)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database schema, or migrate it to the current version."""
+    store = common.open_store(ctx, migrate=True)
+    console.print(f"schema is current ({store.dialect})")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders: FHIR Bundles (JSON) and NDJSON, gzip too.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
+) -> None:
+    """Import FHIR data: ids kept, urn:uuid references resolved, each bundle applied atomically."""
+    from chartkeeper.intake.service import ingest as run_ingest
+    from chartkeeper.intake.service import total_bytes
+
+    store = common.open_store(ctx, migrate=True)
+    settings = ctx.obj
+    count = workers or settings.ingest_workers
+    with common.byte_progress("ingest", common.guard(lambda: total_bytes(paths)), quiet=json_out) as advance:
+        report = common.guard(lambda: run_ingest(store, paths, workers=count, progress=advance))
+    for message in report.skipped:
+        print(f"skipped: {message}", file=sys.stderr)
+    for message in report.messages:
+        print(f"rejected: {message}", file=sys.stderr)
+    data = report.as_json()
+    if json_out:
+        print(orjson.dumps(data).decode())
+    else:
+        console.print(
+            f"{data['files']} files: {data['created']} created, {data['updated']} updated, "
+            f"{data['unchanged']} unchanged, {data['deleted']} deleted, {data['rejected']} rejected, "
+            f"{data['skipped']} skipped "
+            f"in {data['seconds']:.1f} s"
+        )
+    if report.rejected:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Current (non-deleted) resources per resourceType."""
+    store = common.open_store(ctx)
+    counts = common.guard(store.count_by_type)
+    if json_out:
+        print(orjson.dumps(counts).decode())
+        return
+    from rich.table import Table
+
+    table = Table("resourceType", "count")
+    for res_type, n in counts.items():
+        table.add_row(res_type, str(n))
+    table.add_row("[bold]all[/bold]", str(sum(counts.values())))
+    console.print(table)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write <Type>.ndjson files and manifest.json into.")],
+    types: Annotated[str | None, typer.Option("--type", help="Comma-separated resource types (default all).")] = None,
+) -> None:
+    """Export every current resource as NDJSON (FHIR Bulk Data layout)."""
+    from chartkeeper.export.service import export_ndjson
+
+    store = common.open_store(ctx)
+    wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    report = common.guard(lambda: export_ndjson(store, out, wanted))
+    console.print(f"{sum(report.counts.values())} resources in {len(report.counts)} files written to {out}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    patients: Annotated[int, typer.Option(help="How many patients to generate.")] = 100,
+    seed: Annotated[int, typer.Option(help="Same seed, same population.")] = 1,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the store already holds patients.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
+) -> None:
+    """Generate a realistic synthetic population and load it (deterministic for a seed)."""
+    from chartkeeper.demo.loader import load_demo
+
+    if patients < 1:
+        fail("--patients must be at least 1")
+    store = common.open_store(ctx, migrate=True)
+    if if_empty and common.guard(store.count_by_type).get("Patient", 0) > 0:
+        if not json_out:
+            console.print("the store already holds patients; demo data not loaded")
+        return
+    with common.count_progress("demo", patients, quiet=json_out) as advance:
+        report = common.guard(lambda: load_demo(store, patients, seed, workers=workers, progress=advance))
+    data = report.as_json()
+    if json_out:
+        print(orjson.dumps(data).decode())
+    else:
+        console.print(
+            f"demo: {patients} patients (seed {seed}): {data['created']} created, "
+            f"{data['unchanged']} unchanged, {data['rejected']} rejected in {data['seconds']:.1f} s"
+        )
+    if report.rejected:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Run the web server."""
+    import uvicorn
+
+    from chartkeeper.web.app import create_app
+
+    store = common.open_store(ctx, migrate=True)
+    console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect})")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+
+
+quarantine_app = typer.Typer(help="Rejected input, kept with its reason.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option(help="held, retried, discarded or all.")] = "held",
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Quarantined items: id, when, source, reason."""
+    from chartkeeper.fhir.instant import format_instant
+
+    store = common.open_store(ctx)
+    items = common.guard(lambda: store.quarantine_list(None if status == "all" else status, limit))
+    if json_out:
+        for item in items:
+            row = {"id": item.pk, "received": format_instant(item.received_at), "source": item.source,
+                   "format": item.format, "reason": item.reason, "status": item.status, "bytes": item.size}
+            print(orjson.dumps(row).decode())
+        return
+    from rich.table import Table
+
+    table = Table("id", "received", "source", "reason", "status")
+    for item in items:
+        table.add_row(str(item.pk), format_instant(item.received_at)[:19], item.source, item.reason, item.status)
+    console.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    ctx: typer.Context,
+    item_id: Annotated[int, typer.Argument(metavar="ID", help="The quarantine id.")],
+    raw: Annotated[bool, typer.Option("--raw", help="Write the original bytes to standard output.")] = False,
+) -> None:
+    """One quarantined item: the reason, every issue, and the original content."""
+    from chartkeeper.fhir.instant import format_instant
+
+    store = common.open_store(ctx)
+    item = common.guard(lambda: store.quarantine_get(item_id))
+    assert item.content is not None
+    if raw:
+        sys.stdout.buffer.write(item.content)
+        return
+    console.print(f"[bold]id[/bold] {item.pk}  [bold]status[/bold] {item.status}")
+    console.print(f"[bold]received[/bold] {format_instant(item.received_at)}")
+    console.print(f"[bold]source[/bold] {item.source}  [bold]format[/bold] {item.format}  [bold]bytes[/bold] {item.size}")
+    print(f"reason: {item.reason}")
+    for issue in (item.issues or {}).get("issue", []):
+        where = ", ".join(issue.get("expression", []))
+        print(f"  - {issue.get('severity')} {issue.get('code')}: {where + ': ' if where else ''}{issue.get('diagnostics')}")
+    preview = item.content[:2000].decode("utf-8", errors="replace")
+    print("--- original (first 2000 bytes) ---")
+    print(preview)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

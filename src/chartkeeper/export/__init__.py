@@ -1,0 +1,1 @@
+"""Bulk export of the store as NDJSON in the FHIR Bulk Data layout."""

@@ -1,0 +1,104 @@
+"""What moves between the intake stages (picklable: units go to worker processes and back)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from chartkeeper.fhir.outcome import Issue
+from chartkeeper.store.models import ResourceWrite, WriteSummary
+
+
+@dataclass(slots=True)
+class DocumentUnit:
+    """One JSON document (a Bundle or a single resource): applied all or nothing."""
+
+    source: str
+    raw: bytes
+    fmt: str = "fhir-json"
+
+
+@dataclass(slots=True)
+class LinesUnit:
+    """A run of NDJSON lines: each line stands alone; a bad line is quarantined by itself."""
+
+    source: str
+    first_line: int
+    lines: list[bytes]
+    fmt: str = "fhir-ndjson"
+
+
+Unit = DocumentUnit | LinesUnit
+
+
+@dataclass(slots=True)
+class Reject:
+    source: str
+    fmt: str
+    raw: bytes
+    issues: list[Issue]
+
+    @property
+    def reason(self) -> str:
+        errors = [i for i in self.issues if i.is_error] or self.issues
+        head = errors[0].one_line() if errors else "rejected"
+        more = len(errors) - 1
+        return head + (f" (and {more} more)" if more > 0 else "")
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A unit after parsing, validation and indexing, ready for the writer.
+
+    ref_checks: (type, id, where) of ``Type/id`` references that point outside the bundle;
+        the writer checks them against the store in the write transaction.
+    deferred: the unit needs the store (conditional create/reference/delete) and is prepared
+        again in the writer process with a resolver.
+    """
+
+    writes: list[ResourceWrite] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    ref_checks: list[tuple[str, str, str]] = field(default_factory=list)
+    deferred: bool = False
+    bytes_in: int = 0
+    skipped: str | None = None  # why the unit holds nothing to import
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    rejected: int = 0
+    skipped: list[str] = field(default_factory=list)
+    summary: WriteSummary = field(default_factory=WriteSummary)
+    seconds: float = 0.0
+    quarantined: list[int] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        s = self.summary
+        types = sorted(set(s.created) | set(s.updated) | set(s.unchanged) | set(s.deleted))
+        by_type: dict[str, dict[str, int]] = {}
+        for t in types:
+            by_type[t] = {
+                "created": s.created[t],
+                "updated": s.updated[t],
+                "unchanged": s.unchanged[t],
+                "deleted": s.deleted[t],
+            }
+        return {
+            "files": self.files,
+            "created": _total(s.created),
+            "updated": _total(s.updated),
+            "unchanged": _total(s.unchanged),
+            "deleted": _total(s.deleted),
+            "rejected": self.rejected,
+            "skipped": len(self.skipped),
+            "by_type": by_type,
+            "seconds": round(self.seconds, 3),
+            "quarantine_ids": self.quarantined,
+        }
+
+
+def _total(counter: Counter[str]) -> int:
+    return sum(counter.values())

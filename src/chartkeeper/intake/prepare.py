@@ -1,0 +1,153 @@
+"""Parse, resolve, validate and index one unit: the CPU-heavy part, run in worker processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from chartkeeper.fhir.bundle import (
+    ImportPlan,
+    Resolver,
+    plan_bundle,
+    plan_resource,
+    relative_references,
+    resolve_plan,
+    scan_conditional_references,
+)
+from chartkeeper.fhir.outcome import Issue
+from chartkeeper.fhir.resource import fingerprint, without_server_meta
+from chartkeeper.fhir.search.extract import extract_index_values
+from chartkeeper.fhir.validation import parse_json_issues, validate_resource
+from chartkeeper.intake.models import DocumentUnit, LinesUnit, Prepared, Reject, Unit
+from chartkeeper.store.models import ResourceWrite
+
+
+def prepare(unit: Unit, resolver: Resolver | None = None) -> Prepared:
+    if isinstance(unit, LinesUnit):
+        return prepare_lines(unit)
+    return prepare_document(unit, resolver)
+
+
+def prepare_document(unit: DocumentUnit, resolver: Resolver | None = None) -> Prepared:
+    """A Bundle or a lone resource, all or nothing."""
+    prepared = Prepared(bytes_in=len(unit.raw))
+    parsed, issues = parse_json_issues(unit.raw)
+    if parsed is None:
+        prepared.rejects.append(Reject(unit.source, unit.fmt, unit.raw, issues))
+        return prepared
+    if not isinstance(parsed, dict):
+        issue = Issue("fatal", "structure", "expected a JSON object (a FHIR resource or Bundle)", "$")
+        prepared.rejects.append(Reject(unit.source, unit.fmt, unit.raw, [issue]))
+        return prepared
+    if "resourceType" not in parsed:
+        # Not FHIR at all (a Bulk Data manifest, a COUNTS.json beside the data): reported as
+        # skipped, not quarantined — there is no record in it to lose.
+        prepared.skipped = "a JSON object without resourceType is not a FHIR resource"
+        return prepared
+    if parsed.get("resourceType") == "Bundle":
+        plan, errors = _bundle_plan(parsed, resolver)
+        if plan is None:
+            prepared.deferred = True
+            return prepared
+    else:
+        errors = []
+        plan = plan_resource(parsed, str(parsed.get("resourceType", "$")))
+    errors.extend(i for i in plan.issues if i.is_error)
+    writes: list[ResourceWrite] = []
+    in_bundle = {(e.res_type, e.res_id) for e in plan.entries}
+    for entry in plan.entries:
+        if entry.skip:
+            continue
+        if entry.delete:
+            assert entry.res_id is not None
+            writes.append(ResourceWrite(entry.res_type, entry.res_id, None, "", None, None, delete=True))
+            continue
+        assert entry.resource is not None and entry.res_id is not None
+        found = _validate(entry.resource, entry.expression if plan_is_bundle(parsed) else None)
+        if found:
+            errors.extend(found)
+            continue
+        writes.append(_write(entry.res_type, entry.res_id, entry.resource))
+        if plan_is_bundle(parsed):
+            refs: list[tuple[str, str, str]] = []
+            relative_references(entry.resource, f"{entry.expression}.resource", refs)
+            prepared.ref_checks.extend(r for r in refs if (r[0], r[1]) not in in_bundle)
+    if errors:
+        prepared.rejects.append(Reject(unit.source, unit.fmt, unit.raw, errors))
+        prepared.ref_checks.clear()
+        return prepared
+    prepared.writes = writes
+    return prepared
+
+
+def plan_is_bundle(parsed: dict[str, Any]) -> bool:
+    return parsed.get("resourceType") == "Bundle"
+
+
+def _bundle_plan(bundle: dict[str, Any], resolver: Resolver | None) -> tuple[ImportPlan | None, list[Issue]]:
+    errors = [i for i in validate_resource(bundle, entries=False) if i.is_error]
+    plan = plan_bundle(bundle)
+    scan_conditional_references(plan)
+    if plan.needs_store and resolver is None:
+        return None, errors
+    if plan.ok:
+        resolve_plan(plan, resolver)
+    return plan, errors
+
+
+def _validate(resource: dict[str, Any], entry_expression: str | None) -> list[Issue]:
+    issues = [i for i in validate_resource(resource) if i.is_error]
+    if entry_expression is None or not issues:
+        return issues
+    res_type = str(resource.get("resourceType"))
+    relocated = []
+    for issue in issues:
+        expr = issue.expression or ""
+        if expr == res_type or expr.startswith(res_type + ".") or expr.startswith(res_type + "["):
+            expr = f"{entry_expression}.resource" + expr[len(res_type) :]
+        else:
+            expr = f"{entry_expression}.resource" + (f".{expr}" if expr else "")
+        relocated.append(Issue(issue.severity, issue.code, issue.message, expr))
+    return relocated
+
+
+def _write(res_type: str, res_id: str, resource: dict[str, Any]) -> ResourceWrite:
+    stored = without_server_meta(resource)
+    index = extract_index_values(stored)
+    patient = index.compartment_patients[0] if index.compartment_patients else None
+    return ResourceWrite(
+        res_type=res_type,
+        res_id=res_id,
+        content=orjson.dumps(stored).decode(),
+        fingerprint=fingerprint(stored),
+        index=index,
+        patient_id=patient,
+    )
+
+
+def prepare_lines(unit: LinesUnit) -> Prepared:
+    """NDJSON: each non-blank line is one resource; bad lines are rejected one by one."""
+    prepared = Prepared(bytes_in=sum(len(line) for line in unit.lines))
+    for offset, line in enumerate(unit.lines):
+        if not line.strip():
+            continue
+        source = f"{unit.source}:{unit.first_line + offset}"
+        parsed, issues = parse_json_issues(line)
+        if parsed is None or not isinstance(parsed, dict):
+            issues = issues or [Issue("fatal", "structure", "a line must hold one JSON object", "$")]
+            prepared.rejects.append(Reject(source, unit.fmt, line, issues))
+            continue
+        plan = plan_resource(parsed, str(parsed.get("resourceType", "$")))
+        errors = [i for i in plan.issues if i.is_error]
+        if not errors and parsed.get("resourceType") == "Bundle":
+            errors = [Issue("error", "not-supported", "a Bundle inside NDJSON is not imported; put it in its own file", "Bundle")]
+        if not errors:
+            errors = _validate(parsed, None)
+        if errors:
+            prepared.rejects.append(Reject(source, unit.fmt, line, errors))
+            continue
+        entry = plan.entries[0]
+        assert entry.res_id is not None
+        prepared.writes.append(_write(entry.res_type, entry.res_id, parsed))
+    return prepared

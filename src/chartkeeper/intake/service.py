@@ -1,0 +1,217 @@
+"""``ingest``: files and folders of FHIR JSON/NDJSON into the store, as an import.
+
+Each unit (a Bundle, a lone resource, or a run of NDJSON lines) is prepared in a worker
+process, then written in one transaction by this process, the single writer. Anything
+rejected goes to the quarantine with its original bytes and the reason, and the run goes on.
+Re-running the same input changes nothing, so an interrupted run is finished by running it
+again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from chartkeeper.errors import ChartkeeperError, InvalidInput
+from chartkeeper.fhir.conditional import Criteria
+from chartkeeper.fhir.instant import now_us
+from chartkeeper.fhir.outcome import Issue, operation_outcome
+from chartkeeper.intake import sources
+from chartkeeper.intake.models import DocumentUnit, IngestReport, LinesUnit, Prepared, Reject, Unit
+from chartkeeper.intake.prepare import prepare
+from chartkeeper.intake.workers import default_workers, ordered_map
+from chartkeeper.store import writer
+from chartkeeper.store.repository import Store
+
+NDJSON_BATCH_LINES = 2000
+NDJSON_BATCH_BYTES = 4 << 20
+
+#: progress(bytes_done_delta) — the CLI draws a bar with it
+Progress = Callable[[int], None]
+
+
+class RejectedInStore(Exception):
+    """The writer found a problem only the store can see (e.g. a reference to nothing)."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__(issues[0].one_line() if issues else "rejected")
+        self.issues = issues
+
+
+def units_for(paths: list[Path], report: IngestReport) -> Iterator[Unit]:
+    """Cut files into units; unreadable or unsupported files become immediate rejects."""
+    for path in paths:
+        report.files += 1
+        source = str(path)
+        try:
+            kind = sources.sniff(path)
+        except InvalidInput as exc:
+            yield DocumentUnit(source, _safe_read(path), fmt="unreadable:" + str(exc))
+            continue
+        if kind == "ndjson":
+            yield from _line_units(path)
+        elif kind == "json":
+            yield DocumentUnit(source, sources.read_all(path))
+        else:
+            yield DocumentUnit(source, _safe_read(path), fmt=f"unsupported:{kind}")
+
+
+def _safe_read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _line_units(path: Path) -> Iterator[LinesUnit]:
+    batch: list[bytes] = []
+    size = 0
+    first = 1
+    for number, line in sources.iter_lines(path):
+        if not batch:
+            first = number
+        batch.append(line)
+        size += len(line)
+        if len(batch) >= NDJSON_BATCH_LINES or size >= NDJSON_BATCH_BYTES:
+            yield LinesUnit(str(path), first, batch)
+            batch, size = [], 0
+    if batch:
+        yield LinesUnit(str(path), first, batch)
+
+
+_UNSUPPORTED = {
+    "empty": "the file is empty",
+    "xml": "XML (C-CDA) is not a FHIR JSON document; C-CDA intake is not available in this version",
+    "hl7": "an HL7 v2 message, not FHIR JSON; HL7 v2 intake is not available in this version",
+}
+
+
+def _prepare_unit(unit: Unit) -> Prepared:
+    if isinstance(unit, DocumentUnit) and ":" in unit.fmt:
+        kind, _, detail = unit.fmt.partition(":")
+        message = _UNSUPPORTED.get(detail, detail) if kind == "unsupported" else detail
+        issue = Issue("fatal", "structure" if detail != "empty" else "required", message, None)
+        fmt = "fhir-json" if detail in ("empty", "") else detail
+        return Prepared(rejects=[Reject(unit.source, fmt, unit.raw, [issue])], bytes_in=len(unit.raw))
+    return prepare(unit)
+
+
+def _warm_up() -> None:
+    from chartkeeper.fhir.search.extract import extract_index_values
+    from chartkeeper.fhir.validation import validate_resource
+
+    validate_resource({"resourceType": "Patient", "id": "warm-up"})
+    extract_index_values({"resourceType": "Patient", "id": "warm-up"})
+
+
+def ingest(
+    store: Store,
+    paths: Iterable[str | Path],
+    *,
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Import every file under ``paths``; return what was created, updated, unchanged, rejected."""
+    report = IngestReport()
+    files = sources.discover(paths)
+    return ingest_units(store, units_for(files, report), report, workers=workers, progress=progress)
+
+
+def ingest_units(
+    store: Store,
+    units: Iterable[Unit],
+    report: IngestReport | None = None,
+    *,
+    workers: int = 0,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Prepare ``units`` in worker processes and write each in its own transaction, in order."""
+    started = time.perf_counter()
+    report = report if report is not None else IngestReport()
+    count = workers if workers > 0 else default_workers()
+    for unit, prepared in ordered_map(_prepare_unit, units, count, _warm_up):
+        _commit(store, unit, prepared, report)
+        if progress is not None:
+            progress(prepared.bytes_in)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def total_bytes(paths: Iterable[str | Path]) -> int:
+    return sum(p.stat().st_size for p in sources.discover(paths))
+
+
+def _commit(store: Store, unit: Unit, prepared: Prepared, report: IngestReport) -> None:
+    for reject in prepared.rejects:
+        _quarantine(store, reject, report)
+    if prepared.skipped:
+        report.skipped.append(f"{unit.source}: {prepared.skipped}")
+    if not prepared.deferred and not prepared.writes:
+        return
+    try:
+        with store.transaction() as conn:
+            if prepared.deferred:
+                assert isinstance(unit, DocumentUnit)
+                prepared = prepare(unit, resolver=_resolver(store, conn))
+                if prepared.rejects:
+                    raise RejectedInStore(prepared.rejects[0].issues)
+            _check_references(conn, prepared)
+            summary = writer.apply_writes(conn, prepared.writes, now_us())
+    except RejectedInStore as exc:
+        _quarantine(store, Reject(unit.source, unit.fmt, _raw(unit), exc.issues), report)
+        return
+    except (IntegrityError, OperationalError, ChartkeeperError) as exc:
+        issue = Issue("error", "processing", f"the store refused the write: {_first_line(exc)}", None)
+        _quarantine(store, Reject(unit.source, unit.fmt, _raw(unit), [issue]), report)
+        return
+    report.summary.add(summary)
+
+
+def _resolver(store: Store, conn: Connection) -> Callable[[Criteria], list[str]]:
+    def resolve(criteria: Criteria) -> list[str]:
+        try:
+            return store.find_ids(criteria, conn)
+        except InvalidInput as exc:
+            raise RejectedInStore([Issue("error", "invalid", str(exc), None)]) from exc
+
+    return resolve
+
+
+def _check_references(conn: Connection, prepared: Prepared) -> None:
+    """Every ``Type/id`` a bundle points to outside itself must be in the store."""
+    if not prepared.ref_checks:
+        return
+    keys = {(t, i) for t, i, _ in prepared.ref_checks}
+    present = writer.existing_rows(conn, keys)
+    missing = [
+        Issue("error", "not-found", f"reference {t}/{i} is neither in this bundle nor in the store", where)
+        for t, i, where in prepared.ref_checks
+        if (t, i) not in present or present[(t, i)].deleted
+    ]
+    if missing:
+        raise RejectedInStore(missing)
+
+
+def _raw(unit: Unit) -> bytes:
+    return unit.raw if isinstance(unit, DocumentUnit) else b"".join(unit.lines)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+
+
+def _quarantine(store: Store, reject: Reject, report: IngestReport) -> None:
+    report.rejected += 1
+    report.messages.append(f"{reject.source}: {reject.reason}")
+    pk = store.quarantine_add(
+        source=reject.source,
+        fmt=reject.fmt,
+        reason=reject.reason,
+        content=reject.raw,
+        issues=operation_outcome(reject.issues),
+    )
+    report.quarantined.append(pk)

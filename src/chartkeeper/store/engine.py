@@ -1,0 +1,45 @@
+"""Opening a database from a URL, for either backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from chartkeeper.config import normalize_database_url
+from chartkeeper.errors import ConfigError
+from chartkeeper.store.dialect import configure_sqlite, json_deserializer, json_serializer
+
+
+def open_engine(database_url: str) -> Engine:
+    """An Engine for ``sqlite:///file`` or ``postgresql://...`` with our JSON codecs and tuning."""
+    url_text = normalize_database_url(database_url)
+    try:
+        url = make_url(url_text)
+    except ArgumentError as exc:
+        raise ConfigError(f"not a database URL: {database_url!r}") from exc
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            parent = Path(url.database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise ConfigError(f"the folder for the SQLite database does not exist: {parent}")
+        engine = create_engine(
+            url,
+            json_serializer=json_serializer,
+            json_deserializer=json_deserializer,
+        )
+        configure_sqlite(engine)
+        return engine
+    if url.get_backend_name() == "postgresql":
+        return create_engine(
+            url,
+            json_serializer=json_serializer,
+            json_deserializer=json_deserializer,
+            pool_pre_ping=True,
+            insertmanyvalues_page_size=2000,
+        )
+    raise ConfigError(
+        f"unsupported database {url.get_backend_name()!r}: use sqlite:///path or postgresql://..."
+    )

@@ -1,0 +1,134 @@
+"""Reading current resources, single versions and history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+
+from chartkeeper.errors import Gone, NotFound
+from chartkeeper.fhir.resource import with_server_meta
+from chartkeeper.store.models import StoredVersion
+from chartkeeper.store.schema import resource, resource_version
+
+_VERSION_COLS = (
+    resource_version.c.res_type,
+    resource_version.c.res_id,
+    resource_version.c.version_id,
+    resource_version.c.last_updated,
+    resource_version.c.deleted,
+    resource_version.c.method,
+    resource_version.c.content,
+)
+
+
+def _stored(row: Any) -> StoredVersion:
+    content = row.content
+    if content is not None:
+        content = with_server_meta(content, row.version_id, row.last_updated)
+    return StoredVersion(
+        res_type=row.res_type,
+        res_id=row.res_id,
+        version_id=row.version_id,
+        last_updated=row.last_updated,
+        deleted=row.deleted,
+        method=row.method,
+        content=content,
+    )
+
+
+def _current_join() -> Any:
+    return resource.join(
+        resource_version,
+        and_(
+            resource_version.c.resource_pk == resource.c.pk,
+            resource_version.c.version_id == resource.c.version_id,
+        ),
+    )
+
+
+def read_current(conn: Connection, res_type: str, res_id: str) -> StoredVersion:
+    """The current version; NotFound if it never existed, Gone if its last version is a delete."""
+    stmt = (
+        select(*_VERSION_COLS)
+        .select_from(_current_join())
+        .where(resource.c.res_type == res_type, resource.c.res_id == res_id)
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"{res_type}/{res_id} does not exist")
+    if row.deleted:
+        raise Gone(f"{res_type}/{res_id} was deleted (version {row.version_id})")
+    return _stored(row)
+
+
+def read_version(conn: Connection, res_type: str, res_id: str, version_id: int) -> StoredVersion:
+    stmt = select(*_VERSION_COLS).where(
+        resource_version.c.res_type == res_type,
+        resource_version.c.res_id == res_id,
+        resource_version.c.version_id == version_id,
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"{res_type}/{res_id} has no version {version_id}")
+    return _stored(row)
+
+
+def history(conn: Connection, res_type: str, res_id: str) -> list[StoredVersion]:
+    """Every version, newest first, tombstones included."""
+    stmt = (
+        select(*_VERSION_COLS)
+        .where(resource_version.c.res_type == res_type, resource_version.c.res_id == res_id)
+        .order_by(resource_version.c.version_id.desc())
+    )
+    versions = [_stored(row) for row in conn.execute(stmt)]
+    if not versions:
+        raise NotFound(f"{res_type}/{res_id} does not exist")
+    return versions
+
+
+def iter_current(
+    conn: Connection, res_type: str | None = None, since: int | None = None, batch: int = 1000
+) -> Iterator[StoredVersion]:
+    """Every current, non-deleted resource (of one type), in key order, streamed in batches."""
+    last_pk = 0
+    while True:
+        stmt = (
+            select(resource.c.pk, *_VERSION_COLS)
+            .select_from(_current_join())
+            .where(resource.c.deleted.is_(False), resource.c.pk > last_pk)
+            .order_by(resource.c.pk)
+            .limit(batch)
+        )
+        if res_type is not None:
+            stmt = stmt.where(resource.c.res_type == res_type)
+        if since is not None:
+            stmt = stmt.where(resource.c.last_updated >= since)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _stored(row)
+        last_pk = rows[-1].pk
+
+
+def count_by_type(conn: Connection) -> dict[str, int]:
+    """Current, non-deleted resources per resourceType."""
+    stmt = (
+        select(resource.c.res_type, func.count())
+        .where(resource.c.deleted.is_(False))
+        .group_by(resource.c.res_type)
+        .order_by(resource.c.res_type)
+    )
+    return {row[0]: int(row[1]) for row in conn.execute(stmt)}
+
+
+def count_versions(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(resource_version)).scalar_one())
+
+
+def resource_types_present(conn: Connection) -> list[str]:
+    stmt = select(resource.c.res_type).where(resource.c.deleted.is_(False)).distinct()
+    return sorted(row[0] for row in conn.execute(stmt))

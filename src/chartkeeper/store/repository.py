@@ -1,0 +1,130 @@
+"""The Repository: the one door to stored records for every domain package and shell.
+
+It owns the engine and transactions; the SQL lives in ``writer``, ``reader``, ``lookup`` and
+``quarantine``. Keep it a thin facade: access control and audit will wrap it (security layer),
+not grow inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from chartkeeper.errors import StoreUnavailable
+from chartkeeper.fhir.conditional import Criteria
+from chartkeeper.fhir.instant import now_us
+from chartkeeper.store import lookup, migrate, quarantine, reader, writer
+from chartkeeper.store.engine import open_engine
+from chartkeeper.store.models import QuarantineItem, ResourceWrite, StoredVersion, WriteSummary
+
+
+class Store:
+    """Versioned FHIR resources, their search indexes and the quarantine, in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, database_url: str) -> Store:
+        return cls(open_engine(database_url))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def init(self) -> None:
+        """Create or migrate the schema (idempotent)."""
+        try:
+            migrate.upgrade(self.engine)
+        except OperationalError as exc:
+            raise StoreUnavailable(f"cannot open the database: {exc.orig}") from exc
+
+    def is_current(self) -> bool:
+        try:
+            return migrate.current_revision(self.engine) == migrate.head_revision()
+        except OperationalError as exc:
+            raise StoreUnavailable(f"cannot open the database: {exc.orig}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic unit of work: commits on success, rolls everything back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- writes ---------------------------------------------------------------------------
+    def apply(self, writes: Sequence[ResourceWrite], conn: Connection | None = None) -> WriteSummary:
+        """Write a batch atomically (in ``conn``'s transaction when given, else a new one)."""
+        if conn is not None:
+            return writer.apply_writes(conn, writes, now_us())
+        with self.transaction() as tx:
+            return writer.apply_writes(tx, writes, now_us())
+
+    # -- reads ----------------------------------------------------------------------------
+    def read(self, res_type: str, res_id: str) -> dict[str, Any]:
+        with self.reading() as conn:
+            content = reader.read_current(conn, res_type, res_id).content
+        assert content is not None
+        return content
+
+    def vread(self, res_type: str, res_id: str, version_id: int) -> StoredVersion:
+        with self.reading() as conn:
+            return reader.read_version(conn, res_type, res_id, version_id)
+
+    def history(self, res_type: str, res_id: str) -> list[StoredVersion]:
+        with self.reading() as conn:
+            return reader.history(conn, res_type, res_id)
+
+    def iter_current(self, res_type: str | None = None, since: int | None = None) -> Iterator[StoredVersion]:
+        with self.reading() as conn:
+            yield from reader.iter_current(conn, res_type, since)
+
+    def count_by_type(self) -> dict[str, int]:
+        with self.reading() as conn:
+            return reader.count_by_type(conn)
+
+    def count_versions(self) -> int:
+        with self.reading() as conn:
+            return reader.count_versions(conn)
+
+    def resource_types(self) -> list[str]:
+        with self.reading() as conn:
+            return reader.resource_types_present(conn)
+
+    def find_ids(self, criteria: Criteria, conn: Connection | None = None, limit: int = 2) -> list[str]:
+        if conn is not None:
+            return lookup.find_ids(conn, criteria, limit)
+        with self.reading() as c:
+            return lookup.find_ids(c, criteria, limit)
+
+    # -- quarantine -----------------------------------------------------------------------
+    def quarantine_add(
+        self, *, source: str, fmt: str, reason: str, content: bytes, issues: dict[str, Any] | None
+    ) -> int:
+        with self.transaction() as conn:
+            return quarantine.add(
+                conn, source=source, fmt=fmt, reason=reason, content=content, issues=issues, now=now_us()
+            )
+
+    def quarantine_list(self, status: str | None = "held", limit: int = 100, offset: int = 0) -> list[QuarantineItem]:
+        with self.reading() as conn:
+            return quarantine.list_items(conn, status, limit, offset)
+
+    def quarantine_get(self, pk: int) -> QuarantineItem:
+        with self.reading() as conn:
+            return quarantine.get(conn, pk)
+
+    def quarantine_count(self, status: str | None = "held") -> int:
+        with self.reading() as conn:
+            return quarantine.count(conn, status)

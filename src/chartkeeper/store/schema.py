@@ -1,0 +1,152 @@
+"""The database schema, in SQLAlchemy Core.
+
+Design (see docs/adr/0002-store-layout.md):
+
+* ``resource`` has one row per (type, id): the current version's number, whether it is
+  deleted, its patient compartment and the fingerprint of its content.
+* ``resource_version`` is append-only and holds every version's content, tombstones
+  included, so history is never lost. The current content is the version whose number
+  equals ``resource.version_id``.
+* One index table per search-parameter type. Rows are keyed by ``hash_identity`` (a stable
+  hash of resource type + parameter code, as HAPI FHIR does), so a new search parameter
+  needs no migration; they are rewritten in the same transaction as the resource.
+* ``quarantine`` keeps every rejected input with its original bytes and the reason.
+
+Server-managed ``meta.versionId`` / ``meta.lastUpdated`` live in columns and are put back
+into the JSON on read: the stored document is exactly what was received, which makes the
+"identical content → no new version" check a fingerprint comparison.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+# SQLite's INTEGER PRIMARY KEY is its rowid; BigInteger keeps PostgreSQL roomy.
+PrimaryKey = BigInteger().with_variant(Integer(), "sqlite")
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+resource = Table(
+    "resource",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("last_updated", BigInteger, nullable=False, comment="microseconds since 1970-01-01T00:00Z"),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("patient_id", String(64), nullable=True, comment="patient compartment (first Patient)"),
+    Column("fingerprint", String(32), nullable=False),
+    UniqueConstraint("res_type", "res_id", name="uq_resource_type_id"),
+)
+Index("ix_resource_patient", resource.c.patient_id)
+Index("ix_resource_type_updated", resource.c.res_type, resource.c.last_updated)
+
+resource_version = Table(
+    "resource_version",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("resource_pk", BigInteger, nullable=False),
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("last_updated", BigInteger, nullable=False),
+    Column("method", String(8), nullable=False, comment="create, update or delete"),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("content", JsonDocument, nullable=True, comment="null for a delete tombstone"),
+    UniqueConstraint("resource_pk", "version_id", name="uq_version_resource_version"),
+)
+Index("ix_version_updated", resource_version.c.last_updated)
+Index("ix_version_type_updated", resource_version.c.res_type, resource_version.c.last_updated)
+
+
+def _index_table(name: str, *columns: Column[object]) -> Table:
+    table = Table(
+        name,
+        metadata,
+        Column("resource_pk", BigInteger, nullable=False),
+        Column("hash_identity", BigInteger, nullable=False),
+        *columns,
+    )
+    Index(f"ix_{name}_resource", table.c.resource_pk)
+    return table
+
+
+idx_string = _index_table(
+    "idx_string",
+    Column("value_normalized", String(255), nullable=False),
+    Column("value_exact", Text, nullable=False),
+)
+Index("ix_idx_string_value", idx_string.c.hash_identity, idx_string.c.value_normalized)
+
+idx_token = _index_table(
+    "idx_token",
+    Column("system", Text, nullable=True),
+    Column("code", String(255), nullable=True),
+    Column("display", Text, nullable=True),
+)
+Index("ix_idx_token_code", idx_token.c.hash_identity, idx_token.c.code)
+
+idx_reference = _index_table(
+    "idx_reference",
+    Column("target_type", String(64), nullable=True),
+    Column("target_id", String(64), nullable=True),
+    Column("reference", Text, nullable=False),
+)
+Index("ix_idx_reference_target", idx_reference.c.hash_identity, idx_reference.c.target_id)
+Index("ix_idx_reference_any", idx_reference.c.target_type, idx_reference.c.target_id)
+
+idx_date = _index_table(
+    "idx_date",
+    Column("low", BigInteger, nullable=False),
+    Column("high", BigInteger, nullable=False),
+)
+Index("ix_idx_date_low", idx_date.c.hash_identity, idx_date.c.low)
+
+idx_quantity = _index_table(
+    "idx_quantity",
+    Column("system", Text, nullable=True),
+    Column("code", String(255), nullable=True),
+    Column("value", Float, nullable=False),
+)
+Index("ix_idx_quantity_value", idx_quantity.c.hash_identity, idx_quantity.c.value)
+
+idx_number = _index_table("idx_number", Column("value", Float, nullable=False))
+Index("ix_idx_number_value", idx_number.c.hash_identity, idx_number.c.value)
+
+idx_uri = _index_table("idx_uri", Column("uri", Text, nullable=False))
+Index("ix_idx_uri_uri", idx_uri.c.hash_identity, idx_uri.c.uri)
+
+INDEX_TABLES = (idx_string, idx_token, idx_reference, idx_date, idx_quantity, idx_number, idx_uri)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False, comment="microseconds since epoch"),
+    Column("source", Text, nullable=False, comment="file path (and line), or peer address"),
+    Column("format", String(32), nullable=False, comment="fhir-json, fhir-ndjson, ..."),
+    Column("reason", Text, nullable=False, comment="one line: what is wrong and where"),
+    Column("issues", JSON, nullable=True, comment="OperationOutcome of every issue found"),
+    Column("content", LargeBinary, nullable=False, comment="the original bytes, unchanged"),
+    Column("status", String(16), nullable=False, default="held", comment="held, retried, discarded"),
+    Column("resolved_at", BigInteger, nullable=True),
+    Column("resolution", Text, nullable=True),
+)
+Index("ix_quarantine_status", quarantine.c.status, quarantine.c.received_at)

@@ -1,0 +1,1 @@
+"""The web workspace (server-rendered pages)."""

@@ -1,0 +1,47 @@
+"""The web application. For now: a status page of what is loaded and ``/healthz``.
+
+The FHIR REST API (``/fhir``), authentication and the records workspace build on this app;
+until they exist the page shows counts only — no patient data is served without a login.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+
+from chartkeeper import __version__
+from chartkeeper.store.repository import Store
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+
+
+def create_app(store: Store) -> FastAPI:
+    app = FastAPI(title="Chartkeeper", version=__version__, docs_url=None, redoc_url=None)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        try:
+            store.count_versions()
+        except Exception:  # the database is down: say so, without details
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": store.dialect})
+
+    @app.get("/", response_class=HTMLResponse)
+    def status_page(request: Request) -> HTMLResponse:
+        counts = store.count_by_type()
+        return TEMPLATES.TemplateResponse(
+            request,
+            "status.html",
+            {
+                "counts": counts,
+                "total": sum(counts.values()),
+                "quarantined": store.quarantine_count(),
+                "version": __version__,
+                "database": store.dialect,
+            },
+        )
+
+    return app
