@@ -19,13 +19,17 @@ from chartkeeper.fhir.resource import fingerprint
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
-_ABSOLUTE = re.compile(r"^https?://.+/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
+_ABSOLUTE = re.compile(
+    r"^https?://.+/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
+)
 _NAMESPACE = uuid.UUID("5b9b1d52-8f8c-4c0e-9a0e-6f2a4c7d1e10")
 
 #: resolver(criteria) → ids of stored resources matching it (at most 2 needed)
 Resolver = Callable[[Criteria], list[str]]
 
-IMPORTABLE_BUNDLE_TYPES = frozenset({"transaction", "batch", "collection", "document", "searchset", "message"})
+IMPORTABLE_BUNDLE_TYPES = frozenset(
+    {"transaction", "batch", "collection", "document", "searchset", "message"}
+)
 
 
 @dataclass(slots=True)
@@ -41,6 +45,7 @@ class PlannedEntry:
     if_none_exist: Criteria | None = None
     delete_criteria: Criteria | None = None
     skip: bool = False  # conditional create matched an existing resource
+    refs: list[dict[str, Any]] = field(default_factory=list)  # the objects holding a "reference"
 
 
 @dataclass(slots=True)
@@ -80,7 +85,9 @@ def plan_resource(resource: dict[str, Any], expression: str) -> ImportPlan:
     if res_id is None:
         res_id = content_id(resource)
         resource["id"] = res_id
-    plan.entries.append(PlannedEntry(expression, res_type, res_id if isinstance(res_id, str) else None, resource))
+    entry = PlannedEntry(expression, res_type, res_id if isinstance(res_id, str) else None, resource)
+    entry.refs = reference_nodes(resource)
+    plan.entries.append(entry)
     return plan
 
 
@@ -89,7 +96,9 @@ def plan_bundle(bundle: dict[str, Any]) -> ImportPlan:
     plan = ImportPlan()
     bundle_type = bundle.get("type")
     if bundle_type not in IMPORTABLE_BUNDLE_TYPES:
-        plan.issues.append(Issue("error", "not-supported", f"cannot import a Bundle of type {bundle_type!r}", "Bundle.type"))
+        plan.issues.append(
+            Issue("error", "not-supported", f"cannot import a Bundle of type {bundle_type!r}", "Bundle.type")
+        )
         return plan
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
@@ -106,7 +115,9 @@ def plan_bundle(bundle: dict[str, Any]) -> ImportPlan:
     return plan
 
 
-def _plan_entry(entry: dict[str, Any], where: str, has_requests: bool, plan: ImportPlan) -> PlannedEntry | None:
+def _plan_entry(
+    entry: dict[str, Any], where: str, has_requests: bool, plan: ImportPlan
+) -> PlannedEntry | None:
     request = entry.get("request") if has_requests else None
     method = request.get("method") if isinstance(request, dict) else None
     url = request.get("url") if isinstance(request, dict) else None
@@ -115,7 +126,9 @@ def _plan_entry(entry: dict[str, Any], where: str, has_requests: bool, plan: Imp
     if method == "GET" or method == "HEAD":
         return None  # reads inside a batch have nothing to import
     if method == "PATCH":
-        plan.issues.append(Issue("error", "not-supported", "PATCH entries cannot be imported", f"{where}.request"))
+        plan.issues.append(
+            Issue("error", "not-supported", "PATCH entries cannot be imported", f"{where}.request")
+        )
         return None
     if method == "DELETE":
         return _plan_delete(url, where, plan)
@@ -130,11 +143,18 @@ def _plan_entry(entry: dict[str, Any], where: str, has_requests: bool, plan: Imp
     if method == "PUT" and isinstance(url, str) and "?" not in url:
         parsed = parse_reference(url)
         if parsed is None or parsed[0] != res_type:
-            plan.issues.append(Issue("error", "invalid", f"PUT url {url!r} is not {res_type}/[id]", f"{where}.request.url"))
+            plan.issues.append(
+                Issue("error", "invalid", f"PUT url {url!r} is not {res_type}/[id]", f"{where}.request.url")
+            )
             return None
         if res_id is not None and res_id != parsed[1]:
             plan.issues.append(
-                Issue("error", "invalid", f"resource id {res_id!r} differs from the PUT url {url!r}", f"{where}.resource.id")
+                Issue(
+                    "error",
+                    "invalid",
+                    f"resource id {res_id!r} differs from the PUT url {url!r}",
+                    f"{where}.resource.id",
+                )
             )
             return None
         res_id = parsed[1]
@@ -150,27 +170,37 @@ def _plan_entry(entry: dict[str, Any], where: str, has_requests: bool, plan: Imp
         try:
             criteria = parse_criteria(if_none_exist, res_type)
         except ValueError as exc:
-            plan.issues.append(Issue("error", "invalid", f"ifNoneExist: {exc}", f"{where}.request.ifNoneExist"))
+            plan.issues.append(
+                Issue("error", "invalid", f"ifNoneExist: {exc}", f"{where}.request.ifNoneExist")
+            )
             return None
         plan.needs_store = True
-    return PlannedEntry(where, res_type, res_id, resource, full_url=full_url, if_none_exist=criteria)
+    planned = PlannedEntry(where, res_type, res_id, resource, full_url=full_url, if_none_exist=criteria)
+    planned.refs = reference_nodes(resource)
+    return planned
 
 
 def _plan_delete(url: Any, where: str, plan: ImportPlan) -> PlannedEntry | None:
     if not isinstance(url, str):
-        plan.issues.append(Issue("error", "required", "DELETE entry has no request.url", f"{where}.request.url"))
+        plan.issues.append(
+            Issue("error", "required", "DELETE entry has no request.url", f"{where}.request.url")
+        )
         return None
     if "?" in url:
         try:
             criteria = parse_criteria(url)
         except ValueError as exc:
-            plan.issues.append(Issue("error", "invalid", f"conditional delete: {exc}", f"{where}.request.url"))
+            plan.issues.append(
+                Issue("error", "invalid", f"conditional delete: {exc}", f"{where}.request.url")
+            )
             return None
         plan.needs_store = True
         return PlannedEntry(where, criteria.res_type, None, None, delete=True, delete_criteria=criteria)
     parsed = parse_reference(url)
     if parsed is None:
-        plan.issues.append(Issue("error", "invalid", f"DELETE url {url!r} is not [type]/[id]", f"{where}.request.url"))
+        plan.issues.append(
+            Issue("error", "invalid", f"DELETE url {url!r} is not [type]/[id]", f"{where}.request.url")
+        )
         return None
     return PlannedEntry(where, parsed[0], parsed[1], None, delete=True)
 
@@ -185,23 +215,57 @@ def _id_from_full_url(full_url: str | None) -> str | None:
     return parsed[1] if parsed else None
 
 
+def reference_nodes(root: Any) -> list[dict[str, Any]]:
+    """Every object under ``root`` with a string ``reference`` (one fast walk, no paths built).
+
+    Paths are only worked out (``path_to``) for the rare reference that is wrong.
+    """
+    found: list[dict[str, Any]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            if type(node.get("reference")) is str:
+                found.append(node)
+            for value in node.values():
+                kind = type(value)
+                if kind is dict or kind is list:
+                    stack.append(value)
+        else:
+            for value in node:
+                kind = type(value)
+                if kind is dict or kind is list:
+                    stack.append(value)
+    return found
+
+
+def path_to(root: Any, target: Any, prefix: str) -> str:
+    """The FHIRPath-style location of ``target`` (an object inside ``root``)."""
+    if root is target:
+        return prefix
+    if isinstance(root, dict):
+        for key, value in root.items():
+            if isinstance(value, (dict, list)):
+                found = path_to(value, target, f"{prefix}.{key}")
+                if found:
+                    return found
+    elif isinstance(root, list):
+        for i, value in enumerate(root):
+            if isinstance(value, (dict, list)):
+                found = path_to(value, target, f"{prefix}[{i}]")
+                if found:
+                    return found
+    return ""
+
+
 def scan_conditional_references(plan: ImportPlan) -> None:
     """Mark the plan as needing the store when any reference is conditional (``Type?query``)."""
     for entry in plan.entries:
-        if entry.resource is not None and _has_conditional(entry.resource):
+        if any(
+            "?" in node["reference"] and is_conditional_reference(node["reference"]) for node in entry.refs
+        ):
             plan.needs_store = True
             return
-
-
-def _has_conditional(node: Any) -> bool:
-    if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str) and is_conditional_reference(ref):
-            return True
-        return any(_has_conditional(v) for v in node.values() if isinstance(v, (dict, list)))
-    if isinstance(node, list):
-        return any(_has_conditional(v) for v in node)
-    return False
 
 
 def resolve_plan(plan: ImportPlan, resolver: Resolver | None) -> None:
@@ -217,7 +281,12 @@ def resolve_plan(plan: ImportPlan, resolver: Resolver | None) -> None:
             matches = resolver(entry.delete_criteria)
             if len(matches) > 1:
                 plan.issues.append(
-                    Issue("error", "multiple-matches", f"conditional delete {entry.delete_criteria} matches several resources", entry.expression)
+                    Issue(
+                        "error",
+                        "multiple-matches",
+                        f"conditional delete {entry.delete_criteria} matches several resources",
+                        entry.expression,
+                    )
                 )
             entry.res_id = matches[0] if matches else None
             entry.skip = not matches
@@ -226,7 +295,12 @@ def resolve_plan(plan: ImportPlan, resolver: Resolver | None) -> None:
             matches = resolver(entry.if_none_exist)
             if len(matches) > 1:
                 plan.issues.append(
-                    Issue("error", "multiple-matches", f"ifNoneExist {entry.if_none_exist} matches several resources", f"{entry.expression}.request.ifNoneExist")
+                    Issue(
+                        "error",
+                        "multiple-matches",
+                        f"ifNoneExist {entry.if_none_exist} matches several resources",
+                        f"{entry.expression}.request.ifNoneExist",
+                    )
                 )
             elif matches:
                 entry.res_id = matches[0]
@@ -237,38 +311,27 @@ def resolve_plan(plan: ImportPlan, resolver: Resolver | None) -> None:
     for entry in plan.entries:
         if entry.full_url and not entry.delete and entry.res_id is not None:
             if entry.full_url in mapping:
-                plan.issues.append(Issue("error", "invalid", f"fullUrl {entry.full_url} occurs more than once", f"{entry.expression}.fullUrl"))
+                plan.issues.append(
+                    Issue(
+                        "error",
+                        "invalid",
+                        f"fullUrl {entry.full_url} occurs more than once",
+                        f"{entry.expression}.fullUrl",
+                    )
+                )
             mapping[entry.full_url] = f"{entry.res_type}/{entry.res_id}"
     for entry in plan.entries:
-        if entry.resource is not None and not entry.skip:
-            _rewrite(entry.resource, f"{entry.expression}.resource", mapping, created_by_criteria, resolver, plan.issues, entry.res_type)
-
-
-def _rewrite(
-    node: Any,
-    path: str,
-    mapping: dict[str, str],
-    by_criteria: dict[str, str],
-    resolver: Resolver | None,
-    issues: list[Issue],
-    res_type: str,
-) -> None:
-    if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str):
-            new = _resolve_reference(ref, f"{path}.reference", mapping, by_criteria, resolver, issues)
-            if new is not None:
-                node["reference"] = new
-        for key, value in node.items():
-            if isinstance(value, (dict, list)) and key != "contained":
-                _rewrite(value, f"{path}.{key}", mapping, by_criteria, resolver, issues, res_type)
-            elif key == "contained" and isinstance(value, list):
-                for i, inner in enumerate(value):
-                    _rewrite(inner, f"{path}.contained[{i}]", mapping, by_criteria, resolver, issues, res_type)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            if isinstance(value, (dict, list)):
-                _rewrite(value, f"{path}[{i}]", mapping, by_criteria, resolver, issues, res_type)
+        if entry.resource is None or entry.skip:
+            continue
+        for node in entry.refs:
+            ref = node["reference"]
+            if ref in mapping:
+                node["reference"] = mapping[ref]
+            elif ref.startswith(("urn:", "http:", "https:")) or "?" in ref:
+                where = path_to(entry.resource, node, f"{entry.expression}.resource") + ".reference"
+                new = _resolve_reference(ref, where, mapping, created_by_criteria, resolver, plan.issues)
+                if new is not None:
+                    node["reference"] = new
 
 
 def _resolve_reference(
@@ -282,7 +345,9 @@ def _resolve_reference(
     if ref in mapping:
         return mapping[ref]
     if ref.startswith(("urn:uuid:", "urn:oid:")):
-        issues.append(Issue("error", "not-found", f"reference {ref} points to no entry of this bundle", where))
+        issues.append(
+            Issue("error", "not-found", f"reference {ref} points to no entry of this bundle", where)
+        )
         return None
     if is_conditional_reference(ref):
         try:
@@ -291,7 +356,9 @@ def _resolve_reference(
             issues.append(Issue("error", "invalid", f"conditional reference {ref!r}: {exc}", where))
             return None
         if resolver is None:
-            issues.append(Issue("error", "not-supported", f"conditional reference {ref} needs the store", where))
+            issues.append(
+                Issue("error", "not-supported", f"conditional reference {ref} needs the store", where)
+            )
             return None
         matches = resolver(criteria)
         if len(matches) == 1:
@@ -299,25 +366,28 @@ def _resolve_reference(
         if not matches and str(criteria) in by_criteria:
             return by_criteria[str(criteria)]
         if not matches:
-            issues.append(Issue("error", "not-found", f"conditional reference {ref} matches no resource", where))
+            issues.append(
+                Issue("error", "not-found", f"conditional reference {ref} matches no resource", where)
+            )
         else:
-            issues.append(Issue("error", "multiple-matches", f"conditional reference {ref} matches several resources", where))
+            issues.append(
+                Issue(
+                    "error",
+                    "multiple-matches",
+                    f"conditional reference {ref} matches several resources",
+                    where,
+                )
+            )
         return None
     return None
 
 
-def relative_references(node: Any, path: str, out: list[tuple[str, str, str]]) -> None:
-    """Collect every ``Type/id`` reference (with where it is) for a referential-integrity check."""
-    if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str):
-            match = _RELATIVE.match(ref)
-            if match:
-                out.append((match.group(1), match.group(2), f"{path}.reference"))
-        for key, value in node.items():
-            if isinstance(value, (dict, list)):
-                relative_references(value, f"{path}.{key}", out)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            if isinstance(value, (dict, list)):
-                relative_references(value, f"{path}[{i}]", out)
+def outside_references(entry: PlannedEntry, inside: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(type, id, where) of the entry's ``Type/id`` references to resources not in the bundle."""
+    out: list[tuple[str, str, str]] = []
+    for node in entry.refs:
+        match = _RELATIVE.match(node["reference"])
+        if match and (match.group(1), match.group(2)) not in inside:
+            where = path_to(entry.resource, node, f"{entry.expression}.resource") + ".reference"
+            out.append((match.group(1), match.group(2), where))
+    return out

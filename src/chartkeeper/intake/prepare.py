@@ -11,7 +11,7 @@ from chartkeeper.fhir.bundle import (
     Resolver,
     plan_bundle,
     plan_resource,
-    relative_references,
+    outside_references,
     resolve_plan,
     scan_conditional_references,
 )
@@ -55,7 +55,7 @@ def prepare_document(unit: DocumentUnit, resolver: Resolver | None = None) -> Pr
         plan = plan_resource(parsed, str(parsed.get("resourceType", "$")))
     errors.extend(i for i in plan.issues if i.is_error)
     writes: list[ResourceWrite] = []
-    in_bundle = {(e.res_type, e.res_id) for e in plan.entries}
+    in_bundle = {(e.res_type, e.res_id) for e in plan.entries if e.res_id is not None}
     for entry in plan.entries:
         if entry.skip:
             continue
@@ -70,9 +70,7 @@ def prepare_document(unit: DocumentUnit, resolver: Resolver | None = None) -> Pr
             continue
         writes.append(_write(entry.res_type, entry.res_id, entry.resource))
         if plan_is_bundle(parsed):
-            refs: list[tuple[str, str, str]] = []
-            relative_references(entry.resource, f"{entry.expression}.resource", refs)
-            prepared.ref_checks.extend(r for r in refs if (r[0], r[1]) not in in_bundle)
+            prepared.ref_checks.extend(outside_references(entry, in_bundle))
     if errors:
         prepared.rejects.append(Reject(unit.source, unit.fmt, unit.raw, errors))
         prepared.ref_checks.clear()
@@ -141,7 +139,14 @@ def prepare_lines(unit: LinesUnit) -> Prepared:
         plan = plan_resource(parsed, str(parsed.get("resourceType", "$")))
         errors = [i for i in plan.issues if i.is_error]
         if not errors and parsed.get("resourceType") == "Bundle":
-            errors = [Issue("error", "not-supported", "a Bundle inside NDJSON is not imported; put it in its own file", "Bundle")]
+            errors = [
+                Issue(
+                    "error",
+                    "not-supported",
+                    "a Bundle inside NDJSON is not imported; put it in its own file",
+                    "Bundle",
+                )
+            ]
         if not errors:
             errors = _validate(parsed, None)
         if errors:

@@ -66,7 +66,9 @@ _LIST_COLS = (
 )
 
 
-def list_items(conn: Connection, status: str | None = "held", limit: int = 100, offset: int = 0) -> list[QuarantineItem]:
+def list_items(
+    conn: Connection, status: str | None = "held", limit: int = 100, offset: int = 0
+) -> list[QuarantineItem]:
     stmt = select(*_LIST_COLS).order_by(quarantine.c.pk).limit(limit).offset(offset)
     if status is not None:
         stmt = stmt.where(quarantine.c.status == status)

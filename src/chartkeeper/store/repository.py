@@ -110,14 +110,27 @@ class Store:
 
     # -- quarantine -----------------------------------------------------------------------
     def quarantine_add(
-        self, *, source: str, fmt: str, reason: str, content: bytes, issues: dict[str, Any] | None
+        self,
+        *,
+        source: str,
+        fmt: str,
+        reason: str,
+        content: bytes,
+        issues: dict[str, Any] | None,
+        conn: Connection | None = None,
     ) -> int:
+        if conn is not None:
+            return quarantine.add(
+                conn, source=source, fmt=fmt, reason=reason, content=content, issues=issues, now=now_us()
+            )
         with self.transaction() as conn:
             return quarantine.add(
                 conn, source=source, fmt=fmt, reason=reason, content=content, issues=issues, now=now_us()
             )
 
-    def quarantine_list(self, status: str | None = "held", limit: int = 100, offset: int = 0) -> list[QuarantineItem]:
+    def quarantine_list(
+        self, status: str | None = "held", limit: int = 100, offset: int = 0
+    ) -> list[QuarantineItem]:
         with self.reading() as conn:
             return quarantine.list_items(conn, status, limit, offset)
 

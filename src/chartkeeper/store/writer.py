@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.model import IndexValues
-from chartkeeper.store.dialect import RawJson
+from chartkeeper.store.dialect import allocate_keys, bulk_insert
 from chartkeeper.store.models import ResourceWrite, WriteSummary
 from chartkeeper.store.schema import (
     INDEX_TABLES,
@@ -32,6 +32,26 @@ from chartkeeper.store.schema import (
 )
 
 _IN_CHUNK = 500
+_RESOURCE_COLS = (
+    "pk",
+    "res_type",
+    "res_id",
+    "version_id",
+    "last_updated",
+    "deleted",
+    "patient_id",
+    "fingerprint",
+)
+_VERSION_COLS = (
+    "resource_pk",
+    "res_type",
+    "res_id",
+    "version_id",
+    "last_updated",
+    "method",
+    "deleted",
+    "content",
+)
 _STRING_MAX = 255
 
 
@@ -46,7 +66,13 @@ def existing_rows(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tup
     for res_type, res_id in keys:
         by_type.setdefault(res_type, []).append(res_id)
     found: dict[tuple[str, str], Any] = {}
-    cols = (resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.deleted, resource.c.fingerprint)
+    cols = (
+        resource.c.pk,
+        resource.c.res_id,
+        resource.c.version_id,
+        resource.c.deleted,
+        resource.c.fingerprint,
+    )
     for res_type, ids in by_type.items():
         for chunk in _chunks(sorted(set(ids))):
             stmt = select(*cols).where(resource.c.res_type == res_type, resource.c.res_id.in_(chunk))
@@ -75,23 +101,19 @@ def apply_writes(conn: Connection, writes: Sequence[ResourceWrite], now: int) ->
         else:
             summary.unchanged[write.res_type] += 1
 
-    versions: list[dict[str, Any]] = []
+    versions: list[tuple[Any, ...]] = []
     indexed: list[tuple[int, str, IndexValues]] = []
     if new:
-        stmt = insert(resource).returning(resource.c.pk, sort_by_parameter_order=True)
-        params = [
-            {
-                "res_type": w.res_type,
-                "res_id": w.res_id,
-                "version_id": 1,
-                "last_updated": now,
-                "deleted": False,
-                "patient_id": w.patient_id,
-                "fingerprint": w.fingerprint,
-            }
-            for w in new
-        ]
-        pks = [r[0] for r in conn.execute(stmt, params)]
+        pks = allocate_keys(conn, resource.name, len(new))
+        bulk_insert(
+            conn,
+            resource,
+            _RESOURCE_COLS,
+            [
+                (pk, w.res_type, w.res_id, 1, now, False, w.patient_id, w.fingerprint)
+                for pk, w in zip(pks, new, strict=True)
+            ],
+        )
         for write, pk in zip(new, pks, strict=True):
             versions.append(_version_row(pk, write, 1, now, "create"))
             if write.index is not None:
@@ -123,34 +145,25 @@ def apply_writes(conn: Connection, writes: Sequence[ResourceWrite], now: int) ->
             for chunk in _chunks(stale_pks):
                 conn.execute(delete(table).where(table.c.resource_pk.in_(chunk)))
     if versions:
-        conn.execute(insert(resource_version), versions)
+        bulk_insert(conn, resource_version, _VERSION_COLS, versions)
     if indexed:
         write_index_rows(conn, indexed)
     return summary
 
 
-def _version_row(pk: int, write: ResourceWrite, version: int, now: int, method: str) -> dict[str, Any]:
-    return {
-        "resource_pk": pk,
-        "res_type": write.res_type,
-        "res_id": write.res_id,
-        "version_id": version,
-        "last_updated": now,
-        "method": method,
-        "deleted": write.delete,
-        "content": None if write.content is None else RawJson(write.content),
-    }
+def _version_row(pk: int, write: ResourceWrite, version: int, now: int, method: str) -> tuple[Any, ...]:
+    return (pk, write.res_type, write.res_id, version, now, method, write.delete, write.content)
 
 
 def write_index_rows(conn: Connection, indexed: Sequence[tuple[int, str, IndexValues]]) -> None:
     """Insert the search-index rows of many resources, one executemany per index table."""
-    strings: list[dict[str, Any]] = []
-    tokens: list[dict[str, Any]] = []
-    refs: list[dict[str, Any]] = []
-    dates: list[dict[str, Any]] = []
-    quantities: list[dict[str, Any]] = []
-    numbers: list[dict[str, Any]] = []
-    uris: list[dict[str, Any]] = []
+    strings: list[tuple[Any, ...]] = []
+    tokens: list[tuple[Any, ...]] = []
+    refs: list[tuple[Any, ...]] = []
+    dates: list[tuple[Any, ...]] = []
+    quantities: list[tuple[Any, ...]] = []
+    numbers: list[tuple[Any, ...]] = []
+    uris: list[tuple[Any, ...]] = []
     hashes: dict[tuple[str, str], int] = {}
 
     def h(res_type: str, code: str) -> int:
@@ -162,40 +175,29 @@ def write_index_rows(conn: Connection, indexed: Sequence[tuple[int, str, IndexVa
 
     for pk, res_type, values in indexed:
         for code, norm, exact in values.strings:
-            strings.append(
-                {"resource_pk": pk, "hash_identity": h(res_type, code),
-                 "value_normalized": norm[:_STRING_MAX], "value_exact": exact}
-            )
+            strings.append((pk, h(res_type, code), norm[:_STRING_MAX], exact))
         for code, system, value, display in values.tokens:
             tokens.append(
-                {"resource_pk": pk, "hash_identity": h(res_type, code), "system": system,
-                 "code": None if value is None else value[:_STRING_MAX], "display": display}
+                (pk, h(res_type, code), system, None if value is None else value[:_STRING_MAX], display)
             )
         for code, target_type, target_id, reference in values.references:
-            refs.append(
-                {"resource_pk": pk, "hash_identity": h(res_type, code), "target_type": target_type,
-                 "target_id": target_id, "reference": reference}
-            )
+            refs.append((pk, h(res_type, code), target_type, target_id, reference))
         for code, low, high in values.dates:
-            dates.append({"resource_pk": pk, "hash_identity": h(res_type, code), "low": low, "high": high})
+            dates.append((pk, h(res_type, code), low, high))
         for code, system, unit, number in values.quantities:
-            quantities.append(
-                {"resource_pk": pk, "hash_identity": h(res_type, code), "system": system,
-                 "code": unit, "value": number}
-            )
+            quantities.append((pk, h(res_type, code), system, unit, number))
         for code, number in values.numbers:
-            numbers.append({"resource_pk": pk, "hash_identity": h(res_type, code), "value": number})
+            numbers.append((pk, h(res_type, code), number))
         for code, uri in values.uris:
-            uris.append({"resource_pk": pk, "hash_identity": h(res_type, code), "uri": uri})
-    for table, rows in (
-        (idx_string, strings),
-        (idx_token, tokens),
-        (idx_reference, refs),
-        (idx_date, dates),
-        (idx_quantity, quantities),
-        (idx_number, numbers),
-        (idx_uri, uris),
-    ):
-        if rows:
-            conn.execute(insert(table), rows)
-
+            uris.append((pk, h(res_type, code), uri))
+    bulk_insert(
+        conn, idx_string, ("resource_pk", "hash_identity", "value_normalized", "value_exact"), strings
+    )
+    bulk_insert(conn, idx_token, ("resource_pk", "hash_identity", "system", "code", "display"), tokens)
+    bulk_insert(
+        conn, idx_reference, ("resource_pk", "hash_identity", "target_type", "target_id", "reference"), refs
+    )
+    bulk_insert(conn, idx_date, ("resource_pk", "hash_identity", "low", "high"), dates)
+    bulk_insert(conn, idx_quantity, ("resource_pk", "hash_identity", "system", "code", "value"), quantities)
+    bulk_insert(conn, idx_number, ("resource_pk", "hash_identity", "value"), numbers)
+    bulk_insert(conn, idx_uri, ("resource_pk", "hash_identity", "uri"), uris)

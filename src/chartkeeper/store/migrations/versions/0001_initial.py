@@ -37,7 +37,9 @@ def upgrade() -> None:
         sa.Column("res_type", sa.String(64), nullable=False),
         sa.Column("res_id", sa.String(64), nullable=False),
         sa.Column("version_id", sa.Integer, nullable=False),
-        sa.Column("last_updated", sa.BigInteger, nullable=False, comment="microseconds since 1970-01-01T00:00Z"),
+        sa.Column(
+            "last_updated", sa.BigInteger, nullable=False, comment="microseconds since 1970-01-01T00:00Z"
+        ),
         sa.Column("deleted", sa.Boolean, nullable=False),
         sa.Column("patient_id", sa.String(64), nullable=True, comment="patient compartment (first Patient)"),
         sa.Column("fingerprint", sa.String(32), nullable=False),
@@ -119,7 +121,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("quarantine")
-    for name in ("idx_uri", "idx_number", "idx_quantity", "idx_date", "idx_reference", "idx_token", "idx_string"):
+    for name in (
+        "idx_uri",
+        "idx_number",
+        "idx_quantity",
+        "idx_date",
+        "idx_reference",
+        "idx_token",
+        "idx_string",
+    ):
         op.drop_table(name)
     op.drop_table("resource_version")
     op.drop_table("resource")
