@@ -21,7 +21,9 @@ def _bundle(*resources: dict, urls: list[str] | None = None) -> dict:
     entries = []
     for i, res in enumerate(resources):
         full_url = (urls or [])[i] if urls else f"urn:uuid:{i:08d}-0000-4000-8000-000000000000"
-        entries.append({"fullUrl": full_url, "resource": res, "request": {"method": "POST", "url": res["resourceType"]}})
+        entries.append(
+            {"fullUrl": full_url, "resource": res, "request": {"method": "POST", "url": res["resourceType"]}}
+        )
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
@@ -89,8 +91,13 @@ def test_dangling_urn_uuid_reference(db: str, tmp_path: Path) -> None:
 
 
 def test_reference_to_nothing_in_bundle_or_store(db: str, tmp_path: Path) -> None:
-    obs = {"resourceType": "Observation", "id": "o-x", "status": "final", "code": {"text": "x"},
-           "subject": {"reference": "Patient/does-not-exist"}}
+    obs = {
+        "resourceType": "Observation",
+        "id": "o-x",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/does-not-exist"},
+    }
     path = tmp_path / "orphan.json"
     path.write_bytes(orjson.dumps(_bundle(obs)))
     _assert_rejected_cleanly(db, path, "Patient/does-not-exist")
@@ -104,13 +111,17 @@ def test_unknown_resource_type(db: str, tmp_path: Path) -> None:
 
 def test_wrong_datatypes(db: str, tmp_path: Path) -> None:
     path = tmp_path / "types.json"
-    path.write_bytes(orjson.dumps({"resourceType": "Patient", "id": "t1", "active": "yes", "birthDate": 19800101}))
+    path.write_bytes(
+        orjson.dumps({"resourceType": "Patient", "id": "t1", "active": "yes", "birthDate": 19800101})
+    )
     _assert_rejected_cleanly(db, path, "Patient.")
 
 
 def test_non_utf8_bytes(db: str, tmp_path: Path) -> None:
     path = tmp_path / "latin1.json"
-    path.write_bytes('{"resourceType": "Patient", "id": "l1", "name": [{"family": "Muñoz"}]}'.encode("latin-1"))
+    path.write_bytes(
+        '{"resourceType": "Patient", "id": "l1", "name": [{"family": "Muñoz"}]}'.encode("latin-1")
+    )
     _assert_rejected_cleanly(db, path, "utf-8")
 
 
@@ -132,8 +143,11 @@ def test_folder_with_mixed_files_lands_the_valid_ones(db: str, tmp_path: Path) -
     (folder / "a-good.json").write_bytes(orjson.dumps(PATIENT))
     (folder / "b-bad.json").write_bytes(b"{not json")
     (folder / "c-good.ndjson").write_bytes(
-        orjson.dumps(dict(PATIENT, id="nd-1")) + b"\n" + b'{"resourceType": "Patient", "id": "nd-2", "gender": "robot"}\n'
-        + orjson.dumps(dict(PATIENT, id="nd-3")) + b"\n"
+        orjson.dumps(dict(PATIENT, id="nd-1"))
+        + b"\n"
+        + b'{"resourceType": "Patient", "id": "nd-2", "gender": "robot"}\n'
+        + orjson.dumps(dict(PATIENT, id="nd-3"))
+        + b"\n"
     )
     code, err, out = _ingest(db, folder)
     assert code == 1

@@ -41,11 +41,26 @@ def test_a_100_mb_ndjson_file_is_streamed(tmp_path: Path) -> None:
         n = 0
         while out.tell() < 100 * 1024 * 1024:
             n += 1
-            out.write(orjson.dumps({
-                "resourceType": "Observation", "id": f"big-{n}", "status": "final",
-                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}], "text": filler},
-                "valueQuantity": {"value": n % 200, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
-            }) + b"\n")
+            out.write(
+                orjson.dumps(
+                    {
+                        "resourceType": "Observation",
+                        "id": f"big-{n}",
+                        "status": "final",
+                        "code": {
+                            "coding": [{"system": "http://loinc.org", "code": "8867-4"}],
+                            "text": filler,
+                        },
+                        "valueQuantity": {
+                            "value": n % 200,
+                            "unit": "/min",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "/min",
+                        },
+                    }
+                )
+                + b"\n"
+            )
     db = f"sqlite:///{tmp_path / 'big.db'}"
     script = (
         "import resource, sys, orjson\n"
@@ -56,7 +71,9 @@ def test_a_100_mb_ndjson_file_is_streamed(tmp_path: Path) -> None:
         "    code = e.code\n"
         "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=900, check=False
+    )
     assert "Traceback" not in done.stderr, done.stderr
     report = json.loads(done.stdout.splitlines()[0])
     assert report["created"] == n and report["rejected"] == 0
@@ -75,8 +92,12 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -
 
     killed_db = tmp_path / "killed.db"
     url = f"sqlite:///{killed_db}"
-    proc = subprocess.Popen([*CLI, "--db", url, "ingest", "--workers", "2", str(SYNTHEA)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*CLI, "--db", url, "ingest", "--workers", "2", str(SYNTHEA)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     engine = create_engine(url)
     deadline = time.monotonic() + 120
     landed = 0
@@ -94,7 +115,9 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -
     engine.dispose()
     assert 0 < landed < 8347, "the kill must land midway"
 
-    rerun = subprocess.run([*CLI, "--db", url, "ingest", "--json", str(SYNTHEA)], capture_output=True, text=True, check=False)
+    rerun = subprocess.run(
+        [*CLI, "--db", url, "ingest", "--json", str(SYNTHEA)], capture_output=True, text=True, check=False
+    )
     assert rerun.returncode == 0, rerun.stderr
     recovered = Store.open(url)
     assert recovered.count_by_type() == reference.count_by_type()
@@ -102,7 +125,9 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -
     assert _content_snapshot(recovered) == _content_snapshot(reference)
 
 
-def test_export_then_ingest_into_a_fresh_database_gives_identical_resources(store: Store, tmp_path: Path) -> None:
+def test_export_then_ingest_into_a_fresh_database_gives_identical_resources(
+    store: Store, tmp_path: Path
+) -> None:
     assert ingest(store, [SYNTHEA], workers=2).rejected == 0
     out = tmp_path / "export"
     report = export_ndjson(store, out)

@@ -23,6 +23,8 @@ def test_upgrade_matches_the_schema_model_and_round_trips(database_url: str) -> 
         migrate.downgrade(engine, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         migrate.upgrade(engine)
-        assert {"resource", "resource_version", "quarantine", "idx_token"} <= set(inspect(engine).get_table_names())
+        assert {"resource", "resource_version", "quarantine", "idx_token"} <= set(
+            inspect(engine).get_table_names()
+        )
     finally:
         engine.dispose()

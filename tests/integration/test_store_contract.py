@@ -40,7 +40,9 @@ PATIENT = {
 def test_create_then_identical_write_makes_no_new_version(store: Store) -> None:
     first = store.apply([_write(PATIENT)])
     assert first.created["Patient"] == 1
-    again = store.apply([_write(dict(PATIENT, meta={"versionId": "9", "lastUpdated": "2020-01-01T00:00:00Z"}))])
+    again = store.apply(
+        [_write(dict(PATIENT, meta={"versionId": "9", "lastUpdated": "2020-01-01T00:00:00Z"}))]
+    )
     assert again.unchanged["Patient"] == 1 and not again.created and not again.updated
     read = store.read("Patient", "p1")
     assert read["meta"]["versionId"] == "1"
@@ -117,7 +119,9 @@ def test_a_failed_batch_writes_nothing(store: Store) -> None:
 
 
 def test_quarantine_keeps_bytes_and_reason(store: Store) -> None:
-    pk = store.quarantine_add(source="x.json", fmt="fhir-json", reason="bad", content=b"\xff\x00{", issues=None)
+    pk = store.quarantine_add(
+        source="x.json", fmt="fhir-json", reason="bad", content=b"\xff\x00{", issues=None
+    )
     item = store.quarantine_get(pk)
     assert item.content == b"\xff\x00{" and item.reason == "bad" and item.status == "held"
     assert [i.pk for i in store.quarantine_list()] == [pk]

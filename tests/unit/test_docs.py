@@ -22,7 +22,22 @@ def test_cli_reference_is_current() -> None:
 
 def test_readme_names_every_command_and_setting() -> None:
     readme = (ROOT / "README.md").read_text()
-    for command in ("init", "ingest", "stats", "export", "quarantine list", "quarantine show", "demo", "serve"):
+    for command in (
+        "init",
+        "ingest",
+        "stats",
+        "export",
+        "quarantine list",
+        "quarantine show",
+        "demo",
+        "serve",
+    ):
         assert f"chartkeeper {command}" in readme, command
-    for setting in ("CHARTKEEPER_DATABASE_URL", "CHARTKEEPER_INGEST_WORKERS", "--db", "make serve", "make test"):
+    for setting in (
+        "CHARTKEEPER_DATABASE_URL",
+        "CHARTKEEPER_INGEST_WORKERS",
+        "--db",
+        "make serve",
+        "make test",
+    ):
         assert setting in readme, setting

@@ -9,7 +9,14 @@ from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from chartkeeper.config import Settings
 from chartkeeper.errors import ChartkeeperError, StoreUnavailable
@@ -36,7 +43,9 @@ def guard(action: Callable[[], T]) -> T:
 
         if isinstance(exc, SQLAlchemyError):
             orig = getattr(exc, "orig", exc)
-            fail(f"database error: {str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__}")
+            fail(
+                f"database error: {str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__}"
+            )
         raise
 
 

@@ -47,7 +47,9 @@ def init(ctx: typer.Context) -> None:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders: FHIR Bundles (JSON) and NDJSON, gzip too.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files and folders: FHIR Bundles (JSON) and NDJSON, gzip too.")
+    ],
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
 ) -> None:
@@ -101,8 +103,12 @@ def stats(
 @app.command()
 def export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Folder to write <Type>.ndjson files and manifest.json into.")],
-    types: Annotated[str | None, typer.Option("--type", help="Comma-separated resource types (default all).")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write <Type>.ndjson files and manifest.json into.")
+    ],
+    types: Annotated[
+        str | None, typer.Option("--type", help="Comma-separated resource types (default all).")
+    ] = None,
 ) -> None:
     """Export every current resource as NDJSON (FHIR Bulk Data layout)."""
     from chartkeeper.export.service import export_ndjson
@@ -118,7 +124,9 @@ def demo(
     ctx: typer.Context,
     patients: Annotated[int, typer.Option(help="How many patients to generate.")] = 100,
     seed: Annotated[int, typer.Option(help="Same seed, same population.")] = 1,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the store already holds patients.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the store already holds patients.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
 ) -> None:
@@ -180,15 +188,24 @@ def quarantine_list(
     items = common.guard(lambda: store.quarantine_list(None if status == "all" else status, limit))
     if json_out:
         for item in items:
-            row = {"id": item.pk, "received": format_instant(item.received_at), "source": item.source,
-                   "format": item.format, "reason": item.reason, "status": item.status, "bytes": item.size}
+            row = {
+                "id": item.pk,
+                "received": format_instant(item.received_at),
+                "source": item.source,
+                "format": item.format,
+                "reason": item.reason,
+                "status": item.status,
+                "bytes": item.size,
+            }
             print(orjson.dumps(row).decode())
         return
     from rich.table import Table
 
     table = Table("id", "received", "source", "reason", "status")
     for item in items:
-        table.add_row(str(item.pk), format_instant(item.received_at)[:19], item.source, item.reason, item.status)
+        table.add_row(
+            str(item.pk), format_instant(item.received_at)[:19], item.source, item.reason, item.status
+        )
     console.print(table)
 
 
@@ -209,11 +226,15 @@ def quarantine_show(
         return
     console.print(f"[bold]id[/bold] {item.pk}  [bold]status[/bold] {item.status}")
     console.print(f"[bold]received[/bold] {format_instant(item.received_at)}")
-    console.print(f"[bold]source[/bold] {item.source}  [bold]format[/bold] {item.format}  [bold]bytes[/bold] {item.size}")
+    console.print(
+        f"[bold]source[/bold] {item.source}  [bold]format[/bold] {item.format}  [bold]bytes[/bold] {item.size}"
+    )
     print(f"reason: {item.reason}")
     for issue in (item.issues or {}).get("issue", []):
         where = ", ".join(issue.get("expression", []))
-        print(f"  - {issue.get('severity')} {issue.get('code')}: {where + ': ' if where else ''}{issue.get('diagnostics')}")
+        print(
+            f"  - {issue.get('severity')} {issue.get('code')}: {where + ': ' if where else ''}{issue.get('diagnostics')}"
+        )
     preview = item.content[:2000].decode("utf-8", errors="replace")
     print("--- original (first 2000 bytes) ---")
     print(preview)

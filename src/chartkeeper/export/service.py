@@ -29,14 +29,14 @@ class ExportReport:
             "transactionTime": transaction_time,
             "request": "chartkeeper export",
             "requiresAccessToken": False,
-            "output": [
-                {"type": t, "url": f"{t}.ndjson", "count": n} for t, n in sorted(self.counts.items())
-            ],
+            "output": [{"type": t, "url": f"{t}.ndjson", "count": n} for t, n in sorted(self.counts.items())],
             "error": [],
         }
 
 
-def export_ndjson(store: Store, folder: Path, types: list[str] | None = None, since: int | None = None) -> ExportReport:
+def export_ndjson(
+    store: Store, folder: Path, types: list[str] | None = None, since: int | None = None
+) -> ExportReport:
     """Write ``<Type>.ndjson`` for each type present (or asked for) into ``folder``."""
     started = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)

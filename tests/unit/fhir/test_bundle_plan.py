@@ -19,7 +19,10 @@ from chartkeeper.fhir.conditional import Criteria, is_conditional_reference, par
 
 
 def _entry(resource: dict, full_url: str | None, method: str = "POST", **request: str) -> dict:
-    entry: dict = {"resource": resource, "request": {"method": method, "url": resource["resourceType"], **request}}
+    entry: dict = {
+        "resource": resource,
+        "request": {"method": method, "url": resource["resourceType"], **request},
+    }
     if full_url:
         entry["fullUrl"] = full_url
     return entry
@@ -31,8 +34,15 @@ def test_synthea_style_post_keeps_ids_and_rewrites_urn_references() -> None:
         "type": "transaction",
         "entry": [
             _entry({"resourceType": "Patient", "id": "p-1"}, "urn:uuid:p-1"),
-            _entry({"resourceType": "Observation", "id": "o-1", "subject": {"reference": "urn:uuid:p-1"},
-                    "contained": [{"resourceType": "Practitioner", "id": "c"}]}, "urn:uuid:o-1"),
+            _entry(
+                {
+                    "resourceType": "Observation",
+                    "id": "o-1",
+                    "subject": {"reference": "urn:uuid:p-1"},
+                    "contained": [{"resourceType": "Practitioner", "id": "c"}],
+                },
+                "urn:uuid:o-1",
+            ),
         ],
     }
     plan = plan_bundle(bundle)
@@ -57,25 +67,57 @@ def test_resource_without_id_gets_the_urn_uuid_or_a_content_id() -> None:
 
 
 def test_put_url_wins_and_must_agree_with_the_resource_id() -> None:
-    ok = plan_bundle({"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": {"resourceType": "Patient"}, "request": {"method": "PUT", "url": "Patient/abc"}}]})
+    ok = plan_bundle(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": {"resourceType": "Patient"}, "request": {"method": "PUT", "url": "Patient/abc"}}
+            ],
+        }
+    )
     assert ok.ok and ok.entries[0].res_id == "abc"
-    bad = plan_bundle({"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": {"resourceType": "Patient", "id": "x"}, "request": {"method": "PUT", "url": "Patient/abc"}}]})
+    bad = plan_bundle(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": {"resourceType": "Patient", "id": "x"},
+                    "request": {"method": "PUT", "url": "Patient/abc"},
+                }
+            ],
+        }
+    )
     assert not bad.ok and bad.issues[0].expression == "Bundle.entry[0].resource.id"
 
 
 def test_dangling_urn_is_an_error_naming_the_element() -> None:
-    plan = plan_bundle({"resourceType": "Bundle", "type": "transaction", "entry": [
-        _entry({"resourceType": "Observation", "id": "o", "subject": {"reference": "urn:uuid:nope"}}, "urn:uuid:o")]})
+    plan = plan_bundle(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                _entry(
+                    {"resourceType": "Observation", "id": "o", "subject": {"reference": "urn:uuid:nope"}},
+                    "urn:uuid:o",
+                )
+            ],
+        }
+    )
     resolve_plan(plan, None)
     assert not plan.ok
     assert plan.issues[0].expression == "Bundle.entry[0].resource.subject.reference"
 
 
 def test_delete_entries_and_unsupported_bundle_types() -> None:
-    plan = plan_bundle({"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"request": {"method": "DELETE", "url": "Patient/gone"}}]})
+    plan = plan_bundle(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"request": {"method": "DELETE", "url": "Patient/gone"}}],
+        }
+    )
     assert plan.entries[0].delete and plan.entries[0].res_id == "gone"
     history = plan_bundle({"resourceType": "Bundle", "type": "history", "entry": []})
     assert not history.ok
@@ -83,9 +125,16 @@ def test_delete_entries_and_unsupported_bundle_types() -> None:
 
 def test_if_none_exist_and_conditional_references_use_the_resolver() -> None:
     org = {"resourceType": "Organization", "id": "new-org"}
-    obs = {"resourceType": "Patient", "id": "p", "managingOrganization": {"reference": "Organization?identifier=sys|1"}}
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        _entry(org, "urn:uuid:org", ifNoneExist="identifier=sys|1"), _entry(obs, "urn:uuid:p")]}
+    obs = {
+        "resourceType": "Patient",
+        "id": "p",
+        "managingOrganization": {"reference": "Organization?identifier=sys|1"},
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [_entry(org, "urn:uuid:org", ifNoneExist="identifier=sys|1"), _entry(obs, "urn:uuid:p")],
+    }
 
     def none_found(_c: Criteria) -> list[str]:
         return []
@@ -109,9 +158,14 @@ def test_if_none_exist_and_conditional_references_use_the_resolver() -> None:
 
 def test_criteria_and_references_parse() -> None:
     assert parse_criteria("Organization?identifier=http://x|1&name=a%20b") == Criteria(
-        "Organization", (("identifier", "http://x|1"), ("name", "a b")))
+        "Organization", (("identifier", "http://x|1"), ("name", "a b"))
+    )
     assert parse_criteria("identifier=1", "Patient").res_type == "Patient"
-    assert split_token("|x") == ("", "x") and split_token("s|") == ("s", None) and split_token("x") == (None, "x")
+    assert (
+        split_token("|x") == ("", "x")
+        and split_token("s|") == ("s", None)
+        and split_token("x") == (None, "x")
+    )
     assert is_conditional_reference("Patient?identifier=1") and not is_conditional_reference("Patient/1")
     assert parse_reference("http://example.org/fhir/Patient/123/_history/2") == ("Patient", "123")
     assert parse_reference("Patient/123") == ("Patient", "123")
@@ -133,7 +187,9 @@ def test_every_urn_reference_is_rewritten_or_reported(full_urls: list[str], data
     entries = []
     for i, full_url in enumerate(full_urls):
         target = data.draw(st.one_of(st.sampled_from(full_urls), urn))
-        entries.append(_entry({"resourceType": "Observation", "id": f"o{i}", "subject": {"reference": target}}, full_url))
+        entries.append(
+            _entry({"resourceType": "Observation", "id": f"o{i}", "subject": {"reference": target}}, full_url)
+        )
     plan = plan_bundle({"resourceType": "Bundle", "type": "transaction", "entry": entries})
     resolve_plan(plan, None)
     dangling = [e for e in entries if e["resource"]["subject"]["reference"].startswith("urn:")]
