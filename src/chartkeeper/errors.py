@@ -6,10 +6,7 @@ OperationOutcome, or an HL7 ACK; nothing below the shells knows how it will be s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from chartkeeper.fhir.outcome import Issue
+from typing import Any
 
 
 class ChartkeeperError(Exception):
@@ -21,11 +18,12 @@ class ConfigError(ChartkeeperError):
 
 
 class InvalidInput(ChartkeeperError):
-    """Input that cannot be accepted; carries the FHIR issues that say what and where."""
+    """Input that cannot be accepted; carries the FHIR issues (``fhir.outcome.Issue``) that say
+    what and where. Typed loosely because the base layer sits below ``fhir``."""
 
-    def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
+    def __init__(self, message: str, issues: list[Any] | None = None) -> None:
         super().__init__(message)
-        self.issues: list[Issue] = list(issues or [])
+        self.issues: list[Any] = list(issues or [])
 
 
 class NotFound(ChartkeeperError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -88,6 +87,4 @@ def _is_json_object(line: bytes) -> bool:
 def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """(line number from 1, bytes) of each line, streamed: a 100 MB file is never held whole."""
     with open_binary(path) as stream:
-        buffered = io.BufferedReader(stream) if not isinstance(stream, io.BufferedReader) else stream  # type: ignore[arg-type]
-        for number, line in enumerate(buffered, start=1):
-            yield number, line
+        yield from enumerate(stream, start=1)

@@ -19,6 +19,8 @@ into the JSON on read: the stored document is exactly what was received, which m
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -76,7 +78,7 @@ Index("ix_version_updated", resource_version.c.last_updated)
 Index("ix_version_type_updated", resource_version.c.res_type, resource_version.c.last_updated)
 
 
-def _index_table(name: str, *columns: Column[object]) -> Table:
+def _index_table(name: str, *columns: Column[Any]) -> Table:
     table = Table(
         name,
         metadata,
