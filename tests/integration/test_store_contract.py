@@ -126,3 +126,11 @@ def test_quarantine_keeps_bytes_and_reason(store: Store) -> None:
     assert item.content == b"\xff\x00{" and item.reason == "bad" and item.status == "held"
     assert [i.pk for i in store.quarantine_list()] == [pk]
     assert store.quarantine_count() == 1
+
+
+def test_the_same_rejected_input_is_held_once(store: Store) -> None:
+    first = store.quarantine_add(source="a.json", fmt="fhir-json", reason="bad", content=b"{", issues=None)
+    again = store.quarantine_add(source="a.json", fmt="fhir-json", reason="bad", content=b"{", issues=None)
+    other = store.quarantine_add(source="b.json", fmt="fhir-json", reason="bad", content=b"{", issues=None)
+    assert first == again != other
+    assert store.quarantine_count() == 2

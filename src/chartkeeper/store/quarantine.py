@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -22,6 +23,17 @@ def add(
     issues: dict[str, Any] | None,
     now: int,
 ) -> int:
+    """Keep ``content``; the same bytes from the same source already held are not kept twice."""
+    sha = hashlib.sha256(content).hexdigest()
+    held = conn.execute(
+        select(quarantine.c.pk).where(
+            quarantine.c.content_sha256 == sha,
+            quarantine.c.source == source,
+            quarantine.c.status == "held",
+        )
+    ).first()
+    if held is not None:
+        return int(held[0])
     stmt = insert(quarantine).returning(quarantine.c.pk)
     row = conn.execute(
         stmt,
@@ -32,6 +44,7 @@ def add(
             "reason": reason,
             "issues": issues,
             "content": content,
+            "content_sha256": sha,
             "status": "held",
         },
     ).one()

@@ -147,8 +147,10 @@ quarantine = Table(
     Column("reason", Text, nullable=False, comment="one line: what is wrong and where"),
     Column("issues", JSON, nullable=True, comment="OperationOutcome of every issue found"),
     Column("content", LargeBinary, nullable=False, comment="the original bytes, unchanged"),
+    Column("content_sha256", String(64), nullable=False),
     Column("status", String(16), nullable=False, default="held", comment="held, retried, discarded"),
     Column("resolved_at", BigInteger, nullable=True),
     Column("resolution", Text, nullable=True),
 )
 Index("ix_quarantine_status", quarantine.c.status, quarantine.c.received_at)
+Index("ix_quarantine_sha", quarantine.c.content_sha256)

@@ -112,11 +112,13 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False, comment="one line: what is wrong and where"),
         sa.Column("issues", sa.JSON, nullable=True, comment="OperationOutcome of every issue found"),
         sa.Column("content", sa.LargeBinary, nullable=False, comment="the original bytes, unchanged"),
+        sa.Column("content_sha256", sa.String(64), nullable=False),
         sa.Column("status", sa.String(16), nullable=False, comment="held, retried, discarded"),
         sa.Column("resolved_at", sa.BigInteger, nullable=True),
         sa.Column("resolution", sa.Text, nullable=True),
     )
     op.create_index("ix_quarantine_status", "quarantine", ["status", "received_at"])
+    op.create_index("ix_quarantine_sha", "quarantine", ["content_sha256"])
 
 
 def downgrade() -> None:
