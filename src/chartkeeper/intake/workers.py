@@ -17,7 +17,12 @@ R = TypeVar("R")
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)))
+    """One worker per core but one: this process, the single writer, keeps a core of its own.
+
+    Measured on 2 cores: one worker beside the writer beats two, because three busy
+    processes on two cores slow the writer, which is the pipeline's other half.
+    """
+    return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 def ordered_map(
@@ -26,10 +31,10 @@ def ordered_map(
     workers: int,
     warm_up: Callable[[], Any] | None = None,
 ) -> Iterator[tuple[T, R]]:
-    """(item, func(item)) in order; inline when ``workers`` ≤ 1."""
+    """(item, func(item)) in order, computed in ``workers`` processes (inline when 0)."""
     if warm_up is not None:
         warm_up()  # load definitions before forking: children share them copy-on-write
-    if workers <= 1:
+    if workers <= 0:
         for item in items:
             yield item, func(item)
         return
