@@ -20,7 +20,9 @@ def test_stats_quarantine_and_export_commands(sqlite_database_url: str, tmp_path
     db = sqlite_database_url
     assert runner.invoke(app, ["--db", db, "init"]).exit_code == 0
     good = tmp_path / "p.json"
-    good.write_bytes(orjson.dumps({"resourceType": "Patient", "id": "p1", "name": [{"family": "<b>Doe</b>"}]}))
+    good.write_bytes(
+        orjson.dumps({"resourceType": "Patient", "id": "p1", "name": [{"family": "<b>Doe</b>"}]})
+    )
     bad = tmp_path / "bad.json"
     bad.write_bytes(b'{"resourceType": "Patient", "birthDate": "1999-02-31"}')
     result = runner.invoke(app, ["--db", db, "ingest", "--workers", "1", str(good), str(bad)])

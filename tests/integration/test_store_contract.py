@@ -11,6 +11,7 @@ from chartkeeper.fhir.resource import fingerprint, without_server_meta
 from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
+from chartkeeper.store.writer import index_rows
 
 
 def _write(resource: dict, delete: bool = False) -> ResourceWrite:
@@ -23,7 +24,7 @@ def _write(resource: dict, delete: bool = False) -> ResourceWrite:
         resource["id"],
         orjson.dumps(stored).decode(),
         fingerprint(stored),
-        index,
+        index_rows(resource["resourceType"], index),
         index.compartment_patients[0] if index.compartment_patients else None,
     )
 

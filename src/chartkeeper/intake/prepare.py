@@ -21,6 +21,7 @@ from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.validation import parse_json_issues, validate_resource
 from chartkeeper.intake.models import DocumentUnit, LinesUnit, Prepared, Reject, Unit
 from chartkeeper.store.models import ResourceWrite
+from chartkeeper.store.writer import index_rows
 
 
 def prepare(unit: Unit, resolver: Resolver | None = None) -> Prepared:
@@ -119,7 +120,7 @@ def _write(res_type: str, res_id: str, resource: dict[str, Any]) -> ResourceWrit
         res_id=res_id,
         content=orjson.dumps(stored).decode(),
         fingerprint=fingerprint(stored),
-        index=index,
+        index=index_rows(res_type, index),
         patient_id=patient,
     )
 

@@ -6,8 +6,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from chartkeeper.fhir.search.model import IndexValues
-
 
 @dataclass(slots=True)
 class ResourceWrite:
@@ -20,7 +18,7 @@ class ResourceWrite:
     res_id: str
     content: str | None
     fingerprint: str
-    index: IndexValues | None
+    index: tuple[list[tuple[Any, ...]], ...] | None  # writer.index_rows(): rows per index table
     patient_id: str | None
     delete: bool = False
 

@@ -20,13 +20,6 @@ from chartkeeper.store.dialect import allocate_keys, bulk_insert
 from chartkeeper.store.models import ResourceWrite, WriteSummary
 from chartkeeper.store.schema import (
     INDEX_TABLES,
-    idx_date,
-    idx_number,
-    idx_quantity,
-    idx_reference,
-    idx_string,
-    idx_token,
-    idx_uri,
     resource,
     resource_version,
 )
@@ -55,6 +48,12 @@ _VERSION_COLS = (
 _STRING_MAX = 255
 
 
+# Built once: an expanding IN parameter keeps SQLAlchemy from coercing every id as a literal.
+_EXISTING = select(
+    resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.deleted, resource.c.fingerprint
+).where(resource.c.res_type == bindparam("t"), resource.c.res_id.in_(bindparam("ids", expanding=True)))
+
+
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -66,17 +65,9 @@ def existing_rows(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tup
     for res_type, res_id in keys:
         by_type.setdefault(res_type, []).append(res_id)
     found: dict[tuple[str, str], Any] = {}
-    cols = (
-        resource.c.pk,
-        resource.c.res_id,
-        resource.c.version_id,
-        resource.c.deleted,
-        resource.c.fingerprint,
-    )
     for res_type, ids in by_type.items():
         for chunk in _chunks(sorted(set(ids))):
-            stmt = select(*cols).where(resource.c.res_type == res_type, resource.c.res_id.in_(chunk))
-            for row in conn.execute(stmt):
+            for row in conn.execute(_EXISTING, {"t": res_type, "ids": list(chunk)}):
                 found[(res_type, row.res_id)] = row
     return found
 
@@ -102,7 +93,7 @@ def apply_writes(conn: Connection, writes: Sequence[ResourceWrite], now: int) ->
             summary.unchanged[write.res_type] += 1
 
     versions: list[tuple[Any, ...]] = []
-    indexed: list[tuple[int, str, IndexValues]] = []
+    indexed: list[tuple[int, IndexRows]] = []
     if new:
         pks = allocate_keys(conn, resource.name, len(new))
         bulk_insert(
@@ -117,7 +108,7 @@ def apply_writes(conn: Connection, writes: Sequence[ResourceWrite], now: int) ->
         for write, pk in zip(new, pks, strict=True):
             versions.append(_version_row(pk, write, 1, now, "create"))
             if write.index is not None:
-                indexed.append((pk, write.res_type, write.index))
+                indexed.append((pk, write.index))
             summary.created[write.res_type] += 1
     if changed:
         updates = []
@@ -138,7 +129,7 @@ def apply_writes(conn: Connection, writes: Sequence[ResourceWrite], now: int) ->
             versions.append(_version_row(row.pk, write, version, now, method))
             stale_pks.append(row.pk)
             if not write.delete and write.index is not None:
-                indexed.append((row.pk, write.res_type, write.index))
+                indexed.append((row.pk, write.index))
             (summary.deleted if write.delete else summary.updated)[write.res_type] += 1
         conn.execute(update(resource).where(resource.c.pk == bindparam("b_pk")), updates)
         for table in INDEX_TABLES:
@@ -155,49 +146,47 @@ def _version_row(pk: int, write: ResourceWrite, version: int, now: int, method: 
     return (pk, write.res_type, write.res_id, version, now, method, write.delete, write.content)
 
 
-def write_index_rows(conn: Connection, indexed: Sequence[tuple[int, str, IndexValues]]) -> None:
+IndexRows = tuple[list[tuple[Any, ...]], ...]
+"""Rows for each of INDEX_TABLES, in that order, without the leading resource_pk."""
+
+_INDEX_COLUMNS: tuple[tuple[str, ...], ...] = (
+    ("resource_pk", "hash_identity", "value_normalized", "value_exact"),
+    ("resource_pk", "hash_identity", "system", "code", "display"),
+    ("resource_pk", "hash_identity", "target_type", "target_id", "reference"),
+    ("resource_pk", "hash_identity", "low", "high"),
+    ("resource_pk", "hash_identity", "system", "code", "value"),
+    ("resource_pk", "hash_identity", "value"),
+    ("resource_pk", "hash_identity", "uri"),
+)
+_HASHES: dict[tuple[str, str], int] = {}
+
+
+def _h(res_type: str, code: str) -> int:
+    key = (res_type, code)
+    value = _HASHES.get(key)
+    if value is None:
+        value = _HASHES[key] = hash_identity(res_type, code)
+    return value
+
+
+def index_rows(res_type: str, values: IndexValues) -> IndexRows:
+    """The index-table rows of one resource, minus its key (pure: runs in ingest workers)."""
+    return (
+        [(_h(res_type, c), norm[:_STRING_MAX], exact) for c, norm, exact in values.strings],
+        [
+            (_h(res_type, c), system, None if code is None else code[:_STRING_MAX], display)
+            for c, system, code, display in values.tokens
+        ],
+        [(_h(res_type, c), t, i, ref) for c, t, i, ref in values.references],
+        [(_h(res_type, c), low, high) for c, low, high in values.dates],
+        [(_h(res_type, c), system, unit, number) for c, system, unit, number in values.quantities],
+        [(_h(res_type, c), number) for c, number in values.numbers],
+        [(_h(res_type, c), uri) for c, uri in values.uris],
+    )
+
+
+def write_index_rows(conn: Connection, indexed: Sequence[tuple[int, IndexRows]]) -> None:
     """Insert the search-index rows of many resources, one executemany per index table."""
-    strings: list[tuple[Any, ...]] = []
-    tokens: list[tuple[Any, ...]] = []
-    refs: list[tuple[Any, ...]] = []
-    dates: list[tuple[Any, ...]] = []
-    quantities: list[tuple[Any, ...]] = []
-    numbers: list[tuple[Any, ...]] = []
-    uris: list[tuple[Any, ...]] = []
-    hashes: dict[tuple[str, str], int] = {}
-
-    def h(res_type: str, code: str) -> int:
-        key = (res_type, code)
-        value = hashes.get(key)
-        if value is None:
-            value = hashes[key] = hash_identity(res_type, code)
-        return value
-
-    for pk, res_type, values in indexed:
-        for code, norm, exact in values.strings:
-            strings.append((pk, h(res_type, code), norm[:_STRING_MAX], exact))
-        for code, system, value, display in values.tokens:
-            tokens.append(
-                (pk, h(res_type, code), system, None if value is None else value[:_STRING_MAX], display)
-            )
-        for code, target_type, target_id, reference in values.references:
-            refs.append((pk, h(res_type, code), target_type, target_id, reference))
-        for code, low, high in values.dates:
-            dates.append((pk, h(res_type, code), low, high))
-        for code, system, unit, number in values.quantities:
-            quantities.append((pk, h(res_type, code), system, unit, number))
-        for code, number in values.numbers:
-            numbers.append((pk, h(res_type, code), number))
-        for code, uri in values.uris:
-            uris.append((pk, h(res_type, code), uri))
-    bulk_insert(
-        conn, idx_string, ("resource_pk", "hash_identity", "value_normalized", "value_exact"), strings
-    )
-    bulk_insert(conn, idx_token, ("resource_pk", "hash_identity", "system", "code", "display"), tokens)
-    bulk_insert(
-        conn, idx_reference, ("resource_pk", "hash_identity", "target_type", "target_id", "reference"), refs
-    )
-    bulk_insert(conn, idx_date, ("resource_pk", "hash_identity", "low", "high"), dates)
-    bulk_insert(conn, idx_quantity, ("resource_pk", "hash_identity", "system", "code", "value"), quantities)
-    bulk_insert(conn, idx_number, ("resource_pk", "hash_identity", "value"), numbers)
-    bulk_insert(conn, idx_uri, ("resource_pk", "hash_identity", "uri"), uris)
+    for position, (table, columns) in enumerate(zip(INDEX_TABLES, _INDEX_COLUMNS, strict=True)):
+        rows = [(pk, *row) for pk, rows_of in indexed for row in rows_of[position]]
+        bulk_insert(conn, table, columns, rows)
