@@ -129,12 +129,30 @@ def demo(
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write NDJSON files (and truth.*.json) into this folder instead of loading."
+        ),
+    ] = None,
 ) -> None:
     """Generate a realistic synthetic population and load it (deterministic for a seed)."""
     from chartkeeper.demo.loader import load_demo
 
     if patients < 1:
         fail("--patients must be at least 1")
+    if out is not None:
+        from chartkeeper.demo.files import write_demo_files
+
+        with common.count_progress("demo", patients, quiet=json_out) as advance:
+            totals = common.guard(
+                lambda: write_demo_files(out, patients, seed, processes=workers, progress=advance)
+            )
+        if json_out:
+            print(orjson.dumps({"folder": str(out), "resources": totals}).decode())
+        else:
+            console.print(f"demo: {patients} patients, {sum(totals.values())} resources written to {out}")
+        return
     store = common.open_store(ctx, migrate=True)
     if if_empty and common.guard(store.count_by_type).get("Patient", 0) > 0:
         if not json_out:
