@@ -37,7 +37,7 @@ def pg_database_url() -> Iterator[str]:
         admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
+    except Exception as exc:
         _unavailable(f"cannot connect to {PG_URL}: {exc}")
     base = _pg_admin_url().rsplit("/", 1)[0]
     try:

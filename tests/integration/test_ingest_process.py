@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import orjson
-from conftest import SYNTHEA
 from sqlalchemy import create_engine, func, select
 
 from chartkeeper.export.service import export_ndjson
 from chartkeeper.intake.service import ingest
 from chartkeeper.store.repository import Store
 from chartkeeper.store.schema import resource
+from conftest import SYNTHEA
 
 CLI = [sys.executable, "-m", "chartkeeper.cli"]
 
@@ -105,7 +105,7 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -
         try:
             with engine.connect() as conn:
                 landed = conn.execute(select(func.count()).select_from(resource)).scalar_one()
-        except Exception:  # noqa: BLE001 - schema not created yet
+        except Exception:
             landed = 0
         if landed > 500:
             break

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import SYNTHEA
-
 from chartkeeper.intake.service import ingest
 from chartkeeper.store.repository import Store
+from conftest import SYNTHEA
 
 
 def test_synthea_ingests_exactly_and_idempotently(store: Store) -> None:

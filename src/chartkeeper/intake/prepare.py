@@ -9,9 +9,9 @@ import orjson
 from chartkeeper.fhir.bundle import (
     ImportPlan,
     Resolver,
+    outside_references,
     plan_bundle,
     plan_resource,
-    outside_references,
     resolve_plan,
     scan_conditional_references,
 )
