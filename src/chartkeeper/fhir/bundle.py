@@ -109,13 +109,13 @@ def plan_bundle(bundle: dict[str, Any]) -> ImportPlan:
         if not isinstance(entry, dict):
             plan.issues.append(Issue("error", "structure", "entry must be an object", where))
             continue
-        planned = _plan_entry(entry, where, bundle_type == "transaction" or bundle_type == "batch", plan)
+        planned = plan_entry(entry, where, bundle_type == "transaction" or bundle_type == "batch", plan)
         if planned is not None:
             plan.entries.append(planned)
     return plan
 
 
-def _plan_entry(
+def plan_entry(
     entry: dict[str, Any], where: str, has_requests: bool, plan: ImportPlan
 ) -> PlannedEntry | None:
     request = entry.get("request") if has_requests else None
@@ -268,13 +268,31 @@ def scan_conditional_references(plan: ImportPlan) -> None:
             return
 
 
+@dataclass(slots=True)
+class BundleNames:
+    """What a bundle's references may name: fullUrl → ``Type/id``, and conditional-create
+    criteria → the ``Type/id`` they created or matched (for conditional references to them)."""
+
+    by_full_url: dict[str, str] = field(default_factory=dict)
+    by_criteria: dict[str, str] = field(default_factory=dict)
+
+
 def resolve_plan(plan: ImportPlan, resolver: Resolver | None) -> None:
     """Apply conditional creates/deletes, map fullUrls to ``Type/id`` and rewrite references.
 
     Without a resolver the plan must not need the store (callers check ``needs_store``).
     Issues go into ``plan.issues``; on any error the caller rejects the whole bundle.
     """
-    created_by_criteria: dict[str, str] = {}
+    names = resolve_names(plan, resolver)
+    for entry in plan.entries:
+        rewrite_references(entry, names, resolver, plan.issues)
+
+
+def resolve_names(plan: ImportPlan, resolver: Resolver | None) -> BundleNames:
+    """Settle conditional creates/deletes and map every fullUrl (the entries' resources may be
+    absent: a streamed bundle is planned from its entries' headers first)."""
+    names = BundleNames()
+    created_by_criteria = names.by_criteria
     for entry in plan.entries:
         if entry.delete and entry.delete_criteria is not None:
             assert resolver is not None
@@ -307,7 +325,7 @@ def resolve_plan(plan: ImportPlan, resolver: Resolver | None) -> None:
                 entry.skip = True
             if entry.res_id is not None:
                 created_by_criteria[str(entry.if_none_exist)] = f"{entry.res_type}/{entry.res_id}"
-    mapping: dict[str, str] = {}
+    mapping = names.by_full_url
     for entry in plan.entries:
         if entry.full_url and not entry.delete and entry.res_id is not None:
             if entry.full_url in mapping:
@@ -320,18 +338,25 @@ def resolve_plan(plan: ImportPlan, resolver: Resolver | None) -> None:
                     )
                 )
             mapping[entry.full_url] = f"{entry.res_type}/{entry.res_id}"
-    for entry in plan.entries:
-        if entry.resource is None or entry.skip:
-            continue
-        for node in entry.refs:
-            ref = node["reference"]
-            if ref in mapping:
-                node["reference"] = mapping[ref]
-            elif ref.startswith(("urn:", "http:", "https:")) or "?" in ref:
-                where = path_to(entry.resource, node, f"{entry.expression}.resource") + ".reference"
-                new = _resolve_reference(ref, where, mapping, created_by_criteria, resolver, plan.issues)
-                if new is not None:
-                    node["reference"] = new
+    return names
+
+
+def rewrite_references(
+    entry: PlannedEntry, names: BundleNames, resolver: Resolver | None, issues: list[Issue]
+) -> None:
+    """Point the entry's references at ``Type/id``; what cannot be resolved becomes an issue."""
+    if entry.resource is None or entry.skip:
+        return
+    mapping = names.by_full_url
+    for node in entry.refs:
+        ref = node["reference"]
+        if ref in mapping:
+            node["reference"] = mapping[ref]
+        elif ref.startswith(("urn:", "http:", "https:")) or "?" in ref:
+            where = path_to(entry.resource, node, f"{entry.expression}.resource") + ".reference"
+            new = _resolve_reference(ref, where, mapping, names.by_criteria, resolver, issues)
+            if new is not None:
+                node["reference"] = new
 
 
 def _resolve_reference(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chartkeeper.fhir.outcome import Issue
@@ -29,7 +30,17 @@ class LinesUnit:
     fmt: str = "fhir-ndjson"
 
 
+@dataclass(slots=True)
+class StreamedBundleUnit:
+    """A JSON document too large to parse whole: applied by the writer from a streaming parse."""
+
+    source: str
+    path: Path
+    fmt: str = "fhir-json"
+
+
 Unit = DocumentUnit | LinesUnit
+AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit
 
 
 @dataclass(slots=True)

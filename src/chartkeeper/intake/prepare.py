@@ -65,11 +65,11 @@ def prepare_document(unit: DocumentUnit, resolver: Resolver | None = None) -> Pr
             writes.append(ResourceWrite(entry.res_type, entry.res_id, None, "", None, None, delete=True))
             continue
         assert entry.resource is not None and entry.res_id is not None
-        found = _validate(entry.resource, entry.expression if plan_is_bundle(parsed) else None)
+        found = validate_entry_resource(entry.resource, entry.expression if plan_is_bundle(parsed) else None)
         if found:
             errors.extend(found)
             continue
-        writes.append(_write(entry.res_type, entry.res_id, entry.resource))
+        writes.append(resource_write(entry.res_type, entry.res_id, entry.resource))
         if plan_is_bundle(parsed):
             prepared.ref_checks.extend(outside_references(entry, in_bundle))
     if errors:
@@ -95,7 +95,7 @@ def _bundle_plan(bundle: dict[str, Any], resolver: Resolver | None) -> tuple[Imp
     return plan, errors
 
 
-def _validate(resource: dict[str, Any], entry_expression: str | None) -> list[Issue]:
+def validate_entry_resource(resource: dict[str, Any], entry_expression: str | None) -> list[Issue]:
     issues = [i for i in validate_resource(resource) if i.is_error]
     if entry_expression is None or not issues:
         return issues
@@ -111,7 +111,8 @@ def _validate(resource: dict[str, Any], entry_expression: str | None) -> list[Is
     return relocated
 
 
-def _write(res_type: str, res_id: str, resource: dict[str, Any]) -> ResourceWrite:
+def resource_write(res_type: str, res_id: str, resource: dict[str, Any]) -> ResourceWrite:
+    """Serialize, fingerprint and index one valid resource for the writer."""
     stored = without_server_meta(resource)
     index = extract_index_values(stored)
     patient = index.compartment_patients[0] if index.compartment_patients else None
@@ -149,11 +150,11 @@ def prepare_lines(unit: LinesUnit) -> Prepared:
                 )
             ]
         if not errors:
-            errors = _validate(parsed, None)
+            errors = validate_entry_resource(parsed, None)
         if errors:
             prepared.rejects.append(Reject(source, unit.fmt, line, errors))
             continue
         entry = plan.entries[0]
         assert entry.res_id is not None
-        prepared.writes.append(_write(entry.res_type, entry.res_id, parsed))
+        prepared.writes.append(resource_write(entry.res_type, entry.res_id, parsed))
     return prepared

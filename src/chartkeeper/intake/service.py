@@ -20,9 +20,18 @@ from chartkeeper.errors import ChartkeeperError, InvalidInput
 from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.outcome import Issue, operation_outcome
-from chartkeeper.intake import sources
-from chartkeeper.intake.models import DocumentUnit, IngestReport, LinesUnit, Prepared, Reject, Unit
+from chartkeeper.intake import sources, streamed
+from chartkeeper.intake.models import (
+    AnyUnit,
+    DocumentUnit,
+    IngestReport,
+    LinesUnit,
+    Prepared,
+    Reject,
+    StreamedBundleUnit,
+)
 from chartkeeper.intake.prepare import prepare
+from chartkeeper.intake.streamed import StreamedBundleError
 from chartkeeper.intake.workers import default_workers, ordered_map
 from chartkeeper.store import writer
 from chartkeeper.store.repository import Store
@@ -42,7 +51,7 @@ class RejectedInStore(Exception):
         self.issues = issues
 
 
-def units_for(paths: list[Path], report: IngestReport) -> Iterator[Unit]:
+def units_for(paths: list[Path], report: IngestReport) -> Iterator[AnyUnit]:
     """Cut files into units; unreadable or unsupported files become immediate rejects."""
     for path in paths:
         report.files += 1
@@ -54,6 +63,8 @@ def units_for(paths: list[Path], report: IngestReport) -> Iterator[Unit]:
             continue
         if kind == "ndjson":
             yield from _line_units(path)
+        elif kind == "json" and path.stat().st_size > streamed.LARGE_DOCUMENT_BYTES:
+            yield StreamedBundleUnit(source, path)
         elif kind == "json":
             yield DocumentUnit(source, sources.read_all(path))
         else:
@@ -90,7 +101,9 @@ _UNSUPPORTED = {
 }
 
 
-def _prepare_unit(unit: Unit) -> Prepared:
+def _prepare_unit(unit: AnyUnit) -> Prepared:
+    if isinstance(unit, StreamedBundleUnit):
+        return Prepared(deferred=True, bytes_in=unit.path.stat().st_size)  # applied by the writer
     if isinstance(unit, DocumentUnit) and ":" in unit.fmt:
         kind, _, detail = unit.fmt.partition(":")
         message = _UNSUPPORTED.get(detail, detail) if kind == "unsupported" else detail
@@ -123,7 +136,7 @@ def ingest(
 
 def ingest_units(
     store: Store,
-    units: Iterable[Unit],
+    units: Iterable[AnyUnit],
     report: IngestReport | None = None,
     *,
     workers: int = 0,
@@ -194,7 +207,9 @@ def total_bytes(paths: Iterable[str | Path]) -> int:
     return sum(p.stat().st_size for p in sources.discover(paths))
 
 
-def _commit(store: Store, group: GroupCommit, unit: Unit, prepared: Prepared, report: IngestReport) -> None:
+def _commit(
+    store: Store, group: GroupCommit, unit: AnyUnit, prepared: Prepared, report: IngestReport
+) -> None:
     conn = group.connection()
     for reject in prepared.rejects:
         _quarantine(store, conn, reject, report)
@@ -205,6 +220,14 @@ def _commit(store: Store, group: GroupCommit, unit: Unit, prepared: Prepared, re
         return
     try:
         with conn.begin_nested():
+            if isinstance(unit, StreamedBundleUnit):
+                try:
+                    summary = streamed.apply_streamed_bundle(conn, unit, _resolver(store, conn))
+                except StreamedBundleError as exc:
+                    raise RejectedInStore(exc.issues) from exc
+                report.summary.add(summary)
+                group.wrote(sum(summary.created.values()) + sum(summary.updated.values()) + 1)
+                return
             if prepared.deferred:
                 assert isinstance(unit, DocumentUnit)
                 prepared = prepare(unit, resolver=_resolver(store, conn))
@@ -250,7 +273,9 @@ def _check_references(conn: Connection, prepared: Prepared) -> None:
         raise RejectedInStore(missing)
 
 
-def _raw(unit: Unit) -> bytes:
+def _raw(unit: AnyUnit) -> bytes:
+    if isinstance(unit, StreamedBundleUnit):
+        return sources.read_all(unit.path)
     return unit.raw if isinstance(unit, DocumentUnit) else b"".join(unit.lines)
 
 
