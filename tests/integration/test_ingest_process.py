@@ -17,6 +17,7 @@ from chartkeeper.export.service import export_ndjson
 from chartkeeper.intake.service import ingest
 from chartkeeper.store.repository import Store
 from chartkeeper.store.schema import resource
+
 from conftest import SYNTHEA
 
 CLI = [sys.executable, "-m", "chartkeeper.cli"]

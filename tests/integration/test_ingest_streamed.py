@@ -10,11 +10,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import SYNTHEA
 
 from chartkeeper.intake import service, streamed
 from chartkeeper.intake.service import ingest
 from chartkeeper.store.repository import Store
+
+from conftest import SYNTHEA
 
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BUNDLES = sorted(p for p in SYNTHEA.glob("*.json") if p.name != "COUNTS.json")

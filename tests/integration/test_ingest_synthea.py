@@ -6,6 +6,7 @@ import json
 
 from chartkeeper.intake.service import ingest
 from chartkeeper.store.repository import Store
+
 from conftest import SYNTHEA
 
 
