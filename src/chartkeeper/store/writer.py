@@ -170,18 +170,25 @@ def _h(res_type: str, code: str) -> int:
 
 
 def index_rows(res_type: str, values: IndexValues) -> IndexRows:
-    """The index-table rows of one resource, minus its key (pure: runs in ingest workers)."""
+    """The index-table rows of one resource, minus its key (pure: runs in ingest workers).
+
+    Reads the cache of :func:`_h` inline (a call per row costs more than the row); a hash that
+    happens to be 0 only costs the call. Empty lists skip their comprehension.
+    """
+    t = res_type
+    known = _HASHES.get
+    strings, tokens, references = values.strings, values.tokens, values.references
+    dates, quantities, numbers, uris = values.dates, values.quantities, values.numbers, values.uris
     return (
-        [(_h(res_type, c), norm[:_STRING_MAX], exact) for c, norm, exact in values.strings],
-        [
-            (_h(res_type, c), system, None if code is None else code[:_STRING_MAX], display)
-            for c, system, code, display in values.tokens
-        ],
-        [(_h(res_type, c), t, i, ref) for c, t, i, ref in values.references],
-        [(_h(res_type, c), low, high) for c, low, high in values.dates],
-        [(_h(res_type, c), system, unit, number) for c, system, unit, number in values.quantities],
-        [(_h(res_type, c), number) for c, number in values.numbers],
-        [(_h(res_type, c), uri) for c, uri in values.uris],
+        [(known((t, c)) or _h(t, c), n[:_STRING_MAX], e) for c, n, e in strings] if strings else [],
+        [(known((t, c)) or _h(t, c), s, None if v is None else v[:_STRING_MAX], d) for c, s, v, d in tokens]
+        if tokens
+        else [],
+        [(known((t, c)) or _h(t, c), rt, ri, r) for c, rt, ri, r in references] if references else [],
+        [(known((t, c)) or _h(t, c), lo, hi) for c, lo, hi in dates] if dates else [],
+        [(known((t, c)) or _h(t, c), s, u, q) for c, s, u, q in quantities] if quantities else [],
+        [(known((t, c)) or _h(t, c), x) for c, x in numbers] if numbers else [],
+        [(known((t, c)) or _h(t, c), u) for c, u in uris] if uris else [],
     )
 
 

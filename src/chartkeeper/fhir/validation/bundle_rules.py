@@ -42,6 +42,13 @@ class BundleRules:
         )
         self.human = {key: row[2] for key, row in constraints.items()}
 
+    def looks_restful(self, url: str) -> bool:
+        """``self.restful.fullmatch(url)``, skipping the regex for what cannot match (``urn:uuid:`` ...).
+
+        A match starts with ``http`` or with a resource type name (an upper-case letter).
+        """
+        return ("A" <= url[:1] <= "Z" or url.startswith("http")) and self.restful.fullmatch(url) is not None
+
     def constraint(self, key: str, path: str) -> Issue:
         return Issue("error", "invariant", f"Constraint failed: {key}: '{self.human.get(key, key)}'", path)
 
@@ -139,7 +146,7 @@ class BundleRules:
                         "error", "invalid", f"The fullUrl must be an absolute URL (not '{full_url}')", where
                     )
                 )
-            elif resource is not None and self.restful.fullmatch(full_url):
+            elif resource is not None and self.looks_restful(full_url):
                 rtype, rid = resource.get("resourceType"), resource.get("id")
                 if not isinstance(rid, str):
                     issues.append(
@@ -363,11 +370,7 @@ class _EntryIndex:
         target_url = None
         full_url = source.get("fullUrl")
         resource = source.get("resource")
-        if (
-            isinstance(full_url, str)
-            and isinstance(resource, dict)
-            and self.rules.restful.fullmatch(full_url)
-        ):
+        if isinstance(full_url, str) and isinstance(resource, dict) and self.rules.looks_restful(full_url):
             tail = f"{resource.get('resourceType')}/{resource.get('id')}"
             if full_url.endswith(tail):
                 target_url = full_url[: -len(tail)] + ref

@@ -3,7 +3,9 @@
 One small function per primitive type, each taking the JSON value and returning ``None`` when
 it is fine or ``(issue code, message)`` when not. They are the hottest code of the validator
 (every leaf of every resource passes through one), so they do the cheapest test first, compile
-their regexes once, and allocate only when reporting a problem.
+their regexes once, and allocate only when reporting a problem. Where a cheap string test
+proves what the regex would (see ``_TEXT_PATTERN``) the regex is skipped, and the valid dates
+and URIs met lately are remembered (a bounded set per check), since they recur constantly.
 
 The regexes are the spec's own (``regex`` extension of each ``<type>.value`` in
 profiles-types.json), handed over by :mod:`structure`; Java regex semantics are kept by
@@ -28,6 +30,8 @@ Check = Callable[[object], "Problem | None"]
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 MAX_STRING = 1024 * 1024  # "FHIR strings SHALL NOT exceed 1MB in size"
+_DATES_REMEMBERED = 4096
+_URIS_REMEMBERED = 4096
 
 _UUID_RE = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _OID_RE = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
@@ -56,9 +60,13 @@ def wrong_json_type(value: object, wanted: str) -> Problem:
 
 
 def _string_check(type_name: str, regex: re.Pattern[str]) -> Check:
+    no_space = regex.pattern in _NO_SPACE_PATTERNS
+
     def check(value: object) -> Problem | None:
         if type(value) is not str:
             return wrong_json_type(value, "a JSON string")
+        if no_space and value and value.isprintable() and " " not in value:
+            return None
         if not value:
             return ("value", f"empty {type_name} (a property with no value must be left out)")
         if regex.fullmatch(value) is None:
@@ -68,10 +76,22 @@ def _string_check(type_name: str, regex: re.Pattern[str]) -> Check:
     return check
 
 
+# Patterns whose ASCII-mode meaning has a cheaper exact equivalent (taken only when the data
+# file holds exactly these): text rejects only \v and \f; uri, url, canonical and code accept
+# any non-empty string without ASCII white space (code also single inner white space, left to
+# the regex); ``isprintable()`` is false for every ASCII white space but the blank.
+_TEXT_PATTERN = r"[ \r\n\t\S]+"
+_NO_SPACE_PATTERNS = (r"\S*", r"[^\s]+(\s[^\s]+)*")
+
+
 def _text_check(type_name: str, regex: re.Pattern[str]) -> Check:
+    plain_text = regex.pattern == _TEXT_PATTERN
+
     def check(value: object) -> Problem | None:
         if type(value) is not str:
             return wrong_json_type(value, "a JSON string")
+        if plain_text and value and "\v" not in value and "\f" not in value and len(value) <= MAX_STRING:
+            return None
         if not value:
             return ("value", f"empty {type_name} (a property with no value must be left out)")
         if len(value) > MAX_STRING:
@@ -85,23 +105,45 @@ def _text_check(type_name: str, regex: re.Pattern[str]) -> Check:
 
 
 def _date_check(type_name: str, regex: re.Pattern[str], extra: str = "") -> Check:
+    # The same dates recur (a period's start is the encounter's start, issued = effective ...):
+    # remember the valid ones, forgetting them all now and then to bound the memory.
+    seen: set[str] = set()
+
     def check(value: object) -> Problem | None:
         if type(value) is not str:
             return wrong_json_type(value, "a JSON string")
+        if value in seen:
+            return None
         if regex.fullmatch(value) is None or not day_is_valid(value):
             return ("value", f"not a valid {type_name}{extra}: {value[:100]!r}")
+        if len(seen) >= _DATES_REMEMBERED:
+            seen.clear()
+        seen.add(value)
         return None
 
     return check
 
 
 def _uri_check(type_name: str, regex: re.Pattern[str], canonical: bool = False) -> Check:
+    no_space = regex.pattern in _NO_SPACE_PATTERNS
+    seen: set[str] = set()  # valid values met lately: code systems and the like recur all the time
+
     def check(value: object) -> Problem | None:
         if type(value) is not str:
             return wrong_json_type(value, "a JSON string")
+        if value in seen:
+            return None
+        problem = uri_problem(value)
+        if problem is None:
+            if len(seen) >= _URIS_REMEMBERED:
+                seen.clear()
+            seen.add(value)
+        return problem
+
+    def uri_problem(value: str) -> Problem | None:
         if not value:
             return ("value", f"empty {type_name} (a property with no value must be left out)")
-        if regex.fullmatch(value) is None:
+        if not (no_space and value.isprintable() and " " not in value) and regex.fullmatch(value) is None:
             return ("value", f"not a valid {type_name} (white space is not allowed): {value[:100]!r}")
         if value.startswith("urn:"):
             if value.startswith("urn:uuid:") and _UUID_RE.fullmatch(value) is None:

@@ -72,7 +72,17 @@ class ElementSpec:
 class TypeDef:
     """A datatype, resource or nested BackboneElement: its properties and object-level checks."""
 
-    __slots__ = ("checks", "choice_groups", "elements", "is_resource", "key", "required")
+    __slots__ = (
+        "checks",
+        "choice_groups",
+        "clean_multi",
+        "clean_required",
+        "clean_table",
+        "elements",
+        "is_resource",
+        "key",
+        "required",
+    )
 
     def __init__(self, key: str, is_resource: bool) -> None:
         self.key = key
@@ -82,6 +92,11 @@ class TypeDef:
         self.required: tuple[tuple[str, tuple[str, ...]], ...] = ()
         self.choice_groups: dict[str, tuple[str, ...]] = {}
         self.checks: list[NodeCheck] = []
+        # Filled by the validator once its checks are attached (see validator._compile_clean):
+        # per JSON key a flat row for the clean pass, and the required keys in the cheapest form.
+        self.clean_table: dict[str, tuple[Any, ...]] = {}
+        self.clean_required: frozenset[str] = frozenset()
+        self.clean_multi: tuple[tuple[str, ...], ...] = ()
 
 
 class Structure:

@@ -2,14 +2,20 @@
 
 Why one hand-written walker: validation runs on every resource ingest sees (target well over
 15,000 resources/s on one core), so the walk visits each JSON property once, looks it up in
-a precompiled dict, dispatches on a small int kind, builds path strings only for objects it
-descends into (leaf paths only when reporting), and runs object-level checks (invariants,
+a precompiled dict, dispatches on a small int kind, and runs object-level checks (invariants,
 bindings, references, Bundle rules) registered on the type definitions at load time.
+
+Why two passes: nearly every resource is valid, and for a valid one paths and messages are
+wasted work. So a *clean pass* (``_clean``: flat per-type rows, no paths, stops at the first
+problem) runs first; only when it finds anything does the *reporting walk* (``walk``) run from
+the start and produce the issues with their paths. The reporting walk is the reference: the
+clean pass may give up more often than needed, never less (tests compare the two).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 from typing import Any
 
@@ -39,7 +45,16 @@ _RESTFUL_TAIL = re.compile(
     r"https?://\S+/([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?"
 )
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", re.ASCII)
+_REFERENCES_REMEMBERED = 4096
 _UUID_REF = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+# What the clean pass does with one JSON property (first item of a TypeDef.clean_table row).
+_PRIM, _CODE, _PRIM_REF, _OBJ, _RES, _PRIMS, _OBJS, _RESS, _NEVER = range(9)
+
+
+class _Unclean(Exception):
+    """Raised by the clean pass at the first problem: the reporting walk takes over."""
 
 
 class Context:
@@ -65,6 +80,8 @@ class Validator:
         self.element_def = structure.defs["Element"]
         self.entry_resource = structure.defs["Bundle.entry"].elements["resource"]
         self.bundle_rules = BundleRules(structure.resource_types, structure.constraints)
+        # Type/id references seen lately -> their type (what _RELATIVE_REF would find again)
+        self._relative_targets: dict[str, str] = {}
         self._install()
 
     # -- setup -------------------------------------------------------------------------------
@@ -89,6 +106,8 @@ class Validator:
                 else:
                     parent, name = path.rsplit(".", 1)
                     self._add_post(self.defs[parent].elements[name], _as_element_check(check))
+        for tdef in self.defs.values():
+            _compile_clean(tdef)
 
     @staticmethod
     def _add_post(spec: ElementSpec, check: ElementCheck) -> None:
@@ -121,6 +140,12 @@ class Validator:
     # -- public entry ------------------------------------------------------------------------
 
     def validate(self, resource: object, entries: bool) -> list[Issue]:
+        if type(resource) is dict and self._is_clean(resource, Context(entries)):
+            return []
+        return self._report(resource, entries)
+
+    def _report(self, resource: object, entries: bool) -> list[Issue]:
+        """The reporting walk: every issue with its path (run when the clean pass found something)."""
         ctx = Context(entries)
         if type(resource) is not dict:
             ctx.issues.append(
@@ -140,6 +165,135 @@ class Validator:
             message = "content is nested too deeply to be a FHIR resource"
             ctx.issues.append(Issue("fatal", "structure", message, path))
         return ctx.issues
+
+    # -- the clean pass ----------------------------------------------------------------------------
+    #
+    # Almost every resource ingest sees is valid, so validation first runs this pass: the same
+    # checks as the reporting walk below, in the same order, but building no paths and stopping
+    # at the first problem (by raising _Unclean). When it finishes without an issue the resource
+    # is clean; otherwise the reporting walk runs from the start and says what and where. So it
+    # must never pass anything the reporting walk would report: whenever in doubt, it gives up.
+    # Object checks (invariants, bindings, references, Bundle rules) run unchanged with an empty
+    # path; any issue they add sends the resource to the reporting walk too.
+
+    def _is_clean(self, resource: dict[str, Any], ctx: Context) -> bool:
+        try:
+            self._clean_resource(resource, ctx, contained=False)
+        except Exception:
+            return False  # _Unclean, or anything unusual: the reporting walk decides and reports
+        return not ctx.issues
+
+    def _clean_resource(self, node: dict[str, Any], ctx: Context, contained: bool) -> None:
+        rtype = node.get("resourceType")
+        if type(rtype) is not str or rtype not in self.resource_types:
+            raise _Unclean
+        tdef = self.defs[rtype]
+        if contained:
+            self._clean(node, tdef, ctx)
+            return
+        saved_refs, saved_index = ctx.local_refs, ctx.contained_index
+        ctx.local_refs, ctx.contained_index = None, -1
+        self._clean(node, tdef, ctx)
+        if ctx.local_refs is not None or "contained" in node:
+            self._check_local_refs(node, "", ctx)
+        ctx.local_refs, ctx.contained_index = saved_refs, saved_index
+
+    def _clean_resource_child(self, value: Any, spec: ElementSpec, ctx: Context, index: int) -> None:
+        if type(value) is not dict:
+            raise _Unclean
+        if spec.contained:
+            ctx.contained_index = index
+            self._clean_resource(value, ctx, contained=True)
+            ctx.contained_index = -1
+            self._check_contained_rules(value, "", ctx)
+            return
+        if spec.type_name != "Resource" and value.get("resourceType") != spec.type_name:
+            raise _Unclean
+        if spec is self.entry_resource and not ctx.entries:
+            rtype = value.get("resourceType")
+            if type(rtype) is not str or rtype not in self.resource_types:
+                raise _Unclean
+            return
+        self._clean_resource(value, ctx, contained=False)
+
+    def _clean(self, node: dict[str, Any], tdef: TypeDef, ctx: Context) -> None:
+        """:meth:`walk` for a non-empty object, without paths; raises _Unclean at a problem.
+
+        A null or wrongly typed value needs no test of its own: the primitive checks, the code
+        sets and the object/array tests all reject it.
+        """
+        table = tdef.clean_table
+        choices: set[str] | None = None
+        for key, value in node.items():
+            row = table.get(key)
+            if row is None:
+                if key == "resourceType" and tdef.is_resource:
+                    continue
+                raise _Unclean  # unknown, or a primitive's _extension sibling: the full walk decides
+            op, arg, choice, post, limit, spec = row
+            if choice is not None:
+                if choices is None:
+                    choices = {choice}
+                elif choice in choices:
+                    raise _Unclean
+                else:
+                    choices.add(choice)
+            if op == _PRIM:
+                if arg(value) is not None:
+                    raise _Unclean
+            elif op == _OBJ:
+                if type(value) is not dict or not value:
+                    raise _Unclean
+                self._clean(value, arg, ctx)
+                if post is not None:
+                    post(value, spec, "", ctx)
+            elif op == _CODE:
+                if value not in arg:  # the codes of the value set that are valid codes
+                    raise _Unclean
+            elif op == _OBJS:
+                if type(value) is not list or not value or len(value) > limit:
+                    raise _Unclean
+                for item in value:
+                    if type(item) is not dict or not item:
+                        raise _Unclean
+                    self._clean(item, arg, ctx)
+                    if post is not None:
+                        post(item, spec, "", ctx)
+            elif op == _PRIMS:
+                if type(value) is not list or not value or len(value) > limit:
+                    raise _Unclean
+                codes = spec.codes
+                local = spec.collect_local_ref
+                for item in value:
+                    if arg(item) is not None or (codes is not None and item not in codes):
+                        raise _Unclean
+                    if local and item[0] == "#":
+                        self._local_ref(ctx, item, "", False, None)
+            elif op == _PRIM_REF:
+                if arg(value) is not None or (spec.codes is not None and value not in spec.codes):
+                    raise _Unclean
+                if value[0] == "#":
+                    self._local_ref(ctx, value, "", False, None)
+            elif op == _RES:
+                self._clean_resource_child(value, spec, ctx, -1)
+            elif op == _RESS:
+                if type(value) is not list or not value or len(value) > limit:
+                    raise _Unclean
+                for i, item in enumerate(value):
+                    self._clean_resource_child(item, spec, ctx, i)
+            else:
+                raise _Unclean
+        required = tdef.clean_required
+        if required and not node.keys() >= required:
+            raise _Unclean
+        for keys in tdef.clean_multi:
+            for k in keys:
+                if k in node:
+                    break
+            else:
+                raise _Unclean
+        for check in tdef.checks:
+            check(node, "", ctx)
 
     # -- resources -----------------------------------------------------------------------------
 
@@ -454,19 +608,24 @@ class Validator:
         ref = node.get("reference")
         if type(ref) is not str or not ref:
             return
-        where = f"{path}.reference"
         if ref[0] == "#":
-            self._local_ref(ctx, ref, where, True, spec.targets)
+            self._local_ref(ctx, ref, f"{path}.reference", True, spec.targets)
             return
-        target: str | None = None
-        match = _RELATIVE_REF.fullmatch(ref)
-        if match is not None:
+        target: str | None = self._relative_targets.get(ref)
+        if target is not None:
+            pass  # a Type/id met lately (the same patient and encounter are referred to again and again)
+        elif (match := _RELATIVE_REF.fullmatch(ref)) is not None:
             target = match.group(1)
+            if len(self._relative_targets) >= _REFERENCES_REMEMBERED:
+                self._relative_targets.clear()
+            self._relative_targets[ref] = target
         elif ref.startswith("urn:"):
             if (ref.startswith("urn:uuid:") and _UUID_REF.fullmatch(ref) is None) or (
                 ref.startswith("urn:oid:") and not is_plausible_oid(ref)
             ):
-                ctx.issues.append(Issue("error", "value", f"not a valid reference: {ref[:100]!r}", where))
+                ctx.issues.append(
+                    Issue("error", "value", f"not a valid reference: {ref[:100]!r}", f"{path}.reference")
+                )
             return
         elif _ABSOLUTE.fullmatch(ref) is not None:
             restful = _RESTFUL_TAIL.fullmatch(ref)
@@ -484,16 +643,21 @@ class Validator:
                         "value",
                         "not a valid reference (expected Type/id, an absolute URL, urn:uuid:, urn:oid: "
                         f"or #id): {ref[:100]!r}",
-                        where,
+                        f"{path}.reference",
                     )
                 )
                 return
         if target not in self.resource_types:
             ctx.issues.append(
-                Issue("error", "value", f"Unknown resource type '{target}' in reference {ref[:100]!r}", where)
+                Issue(
+                    "error",
+                    "value",
+                    f"Unknown resource type '{target}' in reference {ref[:100]!r}",
+                    f"{path}.reference",
+                )
             )
         elif spec.targets is not None and target not in spec.targets:
-            ctx.issues.append(_target_issue(target, spec.targets, where))
+            ctx.issues.append(_target_issue(target, spec.targets, f"{path}.reference"))
 
     def _check_bundle(self, node: dict[str, Any], path: str, ctx: Context) -> None:
         self.bundle_rules.check(node, path, ctx.issues)
@@ -512,6 +676,38 @@ def _check_identifier(node: dict[str, Any], path: str, ctx: Context) -> None:
         if type(value) is str and value and _ABSOLUTE.fullmatch(value) is None:
             message = f"with system urn:ietf:rfc:3986 the value must be an absolute URI: {value[:100]!r}"
             ctx.issues.append(Issue("error", "value", message, f"{path}.value"))
+
+
+def _compile_clean(tdef: TypeDef) -> None:
+    """The clean pass's rows of one type: (op, check/code set/type, choice, post, max items, spec)."""
+    table: dict[str, tuple[Any, ...]] = {}
+    for key, spec in tdef.elements.items():
+        limit = spec.max if spec.max > 1 else sys.maxsize
+        arg: Any = spec.check if spec.kind == PRIM else spec.tdef
+        if spec.is_array:
+            op = _PRIMS if spec.kind == PRIM else _OBJS if spec.kind == COMPLEX else _RESS
+        elif spec.kind == COMPLEX:
+            op = _OBJ
+        elif spec.kind != PRIM:
+            op = _RES
+        elif spec.max == 0:
+            op = _NEVER
+        elif spec.collect_local_ref:
+            op = _PRIM_REF
+        elif spec.codes is not None:
+            op = _CODE
+            check = spec.check
+            assert check is not None
+            arg = frozenset(code for code in spec.codes if check(code) is None)
+        else:
+            op = _PRIM
+        table[key] = (op, arg, spec.choice, spec.post, limit, spec)
+    tdef.clean_table = table
+    # A primitive given only by its ``_name`` sibling never gets here (the clean pass gives up on
+    # ``_`` keys), so only the plain JSON names can satisfy a requirement.
+    plain = [tuple(k for k in keys if not k.startswith("_")) for _, keys in tdef.required]
+    tdef.clean_required = frozenset(keys[0] for keys in plain if len(keys) == 1)
+    tdef.clean_multi = tuple(keys for keys in plain if len(keys) != 1)
 
 
 def _as_element_check(check: NodeCheck) -> ElementCheck:
