@@ -32,7 +32,7 @@ from chartkeeper.intake.models import (
 )
 from chartkeeper.intake.prepare import prepare
 from chartkeeper.intake.streamed import StreamedBundleError
-from chartkeeper.intake.workers import default_workers, ordered_map
+from chartkeeper.intake.workers import default_workers, ordered_map, relaxed_gc
 from chartkeeper.store import writer
 from chartkeeper.store.repository import Store
 
@@ -146,7 +146,7 @@ def ingest_units(
     started = time.perf_counter()
     report = report if report is not None else IngestReport()
     count = workers if workers > 0 else default_workers()
-    with GroupCommit(store) as group:
+    with relaxed_gc(), GroupCommit(store) as group:
         for unit, prepared in ordered_map(_prepare_unit, units, count, _warm_up):
             _commit(store, group, unit, prepared, report)
             if progress is not None:

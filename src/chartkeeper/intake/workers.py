@@ -6,14 +6,40 @@ Results come back in input order (the store sees files in a stable order) and at
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def tune_gc() -> None:
+    """Collect young objects less often during ingest.
+
+    Parsing a bundle makes hundreds of thousands of short-lived dicts, and CPython's default
+    threshold (700 allocations) runs a generation-0 collection every few entries: about
+    15-20 µs per resource. None of those objects form cycles that outlive the unit, so
+    collecting every 50,000 allocations costs nothing in memory that matters. ``freeze``
+    moves the loaded definitions out of the collector's view for good.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
+@contextmanager
+def relaxed_gc() -> Iterator[None]:
+    """``tune_gc`` for the writer process, undone afterwards (the server shares this process)."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def default_workers() -> int:
@@ -37,7 +63,7 @@ def ordered_map(
         return
     context = multiprocessing.get_context("fork")
     in_flight = workers * 4 + 2
-    with context.Pool(processes=workers) as pool:
+    with context.Pool(processes=workers, initializer=tune_gc) as pool:
         pending: deque[tuple[T, Any]] = deque()
         for item in items:
             pending.append((item, pool.apply_async(func, (item,))))
