@@ -95,6 +95,9 @@ def bulk_insert(conn: Any, table: Any, columns: tuple[str, ...], rows: list[tupl
     """
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table.name, columns, rows)
+        return
     from sqlalchemy import insert
 
     key = (conn.dialect.name, table.name, columns)
@@ -105,3 +108,20 @@ def bulk_insert(conn: Any, table: Any, columns: tuple[str, ...], rows: list[tupl
         conn.exec_driver_sql(sql, rows)
     else:
         conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _copy_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: COPY FROM STDIN on the transaction's own connection.
+
+    COPY is PostgreSQL's bulk path (about twice pipelined INSERT for JSON documents); it runs
+    inside the current transaction, so a rolled-back unit leaves nothing behind.
+    """
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table_name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
