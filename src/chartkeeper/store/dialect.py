@@ -50,6 +50,7 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA wal_autocheckpoint=20000")
         cursor.close()
         # pysqlite's own transaction handling defers BEGIN; let SQLAlchemy emit it so that a
         # write transaction takes the lock up front (BEGIN IMMEDIATE) and never deadlocks.
