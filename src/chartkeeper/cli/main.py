@@ -12,6 +12,7 @@ import typer
 from chartkeeper.cli import common
 from chartkeeper.cli.common import console, fail
 from chartkeeper.config import DATABASE_URL_ENV, load_settings
+from chartkeeper.intake.models import IngestReport
 
 app = typer.Typer(
     name="chartkeeper",
@@ -62,22 +63,7 @@ def ingest(
     count = workers or settings.ingest_workers
     with common.byte_progress("ingest", common.guard(lambda: total_bytes(paths)), quiet=json_out) as advance:
         report = common.guard(lambda: run_ingest(store, paths, workers=count, progress=advance))
-    for message in report.skipped:
-        print(f"skipped: {message}", file=sys.stderr)
-    for message in report.messages:
-        print(f"rejected: {message}", file=sys.stderr)
-    data = report.as_json()
-    if json_out:
-        print(orjson.dumps(data).decode())
-    else:
-        console.print(
-            f"{data['files']} files: {data['created']} created, {data['updated']} updated, "
-            f"{data['unchanged']} unchanged, {data['deleted']} deleted, {data['rejected']} rejected, "
-            f"{data['skipped']} skipped "
-            f"in {data['seconds']:.1f} s"
-        )
-    if report.rejected:
-        raise typer.Exit(code=1)
+    _finish(report, json_out, f"{report.files} files")
 
 
 @app.command()
@@ -160,13 +146,23 @@ def demo(
         return
     with common.count_progress("demo", patients, quiet=json_out) as advance:
         report = common.guard(lambda: load_demo(store, patients, seed, workers=workers, progress=advance))
+    _finish(report, json_out, f"demo: {patients} patients (seed {seed})")
+
+
+def _finish(report: IngestReport, json_out: bool, label: str) -> None:
+    """Say what an ingest did: skips and rejects on stderr, the counts, exit 1 on any reject."""
+    for message in report.skipped:
+        print(f"skipped: {message}", file=sys.stderr)
+    for message in report.messages:
+        print(f"rejected: {message}", file=sys.stderr)
     data = report.as_json()
     if json_out:
         print(orjson.dumps(data).decode())
     else:
         console.print(
-            f"demo: {patients} patients (seed {seed}): {data['created']} created, "
-            f"{data['unchanged']} unchanged, {data['rejected']} rejected in {data['seconds']:.1f} s"
+            f"{label}: {data['created']} created, {data['updated']} updated, "
+            f"{data['unchanged']} unchanged, {data['deleted']} deleted, {data['rejected']} rejected, "
+            f"{data['skipped']} skipped in {data['seconds']:.1f} s"
         )
     if report.rejected:
         raise typer.Exit(code=1)
