@@ -171,3 +171,15 @@ def test_bad_database_url_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "unsupported database" in result.stderr
     result = runner.invoke(app, ["--db", f"sqlite:///{tmp_path}/no/such/dir/x.db", "stats"])
     assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_gzip_ndjson_and_gzip_bundles_ingest(db: str, tmp_path: Path) -> None:
+    import gzip
+
+    lines = b"".join(orjson.dumps(dict(PATIENT, id=f"gz-{i}")) + b"\n" for i in range(5))
+    (tmp_path / "patients.ndjson.gz").write_bytes(gzip.compress(lines))
+    bundle = _bundle({"resourceType": "Patient", "id": "gz-bundle"})
+    (tmp_path / "bundle.json.gz").write_bytes(gzip.compress(orjson.dumps(bundle)))
+    code, err, out = _ingest(db, tmp_path / "patients.ndjson.gz", tmp_path / "bundle.json.gz")
+    assert code == 0, err
+    assert out["created"] == 6 and out["by_type"]["Patient"]["created"] == 6
