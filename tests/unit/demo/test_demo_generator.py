@@ -26,7 +26,7 @@ from chartkeeper.demo import (
 )
 from chartkeeper.demo import names as N
 from chartkeeper.demo import vocab as V
-from chartkeeper.demo.population import _Generator
+from chartkeeper.demo.generator import Generator
 
 ID_RE = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -370,7 +370,7 @@ def test_duplicates_are_planted_as_recorded() -> None:
 
 
 def test_twins_are_different_people() -> None:
-    gen = _Generator(3000, SEED, 200, None)
+    gen = Generator(3000, SEED, 200, None)
     twins = [(src, slot) for slot in range(3000) for kind, src in [gen.role(slot)] if kind == "twin"]
     assert twins
     src, slot = twins[0]
