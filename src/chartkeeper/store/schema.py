@@ -78,16 +78,21 @@ Index("ix_version_updated", resource_version.c.last_updated)
 Index("ix_version_type_updated", resource_version.c.res_type, resource_version.c.last_updated)
 
 
+#: Index rows of resource ``pk`` have keys ``pk << INDEX_KEY_BITS | n``: on SQLite the table is
+#: clustered by that key, so a resource's rows are one contiguous range (appended on insert,
+#: deleted by range on update) and no separate index on resource_pk is needed.
+INDEX_KEY_BITS = 16
+
+
 def _index_table(name: str, *columns: Column[Any]) -> Table:
-    table = Table(
+    return Table(
         name,
         metadata,
+        Column("row_key", PrimaryKey, primary_key=True, autoincrement=False, comment="resource_pk << 16 | n"),
         Column("resource_pk", BigInteger, nullable=False),
         Column("hash_identity", BigInteger, nullable=False),
         *columns,
     )
-    Index(f"ix_{name}_resource", table.c.resource_pk)
-    return table
 
 
 idx_string = _index_table(

@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
+from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.model import IndexValues
 from chartkeeper.store.dialect import allocate_keys, bulk_insert
 from chartkeeper.store.models import ResourceWrite, WriteSummary
 from chartkeeper.store.schema import (
+    INDEX_KEY_BITS,
     INDEX_TABLES,
     resource,
     resource_version,
@@ -132,9 +134,11 @@ def apply_writes(conn: Connection, writes: Sequence[ResourceWrite], now: int) ->
                 indexed.append((row.pk, write.index))
             (summary.deleted if write.delete else summary.updated)[write.res_type] += 1
         conn.execute(update(resource).where(resource.c.pk == bindparam("b_pk")), updates)
+        ranges = [{"lo": pk << INDEX_KEY_BITS, "hi": ((pk + 1) << INDEX_KEY_BITS) - 1} for pk in stale_pks]
         for table in INDEX_TABLES:
-            for chunk in _chunks(stale_pks):
-                conn.execute(delete(table).where(table.c.resource_pk.in_(chunk)))
+            conn.execute(
+                delete(table).where(table.c.row_key.between(bindparam("lo"), bindparam("hi"))), ranges
+            )
     if versions:
         bulk_insert(conn, resource_version, _VERSION_COLS, versions)
     if indexed:
@@ -149,15 +153,17 @@ def _version_row(pk: int, write: ResourceWrite, version: int, now: int, method: 
 IndexRows = tuple[list[tuple[Any, ...]], ...]
 """Rows for each of INDEX_TABLES, in that order, without the leading resource_pk."""
 
+_KEYS = ("row_key", "resource_pk", "hash_identity")
 _INDEX_COLUMNS: tuple[tuple[str, ...], ...] = (
-    ("resource_pk", "hash_identity", "value_normalized", "value_exact"),
-    ("resource_pk", "hash_identity", "system", "code", "display"),
-    ("resource_pk", "hash_identity", "target_type", "target_id", "reference"),
-    ("resource_pk", "hash_identity", "low", "high"),
-    ("resource_pk", "hash_identity", "system", "code", "value"),
-    ("resource_pk", "hash_identity", "value"),
-    ("resource_pk", "hash_identity", "uri"),
+    (*_KEYS, "value_normalized", "value_exact"),
+    (*_KEYS, "system", "code", "display"),
+    (*_KEYS, "target_type", "target_id", "reference"),
+    (*_KEYS, "low", "high"),
+    (*_KEYS, "system", "code", "value"),
+    (*_KEYS, "value"),
+    (*_KEYS, "uri"),
 )
+_MAX_ROWS = 1 << INDEX_KEY_BITS
 _HASHES: dict[tuple[str, str], int] = {}
 
 
@@ -195,5 +201,13 @@ def index_rows(res_type: str, values: IndexValues) -> IndexRows:
 def write_index_rows(conn: Connection, indexed: Sequence[tuple[int, IndexRows]]) -> None:
     """Insert the search-index rows of many resources, one executemany per index table."""
     for position, (table, columns) in enumerate(zip(INDEX_TABLES, _INDEX_COLUMNS, strict=True)):
-        rows = [(pk, *row) for pk, rows_of in indexed for row in rows_of[position]]
+        rows: list[tuple[Any, ...]] = []
+        for pk, rows_of in indexed:
+            mine = rows_of[position]
+            if len(mine) > _MAX_ROWS:
+                raise InvalidInput(
+                    f"a resource has {len(mine)} {table.name} search values; the limit is {_MAX_ROWS}"
+                )
+            base = pk << INDEX_KEY_BITS
+            rows.extend((base + n, pk, *row) for n, row in enumerate(mine))
         bulk_insert(conn, table, columns, rows)

@@ -23,11 +23,11 @@ JSON_DOC = sa.JSON().with_variant(JSONB(), "postgresql")
 def _index_table(name: str, *columns: sa.Column) -> None:  # type: ignore[type-arg]
     op.create_table(
         name,
+        sa.Column("row_key", PK, primary_key=True, autoincrement=False, comment="resource_pk << 16 | n"),
         sa.Column("resource_pk", sa.BigInteger, nullable=False),
         sa.Column("hash_identity", sa.BigInteger, nullable=False),
         *columns,
     )
-    op.create_index(f"ix_{name}_resource", name, ["resource_pk"])
 
 
 def upgrade() -> None:
