@@ -36,6 +36,7 @@ def test_readme_names_every_command_and_setting() -> None:
     for setting in (
         "CHARTKEEPER_DATABASE_URL",
         "CHARTKEEPER_INGEST_WORKERS",
+        "CHARTKEEPER_DEBUG",
         "--db",
         "make serve",
         "make test",

@@ -34,6 +34,7 @@ from chartkeeper.intake.prepare import prepare
 from chartkeeper.intake.streamed import StreamedBundleError
 from chartkeeper.intake.workers import default_workers, ordered_map, relaxed_gc
 from chartkeeper.store import writer
+from chartkeeper.store.models import WriteSummary
 from chartkeeper.store.repository import Store
 
 NDJSON_BATCH_LINES = 2000
@@ -218,34 +219,45 @@ def _commit(
     if not prepared.deferred and not prepared.writes:
         group.wrote(1)
         return
-    try:
-        with conn.begin_nested():
-            if isinstance(unit, StreamedBundleUnit):
-                try:
-                    summary = streamed.apply_streamed_bundle(conn, unit, _resolver(store, conn))
-                except StreamedBundleError as exc:
-                    raise RejectedInStore(exc.issues) from exc
-                report.summary.add(summary)
-                group.wrote(sum(summary.created.values()) + sum(summary.updated.values()) + 1)
-                return
-            if prepared.deferred:
-                assert isinstance(unit, DocumentUnit)
-                prepared = prepare(unit, resolver=_resolver(store, conn))
-                if prepared.rejects:
-                    raise RejectedInStore(prepared.rejects[0].issues)
-            _check_references(conn, prepared)
-            summary = writer.apply_writes(conn, prepared.writes, now_us())
-    except RejectedInStore as exc:
-        _quarantine(store, conn, Reject(unit.source, unit.fmt, _raw(unit), exc.issues), report)
+    for attempt in (1, 2):
+        try:
+            with conn.begin_nested():
+                summary = _apply_unit(store, conn, unit, prepared)
+        except RejectedInStore as exc:
+            _quarantine(store, conn, Reject(unit.source, unit.fmt, _raw(unit), exc.issues), report)
+        except IntegrityError as exc:
+            if attempt == 1:
+                continue  # another writer created one of these resources meanwhile: look again
+            _refused(store, conn, unit, exc, report)
+        except (OperationalError, ChartkeeperError) as exc:
+            _refused(store, conn, unit, exc, report)
+        else:
+            report.summary.add(summary)
+            group.wrote(sum(summary.created.values()) + sum(summary.updated.values()) + 1)
+            return
         group.wrote(1)
         return
-    except (IntegrityError, OperationalError, ChartkeeperError) as exc:
-        issue = Issue("error", "processing", f"the store refused the write: {_first_line(exc)}", None)
-        _quarantine(store, conn, Reject(unit.source, unit.fmt, _raw(unit), [issue]), report)
-        group.wrote(1)
-        return
-    report.summary.add(summary)
-    group.wrote(len(prepared.writes))
+
+
+def _apply_unit(store: Store, conn: Connection, unit: AnyUnit, prepared: Prepared) -> WriteSummary:
+    """Write one unit in the caller's savepoint; RejectedInStore when the store shows it is wrong."""
+    if isinstance(unit, StreamedBundleUnit):
+        try:
+            return streamed.apply_streamed_bundle(conn, unit, _resolver(store, conn))
+        except StreamedBundleError as exc:
+            raise RejectedInStore(exc.issues) from exc
+    if prepared.deferred:
+        assert isinstance(unit, DocumentUnit)
+        prepared = prepare(unit, resolver=_resolver(store, conn))
+        if prepared.rejects:
+            raise RejectedInStore(prepared.rejects[0].issues)
+    _check_references(conn, prepared)
+    return writer.apply_writes(conn, prepared.writes, now_us())
+
+
+def _refused(store: Store, conn: Connection, unit: AnyUnit, exc: Exception, report: IngestReport) -> None:
+    issue = Issue("error", "processing", f"the store refused the write: {_first_line(exc)}", None)
+    _quarantine(store, conn, Reject(unit.source, unit.fmt, _raw(unit), [issue]), report)
 
 
 def _resolver(store: Store, conn: Connection) -> Callable[[Criteria], list[str]]:

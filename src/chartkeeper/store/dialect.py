@@ -122,7 +122,16 @@ def _copy_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: list[
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table_name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
+    import psycopg
+    from sqlalchemy import exc
+
     driver = conn.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.errors.IntegrityError as error:
+        # the driver was used directly: raise what SQLAlchemy would have, so callers see one kind
+        raise exc.IntegrityError(str(statement), None, error) from error
+    except psycopg.Error as error:
+        raise exc.DBAPIError(str(statement), None, error) from error
