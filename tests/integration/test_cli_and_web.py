@@ -66,3 +66,9 @@ def test_status_page_shows_counts_escaped_and_no_patient_data(sqlite_store: Stor
     assert "<td>Patient</td>" in page.text and "Zyxwv" not in page.text
     assert client.get("/healthz").json() == {"status": "ok", "database": "sqlite"}
     assert client.get("/nope").status_code == 404
+
+
+def test_an_unreachable_postgresql_is_a_one_line_error() -> None:
+    result = runner.invoke(app, ["--db", "postgresql://nobody@127.0.0.1:1/none", "stats"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ T = TypeVar("T")
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """One line on stderr, no traceback, a non-zero exit."""
-    print(f"chartkeeper: error: {message}", file=sys.stderr)
+    print(f"chartkeeper: error: {' '.join(message.split())}", file=sys.stderr)
     raise typer.Exit(code=code)
 
 
@@ -38,15 +39,19 @@ def guard(action: Callable[[], T]) -> T:
         return action()
     except ChartkeeperError as exc:
         fail(str(exc))
-    except Exception as exc:  # the database driver's errors: say what, never a traceback
+    except Exception as exc:  # never a traceback for the user (CHARTKEEPER_DEBUG=1 shows it)
+        if os.environ.get("CHARTKEEPER_DEBUG"):
+            raise
         from sqlalchemy.exc import SQLAlchemyError
 
-        if isinstance(exc, SQLAlchemyError):
-            orig = getattr(exc, "orig", exc)
-            fail(
-                f"database error: {str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__}"
-            )
-        raise
+        orig = getattr(exc, "orig", exc) if isinstance(exc, SQLAlchemyError) else exc
+        text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        kind = (
+            "database error"
+            if isinstance(exc, SQLAlchemyError)
+            else f"unexpected error ({type(exc).__name__})"
+        )
+        fail(f"{kind}: {text}")
 
 
 def open_store(ctx: typer.Context, migrate: bool = False) -> Store:
