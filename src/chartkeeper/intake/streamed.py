@@ -13,6 +13,7 @@ and are not checked on this path.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,7 @@ def _apply(conn: Connection, path: Path, resolver: Resolver) -> WriteSummary:
         if len(chunk) >= CHUNK_ENTRIES and not issues:
             summary.add(writer.apply_writes(conn, chunk, now))
             chunk = []
+            gc.collect()  # ingest relaxes the collector; here memory must stay flat
     if not issues and chunk:
         summary.add(writer.apply_writes(conn, chunk, now))
     if not issues and ref_checks:
