@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import InvalidInput
@@ -52,13 +52,8 @@ _STRING_MAX = 255
 
 # Built once: an expanding IN parameter keeps SQLAlchemy from coercing every id as a literal.
 _EXISTING = select(
-    resource.c.pk,
-    resource.c.res_type,
-    resource.c.res_id,
-    resource.c.version_id,
-    resource.c.deleted,
-    resource.c.fingerprint,
-).where(tuple_(resource.c.res_type, resource.c.res_id).in_(bindparam("keys", expanding=True)))
+    resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.deleted, resource.c.fingerprint
+).where(resource.c.res_type == bindparam("t"), resource.c.res_id.in_(bindparam("ids", expanding=True)))
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -67,12 +62,15 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 
 
 def existing_rows(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-    """Current rows for (type, id) keys: one row-value IN query per 500 keys (both databases
-    use the (res_type, res_id) unique index for it)."""
+    """Current rows for (type, id) keys, looked up a type and a chunk at a time."""
+    by_type: dict[str, list[str]] = {}
+    for res_type, res_id in keys:
+        by_type.setdefault(res_type, []).append(res_id)
     found: dict[tuple[str, str], Any] = {}
-    for chunk in _chunks(sorted(set(keys))):
-        for row in conn.execute(_EXISTING, {"keys": list(chunk)}):
-            found[(row.res_type, row.res_id)] = row
+    for res_type, ids in by_type.items():
+        for chunk in _chunks(sorted(set(ids))):
+            for row in conn.execute(_EXISTING, {"t": res_type, "ids": list(chunk)}):
+                found[(res_type, row.res_id)] = row
     return found
 
 
