@@ -21,6 +21,7 @@ from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.outcome import Issue, operation_outcome
 from chartkeeper.intake import sources, streamed
+from chartkeeper.intake.integrity import missing_references
 from chartkeeper.intake.models import (
     AnyUnit,
     DocumentUnit,
@@ -272,15 +273,7 @@ def _resolver(store: Store, conn: Connection) -> Callable[[Criteria], list[str]]
 
 def _check_references(conn: Connection, prepared: Prepared) -> None:
     """Every ``Type/id`` a bundle points to outside itself must be in the store."""
-    if not prepared.ref_checks:
-        return
-    keys = {(t, i) for t, i, _ in prepared.ref_checks}
-    present = writer.existing_rows(conn, keys)
-    missing = [
-        Issue("error", "not-found", f"reference {t}/{i} is neither in this bundle nor in the store", where)
-        for t, i, where in prepared.ref_checks
-        if (t, i) not in present or present[(t, i)].deleted
-    ]
+    missing = missing_references(conn, prepared.ref_checks)
     if missing:
         raise RejectedInStore(missing)
 

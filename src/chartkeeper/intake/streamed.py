@@ -35,6 +35,7 @@ from chartkeeper.fhir.bundle import (
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.outcome import Issue
 from chartkeeper.intake import sources
+from chartkeeper.intake.integrity import missing_references
 from chartkeeper.intake.models import StreamedBundleUnit
 from chartkeeper.intake.prepare import resource_write, validate_entry_resource
 from chartkeeper.store import writer
@@ -123,15 +124,8 @@ def _apply(conn: Connection, path: Path, resolver: Resolver) -> WriteSummary:
             gc.collect()  # ingest relaxes the collector; here memory must stay flat
     if not issues and chunk:
         summary.add(writer.apply_writes(conn, chunk, now))
-    if not issues and ref_checks:
-        present = writer.existing_rows(conn, {(t, i) for t, i, _ in ref_checks})
-        issues.extend(
-            Issue(
-                "error", "not-found", f"reference {t}/{i} is neither in this bundle nor in the store", where
-            )
-            for t, i, where in ref_checks
-            if (t, i) not in present or present[(t, i)].deleted
-        )
+    if not issues:
+        issues.extend(missing_references(conn, ref_checks))
     if issues:
         raise StreamedBundleError(issues[:MAX_ISSUES])
     return summary
