@@ -39,8 +39,18 @@ class StreamedBundleUnit:
     fmt: str = "fhir-json"
 
 
+@dataclass(slots=True)
+class UnreadableFile:
+    """A file rejected before parsing (empty, unreadable, or not a format FHIR intake takes)."""
+
+    source: str
+    raw: bytes
+    issue: Issue
+    fmt: str = "fhir-json"
+
+
 Unit = DocumentUnit | LinesUnit
-AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit
+AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit | UnreadableFile
 
 
 @dataclass(slots=True)

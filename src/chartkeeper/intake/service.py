@@ -30,6 +30,7 @@ from chartkeeper.intake.models import (
     Prepared,
     Reject,
     StreamedBundleUnit,
+    UnreadableFile,
 )
 from chartkeeper.intake.prepare import prepare
 from chartkeeper.intake.streamed import StreamedBundleError
@@ -61,7 +62,7 @@ def units_for(paths: list[Path], report: IngestReport) -> Iterator[AnyUnit]:
         try:
             kind = sources.sniff(path)
         except InvalidInput as exc:
-            yield DocumentUnit(source, _safe_read(path), fmt="unreadable:" + str(exc))
+            yield UnreadableFile(source, _safe_read(path), Issue("fatal", "structure", str(exc), None))
             continue
         if kind == "ndjson":
             yield from _line_units(path)
@@ -70,7 +71,11 @@ def units_for(paths: list[Path], report: IngestReport) -> Iterator[AnyUnit]:
         elif kind == "json":
             yield DocumentUnit(source, sources.read_all(path))
         else:
-            yield DocumentUnit(source, _safe_read(path), fmt=f"unsupported:{kind}")
+            code = "required" if kind == "empty" else "structure"
+            fmt = "fhir-json" if kind == "empty" else kind
+            yield UnreadableFile(
+                source, _safe_read(path), Issue("fatal", code, _UNSUPPORTED[kind], None), fmt
+            )
 
 
 def _safe_read(path: Path) -> bytes:
@@ -106,12 +111,10 @@ _UNSUPPORTED = {
 def _prepare_unit(unit: AnyUnit) -> Prepared:
     if isinstance(unit, StreamedBundleUnit):
         return Prepared(deferred=True, bytes_in=unit.path.stat().st_size)  # applied by the writer
-    if isinstance(unit, DocumentUnit) and ":" in unit.fmt:
-        kind, _, detail = unit.fmt.partition(":")
-        message = _UNSUPPORTED.get(detail, detail) if kind == "unsupported" else detail
-        issue = Issue("fatal", "structure" if detail != "empty" else "required", message, None)
-        fmt = "fhir-json" if detail in ("empty", "") else detail
-        return Prepared(rejects=[Reject(unit.source, fmt, unit.raw, [issue])], bytes_in=len(unit.raw))
+    if isinstance(unit, UnreadableFile):
+        return Prepared(
+            rejects=[Reject(unit.source, unit.fmt, unit.raw, [unit.issue])], bytes_in=len(unit.raw)
+        )
     return prepare(unit)
 
 
@@ -281,7 +284,7 @@ def _check_references(conn: Connection, prepared: Prepared) -> None:
 def _raw(unit: AnyUnit) -> bytes:
     if isinstance(unit, StreamedBundleUnit):
         return sources.read_all(unit.path)
-    return unit.raw if isinstance(unit, DocumentUnit) else b"".join(unit.lines)
+    return b"".join(unit.lines) if isinstance(unit, LinesUnit) else unit.raw
 
 
 def _first_line(exc: BaseException) -> str:
