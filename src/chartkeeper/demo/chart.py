@@ -97,6 +97,22 @@ class Chart:
         self.k += 1
         return f"{self.heads[rtype]}{self.k:06x}"
 
+    def observation(self, category: object, code: object, eref: str, when: str, issued: str) -> Resource:
+        """A new final Observation of this patient and encounter, up to ``issued``; the caller adds
+        the value (and appends it to ``res``). Key order is part of the pinned demo output."""
+        self.k += 1
+        return {
+            "resourceType": "Observation",
+            "id": f"{self.obs_head}{self.k:06x}",
+            "status": "final",
+            "category": category,
+            "code": code,
+            "subject": {"reference": self.pref},
+            "encounter": {"reference": eref},
+            "effectiveDateTime": when,
+            "issued": issued,
+        }
+
 
 class Visit:
     """One encounter being generated: when, where, with whom, why.

@@ -178,25 +178,12 @@ def _result(c: Chart, key: str, v: float, male: bool, when: str, issued: str, er
         interp = _INTERP["H"]
     else:
         interp = _INTERP["N"]
-    c.k += 1
-    oid = f"{c.obs_head}{c.k:06x}"
-    c.res.append(
-        {
-            "resourceType": "Observation",
-            "id": oid,
-            "status": "final",
-            "category": _LAB_CATEGORY,
-            "code": code,
-            "subject": {"reference": c.pref},
-            "encounter": {"reference": eref},
-            "effectiveDateTime": when,
-            "issued": issued,
-            "valueQuantity": {"value": value, "unit": t.unit, "system": V.UCUM, "code": t.ucum},
-            "interpretation": interp,
-            "referenceRange": reference_range,
-        }
-    )
-    return "urn:uuid:" + oid
+    obs = c.observation(_LAB_CATEGORY, code, eref, when, issued)
+    obs["valueQuantity"] = {"value": value, "unit": t.unit, "system": V.UCUM, "code": t.ucum}
+    obs["interpretation"] = interp
+    obs["referenceRange"] = reference_range
+    c.res.append(obs)
+    return f"urn:uuid:{obs['id']}"
 
 
 # --- orders -----------------------------------------------------------------------------------------

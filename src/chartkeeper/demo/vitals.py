@@ -26,21 +26,9 @@ _DBP_CODE = cc(V.LOINC, "8462-4", "Diastolic blood pressure")
 def vital(c: Chart, key: str, value: float, when: str, eref: str) -> None:
     """Write one simple vital-sign Observation (``key`` of V.VITALS)."""
     code, unit, ucum = _VITAL[key]
-    c.k += 1
-    c.res.append(
-        {
-            "resourceType": "Observation",
-            "id": f"{c.obs_head}{c.k:06x}",
-            "status": "final",
-            "category": _VITAL_CATEGORY,
-            "code": code,
-            "subject": {"reference": c.pref},
-            "encounter": {"reference": eref},
-            "effectiveDateTime": when,
-            "issued": when,
-            "valueQuantity": {"value": value, "unit": unit, "system": V.UCUM, "code": ucum},
-        }
-    )
+    obs = c.observation(_VITAL_CATEGORY, code, eref, when, when)
+    obs["valueQuantity"] = {"value": value, "unit": unit, "system": V.UCUM, "code": ucum}
+    c.res.append(obs)
 
 
 def vitals(c: Chart, day: int, minute: int, eref: str, acute: bool) -> str:
@@ -93,28 +81,16 @@ def _blood_pressure(c: Chart, age: float, when: str, eref: str) -> str:
         sbp = 92 + 1.6 * age + 5 * noise(r)
         dbp = 55 + 1.0 * age + 4 * noise(r)
     sbp_i, dbp_i = round(sbp), round(min(dbp, sbp - 20))
-    c.k += 1
-    c.res.append(
+    obs = c.observation(_VITAL_CATEGORY, _BP_CODE, eref, when, when)
+    obs["component"] = [
         {
-            "resourceType": "Observation",
-            "id": f"{c.obs_head}{c.k:06x}",
-            "status": "final",
-            "category": _VITAL_CATEGORY,
-            "code": _BP_CODE,
-            "subject": {"reference": c.pref},
-            "encounter": {"reference": eref},
-            "effectiveDateTime": when,
-            "issued": when,
-            "component": [
-                {
-                    "code": _SBP_CODE,
-                    "valueQuantity": {"value": sbp_i, "unit": "mmHg", "system": V.UCUM, "code": "mm[Hg]"},
-                },
-                {
-                    "code": _DBP_CODE,
-                    "valueQuantity": {"value": dbp_i, "unit": "mmHg", "system": V.UCUM, "code": "mm[Hg]"},
-                },
-            ],
-        }
-    )
+            "code": _SBP_CODE,
+            "valueQuantity": {"value": sbp_i, "unit": "mmHg", "system": V.UCUM, "code": "mm[Hg]"},
+        },
+        {
+            "code": _DBP_CODE,
+            "valueQuantity": {"value": dbp_i, "unit": "mmHg", "system": V.UCUM, "code": "mm[Hg]"},
+        },
+    ]
+    c.res.append(obs)
     return f"BP {sbp_i}/{dbp_i} mmHg"
