@@ -12,16 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
-class RawJson(str):
-    """A JSON document already serialized (by an ingest worker): written as is, not re-encoded."""
-
-    __slots__ = ()
-
-
 def json_serializer(value: Any) -> str:
-    """orjson for speed (about 8x the stdlib); pre-serialized documents pass straight through."""
-    if isinstance(value, RawJson):
-        return str(value)
+    """orjson for speed (about 8x the stdlib). Bulk writes pass already-serialized text instead."""
     return orjson.dumps(value).decode()
 
 
@@ -29,16 +21,14 @@ def json_deserializer(value: str | bytes) -> Any:
     return orjson.loads(value)
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def configure_sqlite(engine: Engine) -> None:
     """SQLite has no server: tune the file for one writer and many readers.
 
     WAL lets readers proceed while the single writer commits; synchronous=NORMAL is durable
     across application crashes (the WAL is fsynced at checkpoints), which is what an ingest
-    killed midway needs; busy_timeout makes a second writer wait instead of failing at once.
+    killed midway needs; busy_timeout makes a second writer wait instead of failing at once;
+    checkpointing every 20,000 pages (~80 MB of WAL) rather than 1,000 keeps bulk ingest from
+    stalling on checkpoints.
     """
 
     @event.listens_for(engine, "connect")
