@@ -40,3 +40,20 @@ class Conflict(ChartkeeperError):
 
 class StoreUnavailable(ChartkeeperError):
     """The database cannot be reached or opened."""
+
+
+class PreconditionFailed(Conflict):
+    """A conditional request's precondition does not hold (``If-Match`` version, several
+    matches for a conditional update/delete)."""
+
+
+class NotAuthenticated(ChartkeeperError):
+    """No caller identity, or credentials that are missing, expired, tampered or unknown."""
+
+
+class Forbidden(ChartkeeperError):
+    """The caller is known but its roles or scopes do not allow the action."""
+
+
+class TooManyAttempts(ChartkeeperError):
+    """Repeated failed log-ins: the account or source is locked for a while."""

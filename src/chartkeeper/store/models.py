@@ -64,3 +64,35 @@ class QuarantineItem:
     size: int
     content: bytes | None = None
     resolution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessFilter:
+    """What a caller may see, lowered into the SQL of every read and search.
+
+    Filtering in SQL (not afterwards in Python) keeps paging and totals true.
+
+    types: resource types the caller may read; ``None`` means every type.
+    patient_ids: when set, only resources in these patients' compartments (and those
+        Patient resources themselves) are visible; ``None`` means no compartment limit.
+    """
+
+    types: frozenset[str] | None = None
+    patient_ids: frozenset[str] | None = None
+
+    def allows_type(self, res_type: str) -> bool:
+        return self.types is None or res_type in self.types
+
+    def allows(self, res_type: str, res_id: str, patient_id: str | None) -> bool:
+        """The same rule for one already-loaded row (reads by id, includes)."""
+        if not self.allows_type(res_type):
+            return False
+        if self.patient_ids is None:
+            return True
+        if res_type == "Patient":
+            return res_id in self.patient_ids
+        return patient_id is not None and patient_id in self.patient_ids
+
+
+#: No restriction: trusted local callers (the CLI's ingest, migrations, tests).
+UNRESTRICTED = AccessFilter()
