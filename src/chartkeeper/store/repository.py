@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError
 from chartkeeper.errors import StoreUnavailable
 from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
-from chartkeeper.store import lookup, migrate, quarantine, reader, writer
+from chartkeeper.store import export_reader, lookup, migrate, quarantine, reader, writer
 from chartkeeper.store.engine import open_engine
-from chartkeeper.store.models import QuarantineItem, ResourceWrite, StoredVersion, WriteSummary
+from chartkeeper.store.models import AccessFilter, QuarantineItem, ResourceWrite, StoredVersion, WriteSummary
 
 
 class Store:
@@ -141,3 +141,30 @@ class Store:
     def quarantine_count(self, status: str | None = "held") -> int:
         with self.reading() as conn:
             return quarantine.count(conn, status)
+
+    # -- bulk export ----------------------------------------------------------------------
+    def iter_for_export(
+        self,
+        res_type: str,
+        access: AccessFilter,
+        *,
+        since: int | None = None,
+        patient_ids: frozenset[str] | None = None,
+    ) -> Iterator[StoredVersion]:
+        with self.reading() as conn:
+            yield from export_reader.iter_for_export(
+                conn, res_type, access, since=since, patient_ids=patient_ids
+            )
+
+    def count_for_export(
+        self,
+        res_type: str,
+        access: AccessFilter,
+        *,
+        since: int | None = None,
+        patient_ids: frozenset[str] | None = None,
+    ) -> int:
+        with self.reading() as conn:
+            return export_reader.count_for_export(
+                conn, res_type, access, since=since, patient_ids=patient_ids
+            )
