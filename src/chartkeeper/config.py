@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from chartkeeper.errors import ConfigError
+
 DEFAULT_DATABASE_URL = "sqlite:///chartkeeper.db"
 DATABASE_URL_ENV = "CHARTKEEPER_DATABASE_URL"
+TOKEN_LIFETIME_ENV = "CHARTKEEPER_TOKEN_LIFETIME"
+TOKEN_URL_ENV = "CHARTKEEPER_TOKEN_URL"
 
 
 @dataclass(frozen=True)
@@ -17,10 +21,15 @@ class Settings:
         ``postgresql://user@host:port/db`` (production); ``postgresql+psycopg://`` is implied.
     ingest_workers: processes that parse, validate and index in parallel during ingest
         (0 = as many as there are cores).
+    token_lifetime: seconds an access token from ``/auth/token`` is valid (default 15 minutes).
+    token_url: the public URL of ``/auth/token``, which SMART Backend Services clients put in
+        their assertion's ``aud``; unset means the URL the request arrived at.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     ingest_workers: int = 0
+    token_lifetime: int = 900
+    token_url: str | None = None
 
 
 def normalize_database_url(url: str) -> str:
@@ -37,4 +46,12 @@ def load_settings(database_url: str | None = None, ingest_workers: int | None = 
     workers = ingest_workers
     if workers is None:
         workers = int(os.environ.get("CHARTKEEPER_INGEST_WORKERS", "0") or 0)
-    return Settings(database_url=normalize_database_url(url), ingest_workers=workers)
+    lifetime = int(os.environ.get(TOKEN_LIFETIME_ENV, "900") or 900)
+    if not 60 <= lifetime <= 86_400:
+        raise ConfigError(f"{TOKEN_LIFETIME_ENV} must be between 60 and 86400 seconds")
+    return Settings(
+        database_url=normalize_database_url(url),
+        ingest_workers=workers,
+        token_lifetime=lifetime,
+        token_url=os.environ.get(TOKEN_URL_ENV) or None,
+    )
