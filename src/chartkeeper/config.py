@@ -9,8 +9,8 @@ from chartkeeper.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///chartkeeper.db"
 DATABASE_URL_ENV = "CHARTKEEPER_DATABASE_URL"
-TOKEN_LIFETIME_ENV = "CHARTKEEPER_TOKEN_LIFETIME"
-TOKEN_URL_ENV = "CHARTKEEPER_TOKEN_URL"
+TOKEN_LIFETIME_ENV = "CHARTKEEPER_TOKEN_LIFETIME"  # noqa: S105 (a variable name, not a secret)
+TOKEN_URL_ENV = "CHARTKEEPER_TOKEN_URL"  # noqa: S105 (a variable name, not a secret)
 
 
 @dataclass(frozen=True)

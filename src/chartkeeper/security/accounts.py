@@ -19,12 +19,12 @@ from chartkeeper.store import accounts as sql
 from chartkeeper.store.models import ClientAccount, UserAccount
 from chartkeeper.store.repository import Store
 
-_NAME = re.compile(r"[a-z0-9][a-z0-9._\-]{0,63}")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._\-]{0,63}")
 
 
 def check_name(kind: str, name: str) -> str:
     """Usernames and client names: lower-case letters, digits, ``.``, ``_``, ``-``; at most 64."""
-    if not _NAME.fullmatch(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             f"{kind} name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

@@ -78,9 +78,7 @@ def decode(key: SigningKey, token: str, now: int | None = None) -> TokenClaims:
         raise NotAuthenticated("malformed token") from exc
     if header.get("alg") != ALGORITHM:
         raise NotAuthenticated(f"token algorithm {header.get('alg')!r} is not accepted")
-    options: dict[str, Any] = {"require": ["exp", "iat", "sub", "jti", "iss"]}
-    if now is not None:
-        options["verify_exp"] = False
+    options: Any = {"require": ["exp", "iat", "sub", "jti", "iss"], "verify_exp": now is None}
     try:
         payload = jwt.decode(
             token, key.secret, algorithms=[ALGORITHM], issuer=ISSUER, options=options, leeway=_LEEWAY_SECONDS
