@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from chartkeeper.errors import NotAuthenticated, TooManyAttempts
 from chartkeeper.security import passwords, smart_backend, tokens
@@ -148,7 +149,10 @@ class SecurityService:
         audience = self.token_url or token_url
         if not audience:
             raise NotAuthenticated("the server does not know its token URL (set CHARTKEEPER_TOKEN_URL)")
-        client_id = smart_backend.claimed_client(assertion)
+        try:
+            client_id = smart_backend.claimed_client(assertion)
+        except NotAuthenticated as exc:  # no client to count against, but still audited
+            self._failed("client", None, _system("", source_address), "token", str(exc))
         client = self.accounts.get_client(client_id)
         who = _system(client_id, source_address)
         self._check_lock("client", client_id, client.locked_until if client else None, who, "token")
@@ -206,7 +210,7 @@ class SecurityService:
             self.audit.record(AccessEvent(who, action, "denied", detail="account locked"))
             raise TooManyAttempts(f"too many failed attempts: {kind} {name!r} is locked for a while")
 
-    def _failed(self, kind: str, name: str | None, who: Caller, action: AuditAction, reason: str) -> None:
+    def _failed(self, kind: str, name: str | None, who: Caller, action: AuditAction, reason: str) -> NoReturn:
         """Count the failure against an existing account, audit it, raise NotAuthenticated
         (TooManyAttempts when this failure locked the account)."""
         locked = False
