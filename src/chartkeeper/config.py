@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from chartkeeper.errors import ConfigError
-
 DEFAULT_DATABASE_URL = "sqlite:///chartkeeper.db"
 DATABASE_URL_ENV = "CHARTKEEPER_DATABASE_URL"
 TOKEN_LIFETIME_ENV = "CHARTKEEPER_TOKEN_LIFETIME"  # noqa: S105 (a variable name, not a secret)
@@ -46,9 +44,11 @@ def load_settings(database_url: str | None = None, ingest_workers: int | None = 
     workers = ingest_workers
     if workers is None:
         workers = int(os.environ.get("CHARTKEEPER_INGEST_WORKERS", "0") or 0)
-    lifetime = int(os.environ.get(TOKEN_LIFETIME_ENV, "900") or 900)
+    lifetime_text = os.environ.get(TOKEN_LIFETIME_ENV, "900") or "900"
+    lifetime = int(lifetime_text) if lifetime_text.isdigit() else 0
     if not 60 <= lifetime <= 86_400:
-        raise ConfigError(f"{TOKEN_LIFETIME_ENV} must be between 60 and 86400 seconds")
+        # ValueError, as int() raises for the other settings: this module sits below errors.py
+        raise ValueError(f"{TOKEN_LIFETIME_ENV} must be a whole number of seconds from 60 to 86400")
     return Settings(
         database_url=normalize_database_url(url),
         ingest_workers=workers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from chartkeeper.cli.main import app
@@ -100,3 +101,12 @@ def test_clients_and_token_commands(sqlite_database_url: str, tmp_path: object) 
     assert runner.invoke(app, ["--db", db, "clients", "disable", "etl"]).exit_code == 0
     refused = runner.invoke(app, ["--db", db, "token", "--client", "etl"])
     assert refused.exit_code == 2 and "no enabled client" in refused.stderr
+
+
+def test_a_bad_token_lifetime_setting_is_one_line(
+    sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHARTKEEPER_TOKEN_LIFETIME", "forever")
+    result = runner.invoke(app, ["--db", sqlite_database_url, "init"])
+    assert result.exit_code == 2 and "CHARTKEEPER_TOKEN_LIFETIME" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -157,7 +157,7 @@ def test_bearer_rejects_expired_tampered_none_and_foreign_tokens(
     service.accounts.add_client("reports", "system/Patient.rs")
     token = service.issue_client_token("reports").access_token
     assert service.caller_from_bearer(token, None).subject == "client/reports"
-    head, body, sig = token.split(".")
+    head, _body, sig = token.split(".")
     claims = jwt.decode(token, options={"verify_signature": False})
     forged_body = jwt.utils.base64url_encode(
         jwt.api_jws.json.dumps({**claims, "scope": "system/*.cruds"}).encode()

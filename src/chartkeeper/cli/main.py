@@ -35,7 +35,10 @@ def main(
     ] = None,
 ) -> None:
     """Every command works on one database, chosen by --db or the environment."""
-    ctx.obj = common.guard(lambda: load_settings(database_url=db))
+    try:
+        ctx.obj = load_settings(database_url=db)
+    except ValueError as exc:  # a malformed setting in the environment
+        fail(f"bad setting: {exc}")
 
 
 @app.command()

@@ -78,7 +78,12 @@ def decode(key: SigningKey, token: str, now: int | None = None) -> TokenClaims:
         raise NotAuthenticated("malformed token") from exc
     if header.get("alg") != ALGORITHM:
         raise NotAuthenticated(f"token algorithm {header.get('alg')!r} is not accepted")
-    options: Any = {"require": ["exp", "iat", "sub", "jti", "iss"], "verify_exp": now is None}
+    clock_given = now is not None
+    options: Any = {
+        "require": ["exp", "iat", "sub", "jti", "iss"],
+        "verify_exp": not clock_given,
+        "verify_iat": not clock_given,
+    }
     try:
         payload = jwt.decode(
             token, key.secret, algorithms=[ALGORITHM], issuer=ISSUER, options=options, leeway=_LEEWAY_SECONDS
@@ -89,9 +94,12 @@ def decode(key: SigningKey, token: str, now: int | None = None) -> TokenClaims:
         raise NotAuthenticated("token signature is invalid") from exc
     except jwt.PyJWTError as exc:
         raise NotAuthenticated("token is invalid") from exc
-    if now is not None and int(payload["exp"]) + _LEEWAY_SECONDS < now:
+    claims = _claims(payload)
+    if now is not None and claims.expires_at + _LEEWAY_SECONDS < now:
         raise NotAuthenticated("token expired")
-    return _claims(payload)
+    if now is not None and claims.issued_at > now + _LEEWAY_SECONDS:
+        raise NotAuthenticated("token is not valid yet")
+    return claims
 
 
 def _claims(payload: dict[str, Any]) -> TokenClaims:
