@@ -185,3 +185,16 @@ def test_chain_detects_an_audit_event_added_outside_the_trail(store: Store) -> N
     store.apply([audit_write(forged)])
     report = trail.verify_chain()
     assert not report.ok and report.unchained == 1
+
+
+def test_record_in_commits_or_rolls_back_with_the_write(store: Store) -> None:
+    trail = AuditTrail(store)
+    event = AccessEvent(ALICE, "create", "success", ("Observation/o9",), ("p1",))
+    with store.transaction() as conn:
+        trail.record_in(conn, event)
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        trail.record_in(conn, event)
+        raise RuntimeError("the write failed")
+    trail.record(event)
+    report = trail.verify_chain()
+    assert report.ok and report.records == 2

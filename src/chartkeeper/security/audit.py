@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.instant import now_us
@@ -79,14 +80,30 @@ class AuditTrail:
         self.store = store
 
     def record(self, event: AccessEvent) -> None:
-        """Write the AuditEvent and its chain link in one transaction, committed on return."""
-        now = now_us()
-        audit = build_audit_event(event, str(uuid.uuid4()), now)
-        write = audit_write(audit)  # validation and indexing happen outside the write lock
+        """Write the AuditEvent and its chain link in one transaction, committed on return.
+
+        Call it after the data transaction has ended: on SQLite a second write transaction
+        on the same thread would wait for the first one's lock. Use ``record_in`` to audit a
+        write inside its own transaction instead.
+        """
+        audit, write = self._prepare(event)  # validation and indexing outside the write lock
         with self.store.transaction() as conn:
-            prev = audit_chain.lock_head(conn)
-            self.store.apply([write], conn)
-            audit_chain.append(conn, write.res_id, chain_hash(prev, audit), prev)
+            self._append(conn, audit, write)
+
+    def record_in(self, conn: Connection, event: AccessEvent) -> None:
+        """Record inside the caller's open write transaction: the write and its AuditEvent
+        commit (or roll back) together. Takes the chain lock until that transaction ends."""
+        audit, write = self._prepare(event)
+        self._append(conn, audit, write)
+
+    def _prepare(self, event: AccessEvent) -> tuple[dict[str, Any], ResourceWrite]:
+        audit = build_audit_event(event, str(uuid.uuid4()), now_us())
+        return audit, audit_write(audit)
+
+    def _append(self, conn: Connection, audit: dict[str, Any], write: ResourceWrite) -> None:
+        prev = audit_chain.lock_head(conn)
+        self.store.apply([write], conn)
+        audit_chain.append(conn, write.res_id, chain_hash(prev, audit), prev)
 
     def verify_chain(self) -> ChainReport:
         """Walk the chain from the start; recompute every hash against the stored AuditEvent."""
