@@ -255,3 +255,16 @@ def test_client_assertion_refuses_hs256_and_private_jwks(service: SecurityServic
         service.accounts.add_client(
             "leaky", "system/*.rs", jwks_text=jwt.api_jws.json.dumps({"keys": [private_jwk]})
         )
+
+
+def test_guessing_a_secret_of_a_key_only_client_cannot_lock_it(
+    service: SecurityService, clock: Clock
+) -> None:
+    private, public = _keypair("ES384")
+    service.accounts.add_client(
+        "keyed", "system/Patient.rs", jwks_text=jwt.api_jws.json.dumps({"keys": [public]}), secret=False
+    )
+    for _ in range(LOCKOUT_FAILURES + 1):
+        with pytest.raises(NotAuthenticated):
+            service.client_secret_grant("keyed", "guess")
+    assert service.client_assertion_grant(_assertion(private, "ES384", "keyed", clock.now)).access_token

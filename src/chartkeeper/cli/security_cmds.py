@@ -16,7 +16,7 @@ import typer
 from chartkeeper.cli import common
 from chartkeeper.cli.common import console, fail
 from chartkeeper.config import Settings
-from chartkeeper.fhir.instant import format_instant
+from chartkeeper.fhir.instant import format_instant, now_us
 from chartkeeper.security.roles import ROLES
 from chartkeeper.security.service import SecurityService
 from chartkeeper.store.repository import Store
@@ -97,7 +97,9 @@ def users_list(
                 "display": u.display,
                 "roles": list(u.roles),
                 "disabled": u.disabled,
-                "locked_until": format_instant(u.locked_until) if u.locked_until else None,
+                "locked_until": format_instant(u.locked_until)
+                if u.locked_until and u.locked_until > now_us()
+                else None,
                 "created": format_instant(u.created_at),
             }
             print(orjson.dumps(row).decode())
@@ -106,7 +108,8 @@ def users_list(
 
     table = Table("username", "display", "roles", "status")
     for u in users:
-        status = "disabled" if u.disabled else ("locked" if u.locked_until else "active")
+        locked = u.locked_until is not None and u.locked_until > now_us()
+        status = "disabled" if u.disabled else ("locked" if locked else "active")
         table.add_row(u.username, u.display, " ".join(u.roles), status)
     console.print(table)
 

@@ -129,7 +129,10 @@ class SecurityService:
         ok = passwords.verify_secret(client.secret_hash if client else None, secret)
         if client is None or not ok or client.disabled:
             reason = "client disabled" if ok and client is not None else "unknown client or wrong secret"
-            self._failed("client", client_id if client else None, who, "token", reason)
+            # count only against a client that has a secret: guessing at a key-only client
+            # cannot succeed, and must not let anyone lock it out
+            counted = client_id if client is not None and client.secret_hash else None
+            self._failed("client", counted, who, "token", reason)
         assert client is not None
         with self.store.transaction() as conn:
             sql.clear_failures(conn, "client", client_id)
@@ -160,7 +163,7 @@ class SecurityService:
             reason = (
                 "client disabled" if client and client.disabled else "unknown client or no registered keys"
             )
-            self._failed("client", client_id if client else None, who, "token", reason)
+            self._failed("client", None, who, "token", reason)  # nothing to count against
         assert client is not None and client.jwks is not None
         now = int(self._clock())
         try:
@@ -181,12 +184,15 @@ class SecurityService:
         client = self.accounts.get_client(client_id)
         if client is None or client.disabled:
             raise NotAuthenticated(f"no enabled client {client_id!r}")
-        return self._client_token(client, scope, _system(client_id, None))
+        return self._client_token(client, scope, _system(client_id, None), via="chartkeeper token (local)")
 
-    def _client_token(self, client: ClientAccount, scope: str | None, who: Caller) -> TokenResponse:
+    def _client_token(
+        self, client: ClientAccount, scope: str | None, who: Caller, via: str | None = None
+    ) -> TokenResponse:
         granted = narrow(scope, ScopeSet.parse(client.scopes))
         response = self._issue(f"client/{client.name}", granted, client=client.name)
-        self.audit.record(AccessEvent(who, "token", "success", detail=f"scope {response.scope}"))
+        detail = f"scope {response.scope}" + (f"; issued by {via}" if via else "")
+        self.audit.record(AccessEvent(who, "token", "success", detail=detail))
         return response
 
     def _issue(self, subject: str, granted: ScopeSet, client: str | None) -> TokenResponse:
