@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///chartkeeper.db"
 DATABASE_URL_ENV = "CHARTKEEPER_DATABASE_URL"
+TOKEN_LIFETIME_ENV = "CHARTKEEPER_TOKEN_LIFETIME"  # noqa: S105 (a variable name, not a secret)
+TOKEN_URL_ENV = "CHARTKEEPER_TOKEN_URL"  # noqa: S105 (a variable name, not a secret)
 
 
 @dataclass(frozen=True)
@@ -17,10 +19,15 @@ class Settings:
         ``postgresql://user@host:port/db`` (production); ``postgresql+psycopg://`` is implied.
     ingest_workers: processes that parse, validate and index in parallel during ingest
         (0 = as many as there are cores).
+    token_lifetime: seconds an access token from ``/auth/token`` is valid (default 15 minutes).
+    token_url: the public URL of ``/auth/token``, which SMART Backend Services clients put in
+        their assertion's ``aud``; unset means the URL the request arrived at.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     ingest_workers: int = 0
+    token_lifetime: int = 900
+    token_url: str | None = None
 
 
 def normalize_database_url(url: str) -> str:
@@ -37,4 +44,14 @@ def load_settings(database_url: str | None = None, ingest_workers: int | None = 
     workers = ingest_workers
     if workers is None:
         workers = int(os.environ.get("CHARTKEEPER_INGEST_WORKERS", "0") or 0)
-    return Settings(database_url=normalize_database_url(url), ingest_workers=workers)
+    lifetime_text = os.environ.get(TOKEN_LIFETIME_ENV, "900") or "900"
+    lifetime = int(lifetime_text) if lifetime_text.isdigit() else 0
+    if not 60 <= lifetime <= 86_400:
+        # ValueError, as int() raises for the other settings: this module sits below errors.py
+        raise ValueError(f"{TOKEN_LIFETIME_ENV} must be a whole number of seconds from 60 to 86400")
+    return Settings(
+        database_url=normalize_database_url(url),
+        ingest_workers=workers,
+        token_lifetime=lifetime,
+        token_url=os.environ.get(TOKEN_URL_ENV) or None,
+    )

@@ -31,12 +31,22 @@ def test_readme_names_every_command_and_setting() -> None:
         "quarantine show",
         "demo",
         "serve",
+        "users add",
+        "users list",
+        "users disable",
+        "users reset-password",
+        "clients add",
+        "clients list",
+        "clients disable",
+        "token",
     ):
         assert f"chartkeeper {command}" in readme, command
     for setting in (
         "CHARTKEEPER_DATABASE_URL",
         "CHARTKEEPER_INGEST_WORKERS",
         "CHARTKEEPER_DEBUG",
+        "CHARTKEEPER_TOKEN_LIFETIME",
+        "CHARTKEEPER_TOKEN_URL",
         "--db",
         "make serve",
         "make test",

@@ -9,7 +9,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from chartkeeper.cli import common
+from chartkeeper.cli import common, security_cmds
 from chartkeeper.cli.common import console, fail
 from chartkeeper.config import DATABASE_URL_ENV, load_settings
 from chartkeeper.intake.models import IngestReport
@@ -35,14 +35,19 @@ def main(
     ] = None,
 ) -> None:
     """Every command works on one database, chosen by --db or the environment."""
-    ctx.obj = load_settings(database_url=db)
+    try:
+        ctx.obj = load_settings(database_url=db)
+    except ValueError as exc:  # a malformed setting in the environment
+        fail(f"bad setting: {exc}")
 
 
 @app.command()
 def init(ctx: typer.Context) -> None:
-    """Create the database schema, or migrate it to the current version."""
+    """Create the database schema, or migrate it to the current version; on a new database,
+    create the token-signing key and the user 'admin', whose password is printed once."""
     store = common.open_store(ctx, migrate=True)
     console.print(f"schema is current ({store.dialect})")
+    security_cmds.initialize_security(ctx, store)
 
 
 @app.command()
@@ -252,6 +257,9 @@ def quarantine_show(
     preview = item.content[:2000].decode("utf-8", errors="replace")
     print("--- original (first 2000 bytes) ---")
     print(preview)
+
+
+security_cmds.register(app)
 
 
 def run() -> None:

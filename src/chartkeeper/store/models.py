@@ -96,3 +96,32 @@ class AccessFilter:
 
 #: No restriction: trusted local callers (the CLI's ingest, migrations, tests).
 UNRESTRICTED = AccessFilter()
+
+
+@dataclass(frozen=True, slots=True)
+class UserAccount:
+    """A person who signs in. ``roles`` name the role definitions in ``security.roles``."""
+
+    username: str
+    display: str
+    roles: tuple[str, ...]
+    password_hash: str
+    disabled: bool
+    failed_logins: int
+    locked_until: int | None
+    created_at: int
+    changed_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAccount:
+    """A system that calls the API: a client secret (hash only) and/or a public JWK set."""
+
+    name: str
+    scopes: str
+    secret_hash: str | None
+    jwks: dict[str, Any] | None
+    disabled: bool
+    failed_logins: int
+    locked_until: int | None
+    created_at: int

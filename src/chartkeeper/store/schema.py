@@ -159,3 +159,67 @@ quarantine = Table(
 )
 Index("ix_quarantine_status", quarantine.c.status, quarantine.c.received_at)
 Index("ix_quarantine_sha", quarantine.c.content_sha256)
+
+# --- security (docs/adr/0006-security.md) ----------------------------------------------------
+# People and API clients are not FHIR resources: they are the store's own accounts. Secrets are
+# kept only as argon2 hashes; the token-signing key is generated at ``init`` and never printed.
+
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("display", Text, nullable=False),
+    Column("roles", Text, nullable=False, comment="space-separated role names"),
+    Column("password_hash", Text, nullable=False, comment="argon2id, PHC string"),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", BigInteger, nullable=True, comment="microseconds since epoch"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("changed_at", BigInteger, nullable=False),
+    UniqueConstraint("username", name="uq_app_user_username"),
+)
+
+api_client = Table(
+    "api_client",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("scopes", Text, nullable=False, comment="the most this client may be granted"),
+    Column("secret_hash", Text, nullable=True, comment="argon2id of the client secret, if any"),
+    Column("jwks", JSON, nullable=True, comment="public JWK set for SMART Backend Services"),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("changed_at", BigInteger, nullable=False),
+    UniqueConstraint("name", name="uq_api_client_name"),
+)
+
+signing_key = Table(
+    "signing_key",
+    metadata,
+    Column("kid", String(32), primary_key=True, comment="key id, in the JWT header"),
+    Column("secret", LargeBinary, nullable=False, comment="HS256 key; never logged or printed"),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+used_jti = Table(
+    "used_jti",
+    metadata,
+    Column("issuer", String(64), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, comment="may be purged after this"),
+)
+Index("ix_used_jti_expires", used_jti.c.expires_at)
+
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("seq", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("audit_id", String(64), nullable=False, comment="AuditEvent id"),
+    Column("hash", String(64), nullable=False, comment="sha256(prev_hash + canonical JSON)"),
+    Column("prev_hash", String(64), nullable=False),
+    UniqueConstraint("audit_id", name="uq_audit_chain_audit_id"),
+    UniqueConstraint("prev_hash", name="uq_audit_chain_prev_hash"),
+)

@@ -1,0 +1,137 @@
+"""The access audit trail: every access becomes a FHIR AuditEvent, hash-chained.
+
+Each AuditEvent is validated and indexed like any resource (so ``AuditEvent?patient=``,
+``?agent=`` and ``?date=`` work) and written in its own small transaction, committed before
+``record`` returns: the caller responds only after the access is on disk. Each record's hash
+is ``sha256(previous hash + canonical JSON of the AuditEvent)``, kept in ``audit_chain``;
+``verify_chain`` recomputes it and names every edited, removed, reordered or unchained record.
+A chain cannot prove its own tail was not cut off: keep ``ChainReport.head`` somewhere else
+(a ticket, a printed report) and compare it later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from chartkeeper.errors import InvalidInput
+from chartkeeper.fhir.instant import now_us
+from chartkeeper.fhir.resource import fingerprint
+from chartkeeper.fhir.search.extract import extract_index_values
+from chartkeeper.fhir.validation import validate_resource
+from chartkeeper.security.audit_event import build_audit_event
+from chartkeeper.security.ports import AccessEvent
+from chartkeeper.store import audit_chain
+from chartkeeper.store.models import ResourceWrite
+from chartkeeper.store.repository import Store
+from chartkeeper.store.writer import index_rows
+
+_MAX_PROBLEMS = 100
+
+
+def canonical(audit: dict[str, Any]) -> bytes:
+    """The bytes that are hashed: sorted keys, no whitespace (stable across SQLite and JSONB)."""
+    return orjson.dumps(audit, option=orjson.OPT_SORT_KEYS)
+
+
+def chain_hash(prev_hash: str, audit: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(audit)).hexdigest()
+
+
+@dataclass
+class ChainReport:
+    """What ``verify_chain`` found. ``head`` is the last hash: keep it outside the database."""
+
+    records: int = 0
+    head: str = audit_chain.GENESIS
+    problems: list[str] = field(default_factory=list)
+    unchained: int = 0  # AuditEvents in the store that the chain does not know
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.unchained == 0
+
+
+def audit_write(audit: dict[str, Any]) -> ResourceWrite:
+    """Validate and index an AuditEvent as any resource is; InvalidInput if it is not valid."""
+    errors = [i for i in validate_resource(audit) if i.is_error]
+    if errors:
+        raise InvalidInput(f"internal AuditEvent is invalid: {errors[0].message}", errors)
+    index = extract_index_values(audit)
+    return ResourceWrite(
+        res_type="AuditEvent",
+        res_id=str(audit["id"]),
+        content=orjson.dumps(audit).decode(),
+        fingerprint=fingerprint(audit),
+        index=index_rows("AuditEvent", index),
+        patient_id=index.compartment_patients[0] if index.compartment_patients else None,
+    )
+
+
+class AuditTrail:
+    """The production AuditSink: durable, searchable, tamper-evident."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(self, event: AccessEvent) -> None:
+        """Write the AuditEvent and its chain link in one transaction, committed on return.
+
+        Call it after the data transaction has ended: on SQLite a second write transaction
+        on the same thread would wait for the first one's lock. Use ``record_in`` to audit a
+        write inside its own transaction instead.
+        """
+        audit, write = self._prepare(event)  # validation and indexing outside the write lock
+        with self.store.transaction() as conn:
+            self._append(conn, audit, write)
+
+    def record_in(self, conn: Connection, event: AccessEvent) -> None:
+        """Record inside the caller's open write transaction: the write and its AuditEvent
+        commit (or roll back) together. Takes the chain lock until that transaction ends."""
+        audit, write = self._prepare(event)
+        self._append(conn, audit, write)
+
+    def _prepare(self, event: AccessEvent) -> tuple[dict[str, Any], ResourceWrite]:
+        audit = build_audit_event(event, str(uuid.uuid4()), now_us())
+        return audit, audit_write(audit)
+
+    def _append(self, conn: Connection, audit: dict[str, Any], write: ResourceWrite) -> None:
+        prev = audit_chain.lock_head(conn)
+        self.store.apply([write], conn)
+        audit_chain.append(conn, write.res_id, chain_hash(prev, audit), prev)
+
+    def verify_chain(self) -> ChainReport:
+        """Walk the chain from the start; recompute every hash against the stored AuditEvent."""
+        report = ChainReport()
+        expected_prev = audit_chain.GENESIS
+        with self.store.reading() as conn:
+            for row in audit_chain.walk(conn):
+                report.records += 1
+                where = f"record {row.seq} (AuditEvent/{row.audit_id})"
+                if row.prev_hash != expected_prev:
+                    _problem(
+                        report, f"{where}: previous hash does not match: a record was removed or reordered"
+                    )
+                if row.content is None:
+                    _problem(report, f"{where}: the AuditEvent is missing or deleted")
+                elif chain_hash(row.prev_hash, row.content) != row.hash:
+                    _problem(report, f"{where}: the AuditEvent was changed")
+                elif row.version_id != 1:
+                    _problem(report, f"{where}: the AuditEvent has {row.version_id} versions")
+                expected_prev = row.hash
+            report.head = expected_prev
+            stored = audit_chain.count_audit_events(conn)
+        report.unchained = max(0, stored - report.records)
+        if report.unchained:
+            _problem(report, f"{report.unchained} AuditEvent(s) in the store are not in the chain")
+        return report
+
+
+def _problem(report: ChainReport, text: str) -> None:
+    if len(report.problems) < _MAX_PROBLEMS:
+        report.problems.append(text)

@@ -1,0 +1,136 @@
+"""Turning an AccessEvent into a FHIR R4 AuditEvent (pure; no database).
+
+Shaped after IHE Basic Audit Log Patterns: type ``rest`` with the restful-interaction as
+subtype (DICOM "User Authentication" / Login for sign-ins), one agent (the requestor: who,
+network address, purpose of use), this server as the source, and one entity per resource
+touched plus one per patient (role Patient), so ``AuditEvent?patient=`` finds every access to
+a chart. People and clients are not FHIR resources here, so ``agent.who`` is a URN reference
+(``urn:chartkeeper:user:alice``): ``AuditEvent?agent=urn:chartkeeper:user:alice`` and
+``?altid=user/alice`` both find them.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from chartkeeper.fhir.instant import format_instant
+from chartkeeper.security.ports import AccessEvent
+
+_AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+_RESTFUL = "http://hl7.org/fhir/restful-interaction"
+_OUTCOME = {"success": "0", "denied": "4", "failed": "8"}
+_ACTION = {
+    "create": "C",
+    "read": "R",
+    "vread": "R",
+    "history-instance": "R",
+    "update": "U",
+    "patch": "U",
+    "delete": "D",
+}
+#: Our actions that are not FHIR restful-interaction codes.
+_SUBTYPE_ALIAS = {"export": "operation"}
+_LOGIN = {"login": ("110122", "Login"), "token": ("110122", "Login"), "logout": ("110123", "Logout")}
+_AGENT_TYPE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
+_ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+_OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+_PURPOSE = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+OBSERVER = {"identifier": {"system": "urn:chartkeeper", "value": "chartkeeper"}, "display": "Chartkeeper"}
+
+
+def agent_urn(subject: str) -> str:
+    """``user/alice`` -> ``urn:chartkeeper:user:alice`` (the agent.who reference)."""
+    kind, _, name = subject.partition("/")
+    return f"urn:chartkeeper:{kind}:{name}"
+
+
+def build_audit_event(event: AccessEvent, audit_id: str, recorded_us: int) -> dict[str, Any]:
+    """A valid R4 AuditEvent for ``event`` (validated again before it is stored)."""
+    caller = event.caller
+    login = _LOGIN.get(event.action)
+    if login is not None:
+        event_type = {"system": _DCM, "code": "110114", "display": "User Authentication"}
+        subtype = {"system": _DCM, "code": login[0], "display": login[1]}
+    else:
+        code = _SUBTYPE_ALIAS.get(event.action, event.action)
+        event_type = {"system": _AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"}
+        subtype = {"system": _RESTFUL, "code": code}
+    agent: dict[str, Any] = {
+        "type": {"coding": [_agent_type(caller.kind)]},
+        "who": {"reference": agent_urn(caller.subject), "display": caller.display},
+        "altId": caller.subject,
+        "name": caller.display,
+        "requestor": True,
+    }
+    if caller.source_address:
+        agent["network"] = {"address": caller.source_address, "type": "2"}
+    if caller.purpose_of_use:
+        agent["purposeOfUse"] = [{"coding": [{"system": _PURPOSE, "code": caller.purpose_of_use}]}]
+    audit: dict[str, Any] = {
+        "resourceType": "AuditEvent",
+        "id": audit_id,
+        "type": event_type,
+        "subtype": [subtype],
+        "action": _ACTION.get(event.action, "E"),
+        "recorded": format_instant(recorded_us),
+        "outcome": _OUTCOME[event.outcome],
+    }
+    description = _outcome_desc(event)
+    if description:
+        audit["outcomeDesc"] = description
+    audit["agent"] = [agent]
+    audit["source"] = {
+        "site": "chartkeeper",
+        "observer": OBSERVER,
+        "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4"}],
+    }
+    entities = _entities(event)
+    if entities:
+        audit["entity"] = entities
+    return audit
+
+
+def _agent_type(kind: str) -> dict[str, str]:
+    if kind == "user":
+        return {"system": _AGENT_TYPE, "code": "humanuser", "display": "human user"}
+    return {"system": _AGENT_TYPE, "code": "dataprocessor", "display": "data processor"}
+
+
+def _outcome_desc(event: AccessEvent) -> str | None:
+    parts = [p for p in (event.operation, event.detail) if p]
+    return " ".join(" ".join(parts).split())[:1000] or None
+
+
+def _entities(event: AccessEvent) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for patient in dict.fromkeys(event.patients):
+        out.append(
+            {
+                "what": {"reference": f"Patient/{patient}"},
+                "type": {"system": _ENTITY_TYPE, "code": "1", "display": "Person"},
+                "role": {"system": _OBJECT_ROLE, "code": "1", "display": "Patient"},
+            }
+        )
+    patients = {f"Patient/{p}" for p in event.patients}
+    for ref in dict.fromkeys(event.resources):
+        if ref in patients:
+            continue
+        out.append(
+            {
+                "what": {"reference": ref},
+                "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
+                "role": {"system": _OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
+            }
+        )
+    if event.query:
+        out.append(
+            {
+                "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
+                "role": {"system": _OBJECT_ROLE, "code": "24", "display": "Query"},
+                "query": base64.b64encode(event.query.encode()).decode(),
+                "description": event.query[:1000],
+            }
+        )
+    return out

@@ -1,0 +1,117 @@
+"""Signed access tokens: JWTs (HS256) with the key kept in the database.
+
+Only this server reads its tokens, so a symmetric key is enough, and it lives in the database
+rather than a file so that every process serving the same database accepts the same tokens.
+Every way a token can be wrong becomes NotAuthenticated with a short reason the API can put in
+``WWW-Authenticate: Bearer error="invalid_token", error_description="..."``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from chartkeeper.errors import NotAuthenticated
+
+ALGORITHM = "HS256"
+ISSUER = "chartkeeper"
+#: Tokens are short-lived because a disabled account's token keeps working for at most this
+#: long at the signature level (the service also checks the account on every request).
+DEFAULT_LIFETIME_SECONDS = 15 * 60
+_LEEWAY_SECONDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    secret: bytes = b""
+
+    def __repr__(self) -> str:  # never show the secret, not even in a traceback
+        return f"SigningKey(kid={self.kid!r})"
+
+
+def new_signing_key() -> SigningKey:
+    """A fresh 256-bit key (RFC 7518 §3.2: HS256 keys at least as long as the hash)."""
+    return SigningKey(kid=secrets.token_hex(8), secret=secrets.token_bytes(32))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What an access token says. ``subject`` is ``user/<name>`` or ``client/<name>``."""
+
+    subject: str
+    scope: str
+    issued_at: int
+    expires_at: int
+    jti: str
+    client: str | None = None
+    patient: str | None = None
+
+
+def issue(key: SigningKey, claims: TokenClaims) -> str:
+    payload: dict[str, Any] = {
+        "iss": ISSUER,
+        "sub": claims.subject,
+        "scope": claims.scope,
+        "iat": claims.issued_at,
+        "exp": claims.expires_at,
+        "jti": claims.jti,
+    }
+    if claims.client is not None:
+        payload["client"] = claims.client
+    if claims.patient is not None:
+        payload["patient"] = claims.patient
+    return jwt.encode(payload, key.secret, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+
+def decode(key: SigningKey, token: str, now: int | None = None) -> TokenClaims:
+    """Check signature, algorithm, issuer and expiry; return the claims or raise NotAuthenticated.
+
+    ``now`` (seconds) is for tests of expiry without waiting.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise NotAuthenticated("malformed token") from exc
+    if header.get("alg") != ALGORITHM:
+        raise NotAuthenticated(f"token algorithm {header.get('alg')!r} is not accepted")
+    clock_given = now is not None
+    options: Any = {
+        "require": ["exp", "iat", "sub", "jti", "iss"],
+        "verify_exp": not clock_given,
+        "verify_iat": not clock_given,
+    }
+    try:
+        payload = jwt.decode(
+            token, key.secret, algorithms=[ALGORITHM], issuer=ISSUER, options=options, leeway=_LEEWAY_SECONDS
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise NotAuthenticated("token expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise NotAuthenticated("token signature is invalid") from exc
+    except jwt.PyJWTError as exc:
+        raise NotAuthenticated("token is invalid") from exc
+    claims = _claims(payload)
+    if now is not None and claims.expires_at + _LEEWAY_SECONDS < now:
+        raise NotAuthenticated("token expired")
+    if now is not None and claims.issued_at > now + _LEEWAY_SECONDS:
+        raise NotAuthenticated("token is not valid yet")
+    return claims
+
+
+def _claims(payload: dict[str, Any]) -> TokenClaims:
+    try:
+        return TokenClaims(
+            subject=str(payload["sub"]),
+            scope=str(payload.get("scope", "")),
+            issued_at=int(payload["iat"]),
+            expires_at=int(payload["exp"]),
+            jti=str(payload["jti"]),
+            client=None if payload.get("client") is None else str(payload["client"]),
+            patient=None if payload.get("patient") is None else str(payload["patient"]),
+        )
+    except (TypeError, ValueError) as exc:
+        raise NotAuthenticated("token is invalid") from exc

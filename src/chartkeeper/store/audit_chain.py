@@ -1,0 +1,89 @@
+"""SQL for the audit hash chain: one row per AuditEvent, in the order they were recorded.
+
+The hashing rule lives in ``security.audit``; here are the three things only SQL can do: take
+the chain's lock, read its head, and walk it joined to the stored AuditEvents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from chartkeeper.store.schema import audit_chain, resource, resource_version
+
+#: The previous hash of the first record.
+GENESIS = "0" * 64
+_PG_LOCK_KEY = 0x43484B41  # "CHKA": one advisory lock for the chain's head
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRow:
+    seq: int
+    audit_id: str
+    hash: str
+    prev_hash: str
+    content: dict[str, Any] | None  # the AuditEvent's current content; None when missing/deleted
+    version_id: int | None
+
+
+def lock_head(conn: Connection) -> str:
+    """Serialize appenders and return the head hash (GENESIS when empty).
+
+    SQLite's write transaction (BEGIN IMMEDIATE) already holds the database's only write
+    lock; PostgreSQL takes a transaction-scoped advisory lock. The UNIQUE prev_hash column
+    would refuse a fork anyway, this just makes writers wait instead of fail.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    row = conn.execute(select(audit_chain.c.hash).order_by(audit_chain.c.seq.desc()).limit(1)).first()
+    return GENESIS if row is None else str(row.hash)
+
+
+def append(conn: Connection, audit_id: str, digest: str, prev_hash: str) -> None:
+    conn.execute(insert(audit_chain).values(audit_id=audit_id, hash=digest, prev_hash=prev_hash))
+
+
+def walk(conn: Connection, batch: int = 2000) -> Iterator[ChainRow]:
+    """Every chain row in order, with its AuditEvent's current content, a batch at a time."""
+    current = resource_version.alias("v")
+    query = (
+        select(
+            audit_chain.c.seq,
+            audit_chain.c.audit_id,
+            audit_chain.c.hash,
+            audit_chain.c.prev_hash,
+            current.c.content,
+            resource.c.version_id,
+        )
+        .select_from(
+            audit_chain.outerjoin(
+                resource,
+                and_(resource.c.res_type == "AuditEvent", resource.c.res_id == audit_chain.c.audit_id),
+            ).outerjoin(
+                current,
+                and_(current.c.resource_pk == resource.c.pk, current.c.version_id == resource.c.version_id),
+            )
+        )
+        .order_by(audit_chain.c.seq)
+    )
+    last = 0
+    while True:
+        rows = conn.execute(query.where(audit_chain.c.seq > last).limit(batch)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield ChainRow(r.seq, r.audit_id, r.hash, r.prev_hash, r.content, r.version_id)
+        last = rows[-1].seq
+
+
+def count_audit_events(conn: Connection) -> int:
+    """AuditEvents in the store (deleted included): compared with the chain's length."""
+    return int(
+        conn.execute(
+            select(func.count()).select_from(resource).where(resource.c.res_type == "AuditEvent")
+        ).scalar_one()
+    )

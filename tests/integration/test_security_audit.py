@@ -1,0 +1,200 @@
+"""The audit trail on real databases: valid searchable AuditEvents, a chain that catches tampering,
+and one contract for AuditTrail and MemoryAuditSink."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from chartkeeper.fhir.conditional import parse_criteria
+from chartkeeper.fhir.search.extract import hash_identity
+from chartkeeper.fhir.validation import validate_resource
+from chartkeeper.security.audit import AuditTrail
+from chartkeeper.security.caller import Caller, local_caller
+from chartkeeper.security.ports import AccessEvent, AuditSink, MemoryAuditSink
+from chartkeeper.security.scopes import ScopeSet
+from chartkeeper.store.repository import Store
+from chartkeeper.store.schema import audit_chain, idx_date, resource, resource_version
+
+ALICE = Caller(
+    subject="user/alice",
+    kind="user",
+    display="Alice Auditor",
+    scopes=ScopeSet.parse("user/Observation.rs"),
+    roles=frozenset({"coder"}),
+    source_address="203.0.113.9",
+    purpose_of_use="HOPERAT",
+)
+
+
+def _events() -> list[AccessEvent]:
+    return [
+        AccessEvent(ALICE, "read", "success", ("Observation/o1/_history/2",), ("p1",)),
+        AccessEvent(
+            ALICE,
+            "search-type",
+            "success",
+            ("Observation/o1", "Observation/o2"),
+            ("p1", "p2"),
+            query="Observation?code=1234-5",
+        ),
+        AccessEvent(
+            ALICE, "delete", "denied", ("Patient/p2",), ("p2",), detail="scope does not allow delete"
+        ),
+        AccessEvent(local_caller("ops"), "export", "failed", operation="$export", detail="disk full"),
+        AccessEvent(ALICE, "login", "denied", detail="wrong username or password"),
+    ]
+
+
+def _trail_events(store: Store) -> Callable[[], list[dict[str, Any]]]:
+    def read() -> list[dict[str, Any]]:
+        found = [v.content for v in store.iter_current("AuditEvent")]
+        return sorted((c for c in found if c), key=lambda c: c["recorded"])
+
+    return read
+
+
+def _memory_events(sink: MemoryAuditSink) -> Callable[[], list[dict[str, Any]]]:
+    from chartkeeper.security.audit_event import build_audit_event
+
+    return lambda: [build_audit_event(e, str(n), n) for n, e in enumerate(sink.events)]
+
+
+@pytest.mark.parametrize("kind", ["trail", "memory"])
+def test_audit_sink_contract(store: Store, kind: str) -> None:
+    """Both sinks keep every event, in order, with who, what, outcome and patients."""
+    sink: AuditSink
+    if kind == "trail":
+        sink = AuditTrail(store)
+        recorded = _trail_events(store)
+    else:
+        memory = MemoryAuditSink()
+        sink, recorded = memory, _memory_events(memory)
+    for event in _events():
+        sink.record(event)
+    events = recorded()
+    assert len(events) == 5
+    assert [e["outcome"] for e in events] == ["0", "0", "4", "8", "4"]
+    assert [e["action"] for e in events] == ["R", "E", "D", "E", "E"]
+    assert [e["subtype"][0]["code"] for e in events] == [
+        "read",
+        "search-type",
+        "delete",
+        "operation",
+        "110122",
+    ]
+    assert events[0]["agent"][0]["altId"] == "user/alice"
+    assert events[0]["agent"][0]["network"] == {"address": "203.0.113.9", "type": "2"}
+    assert events[0]["agent"][0]["purposeOfUse"][0]["coding"][0]["code"] == "HOPERAT"
+    patients = [x["what"]["reference"] for x in events[1]["entity"] if x["role"]["code"] == "1"]
+    assert patients == ["Patient/p1", "Patient/p2"]
+    assert events[3]["outcomeDesc"] == "$export disk full"
+    for event in events:
+        assert [i for i in validate_resource(event) if i.is_error] == []
+
+
+def test_audit_events_are_indexed_for_search(store: Store) -> None:
+    trail = AuditTrail(store)
+    for event in _events():
+        trail.record(event)
+    by_patient = store.find_ids(parse_criteria("AuditEvent?patient=Patient/p2"), limit=10)
+    assert len(by_patient) == 2
+    by_agent = store.find_ids(parse_criteria("AuditEvent?altid=user/alice"), limit=10)
+    assert len(by_agent) == 4
+    by_outcome = store.find_ids(parse_criteria("AuditEvent?outcome=4"), limit=10)
+    assert len(by_outcome) == 2
+    with store.reading() as conn:
+        dates = conn.execute(
+            select(idx_date.c.low).where(idx_date.c.hash_identity == hash_identity("AuditEvent", "date"))
+        ).all()
+    assert len(dates) == 5
+
+
+def _trail_with(store: Store, n: int) -> AuditTrail:
+    trail = AuditTrail(store)
+    for i in range(n):
+        trail.record(AccessEvent(ALICE, "read", "success", (f"Observation/o{i}",), ("p1",)))
+    report = trail.verify_chain()
+    assert report.ok and report.records == n and report.head != "0" * 64
+    return trail
+
+
+def test_chain_detects_an_edited_audit_event(store: Store) -> None:
+    trail = _trail_with(store, 4)
+    with store.transaction() as conn:
+        pk = conn.execute(select(audit_chain.c.audit_id).where(audit_chain.c.seq == 2)).scalar_one()
+        row = conn.execute(
+            select(resource_version.c.pk, resource_version.c.content).where(resource_version.c.res_id == pk)
+        ).one()
+        edited = dict(row.content, outcome="0", outcomeDesc="nothing happened")
+        edited["agent"] = [dict(edited["agent"][0], altId="user/mallory")]
+        conn.execute(update(resource_version).where(resource_version.c.pk == row.pk).values(content=edited))
+    report = trail.verify_chain()
+    assert not report.ok
+    assert len(report.problems) == 1 and "record 2" in report.problems[0] and "changed" in report.problems[0]
+
+
+def test_chain_detects_a_removed_record(store: Store) -> None:
+    trail = _trail_with(store, 4)
+    with store.transaction() as conn:
+        conn.execute(delete(audit_chain).where(audit_chain.c.seq == 2))
+    report = trail.verify_chain()
+    assert not report.ok and any("removed or reordered" in p for p in report.problems)
+    assert report.unchained == 1
+
+
+def test_chain_detects_a_deleted_audit_event(store: Store) -> None:
+    trail = _trail_with(store, 3)
+    with store.transaction() as conn:
+        audit_id = conn.execute(select(audit_chain.c.audit_id).where(audit_chain.c.seq == 3)).scalar_one()
+        conn.execute(delete(resource_version).where(resource_version.c.res_id == audit_id))
+        conn.execute(delete(resource).where(resource.c.res_id == audit_id))
+    report = trail.verify_chain()
+    assert report.problems == [f"record 3 (AuditEvent/{audit_id}): the AuditEvent is missing or deleted"]
+
+
+def test_chain_detects_reordering(store: Store) -> None:
+    trail = _trail_with(store, 4)
+    with store.transaction() as conn:
+        rows = {r.seq: r for r in conn.execute(select(audit_chain).where(audit_chain.c.seq.in_([2, 3])))}
+        conn.execute(
+            update(audit_chain)
+            .where(audit_chain.c.seq == 2)
+            .values(audit_id="tmp", hash="tmp", prev_hash="tmp")
+        )
+        for seq, other in ((3, 2), (2, 3)):
+            r = rows[other]
+            conn.execute(
+                update(audit_chain)
+                .where(audit_chain.c.seq == seq)
+                .values(audit_id=r.audit_id, hash=r.hash, prev_hash=r.prev_hash)
+            )
+    report = trail.verify_chain()
+    assert not report.ok and any("removed or reordered" in p for p in report.problems)
+
+
+def test_chain_detects_an_audit_event_added_outside_the_trail(store: Store) -> None:
+    from chartkeeper.security.audit import audit_write
+    from chartkeeper.security.audit_event import build_audit_event
+
+    trail = _trail_with(store, 2)
+    forged = build_audit_event(AccessEvent(ALICE, "read", "success"), "forged-1", 0)
+    store.apply([audit_write(forged)])
+    report = trail.verify_chain()
+    assert not report.ok and report.unchained == 1
+
+
+def test_record_in_commits_or_rolls_back_with_the_write(store: Store) -> None:
+    trail = AuditTrail(store)
+    event = AccessEvent(ALICE, "create", "success", ("Observation/o9",), ("p1",))
+    with store.transaction() as conn:
+        trail.record_in(conn, event)
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        trail.record_in(conn, event)
+        raise RuntimeError("the write failed")
+    trail.record(event)
+    report = trail.verify_chain()
+    assert report.ok and report.records == 2
