@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +25,7 @@ import orjson
 from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, insert, text
 
 from chartkeeper.security.audit import AuditTrail, audit_write
+from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.audit_event import build_audit_event
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AccessEvent
@@ -67,6 +69,20 @@ def measure(url: str, n: int) -> dict[str, Any]:
         trail.record(event(i))
     record = time.perf_counter() - start
 
+    group = GroupCommitAuditTrail(trail)
+    threads = 16
+    workers = [
+        threading.Thread(target=lambda k=k: [group.record(event(k * n + i)) for i in range(n // threads)])
+        for k in range(threads)
+    ]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    grouped = time.perf_counter() - start
+    grouped_n = threads * (n // threads)
+
     raw_table = Table("bench_raw", MetaData(), Column("pk", Integer, primary_key=True), Column("doc", Text))
     raw_table.create(store.engine, checkfirst=True)
     doc = orjson.dumps(build_audit_event(event(0), str(uuid.uuid4()), 0)).decode()
@@ -90,6 +106,10 @@ def measure(url: str, n: int) -> dict[str, Any]:
         "record_us": per_us(record, n),
         "raw_insert_us": per_us(raw, n),
         "record_over_raw": round(record / raw, 2),
+        "group_commit_threads": threads,
+        "group_commit_us": per_us(grouped, grouped_n),
+        "group_commit_records_per_s": round(grouped_n / grouped),
+        "group_commit_batches": group.batches,
         "verify_us": per_us(verify, report.records),
     }
 

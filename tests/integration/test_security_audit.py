@@ -3,6 +3,7 @@ and one contract for AuditTrail and MemoryAuditSink."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from chartkeeper.fhir.conditional import parse_criteria
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.security.audit import AuditTrail
+from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.caller import Caller, local_caller
 from chartkeeper.security.ports import AccessEvent, AuditSink, MemoryAuditSink
 from chartkeeper.security.scopes import ScopeSet
@@ -63,12 +65,15 @@ def _memory_events(sink: MemoryAuditSink) -> Callable[[], list[dict[str, Any]]]:
     return lambda: [build_audit_event(e, str(n), n) for n, e in enumerate(sink.events)]
 
 
-@pytest.mark.parametrize("kind", ["trail", "memory"])
+@pytest.mark.parametrize("kind", ["trail", "group", "memory"])
 def test_audit_sink_contract(store: Store, kind: str) -> None:
-    """Both sinks keep every event, in order, with who, what, outcome and patients."""
+    """Every sink keeps every event, in order, with who, what, outcome and patients."""
     sink: AuditSink
     if kind == "trail":
         sink = AuditTrail(store)
+        recorded = _trail_events(store)
+    elif kind == "group":
+        sink = GroupCommitAuditTrail(AuditTrail(store))
         recorded = _trail_events(store)
     else:
         memory = MemoryAuditSink()
@@ -198,3 +203,34 @@ def test_record_in_commits_or_rolls_back_with_the_write(store: Store) -> None:
     trail.record(event)
     report = trail.verify_chain()
     assert report.ok and report.records == 2
+
+
+def test_group_commit_records_every_concurrent_event_in_one_chain(store: Store) -> None:
+    group = GroupCommitAuditTrail(AuditTrail(store), max_batch=8)
+    events = _events() * 8
+    threads = [threading.Thread(target=group.record, args=(e,)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report = group.verify_chain()
+    assert report.ok, report.problems
+    assert report.records == len(events) == len(_trail_events(store)())
+    assert len(events) / 8 <= group.batches <= len(events)
+
+
+class _FailingTrail(AuditTrail):
+    def append(self, conn: Any, audit: dict[str, Any], write: Any) -> None:
+        super().append(conn, audit, write)
+        if audit["outcome"] == "8":
+            raise RuntimeError("disk full")
+
+
+def test_a_failed_group_commit_fails_every_waiter_and_writes_nothing(store: Store) -> None:
+    group = GroupCommitAuditTrail(_FailingTrail(store))
+    serious = next(e for e in _events() if e.outcome == "failed")
+    with pytest.raises(RuntimeError, match="disk full"):
+        group.record(serious)
+    assert _trail_events(store)() == [] and group.verify_chain().records == 0
+    group.record(_events()[0])  # leadership was handed back: the next record works
+    assert len(_trail_events(store)()) == 1

@@ -86,21 +86,23 @@ class AuditTrail:
         on the same thread would wait for the first one's lock. Use ``record_in`` to audit a
         write inside its own transaction instead.
         """
-        audit, write = self._prepare(event)  # validation and indexing outside the write lock
+        audit, write = self.prepare(event)  # validation and indexing outside the write lock
         with self.store.transaction() as conn:
-            self._append(conn, audit, write)
+            self.append(conn, audit, write)
 
     def record_in(self, conn: Connection, event: AccessEvent) -> None:
         """Record inside the caller's open write transaction: the write and its AuditEvent
         commit (or roll back) together. Takes the chain lock until that transaction ends."""
-        audit, write = self._prepare(event)
-        self._append(conn, audit, write)
+        audit, write = self.prepare(event)
+        self.append(conn, audit, write)
 
-    def _prepare(self, event: AccessEvent) -> tuple[dict[str, Any], ResourceWrite]:
+    def prepare(self, event: AccessEvent) -> tuple[dict[str, Any], ResourceWrite]:
+        """Build, validate and index the AuditEvent (no database work)."""
         audit = build_audit_event(event, str(uuid.uuid4()), now_us())
         return audit, audit_write(audit)
 
-    def _append(self, conn: Connection, audit: dict[str, Any], write: ResourceWrite) -> None:
+    def append(self, conn: Connection, audit: dict[str, Any], write: ResourceWrite) -> None:
+        """Write a prepared AuditEvent and its chain link in ``conn``'s transaction."""
         prev = audit_chain.lock_head(conn)
         self.store.apply([write], conn)
         audit_chain.append(conn, write.res_id, chain_hash(prev, audit), prev)
