@@ -17,10 +17,12 @@ class Settings:
         ``postgresql://user@host:port/db`` (production); ``postgresql+psycopg://`` is implied.
     ingest_workers: processes that parse, validate and index in parallel during ingest
         (0 = as many as there are cores).
+    api_max_body_bytes: the largest request body the REST API accepts (larger → 413).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     ingest_workers: int = 0
+    api_max_body_bytes: int = 64 * 1024 * 1024
 
 
 def normalize_database_url(url: str) -> str:
@@ -37,4 +39,7 @@ def load_settings(database_url: str | None = None, ingest_workers: int | None = 
     workers = ingest_workers
     if workers is None:
         workers = int(os.environ.get("CHARTKEEPER_INGEST_WORKERS", "0") or 0)
-    return Settings(database_url=normalize_database_url(url), ingest_workers=workers)
+    max_body = int(os.environ.get("CHARTKEEPER_API_MAX_BODY_BYTES", "0") or 0) or Settings.api_max_body_bytes
+    return Settings(
+        database_url=normalize_database_url(url), ingest_workers=workers, api_max_body_bytes=max_body
+    )
