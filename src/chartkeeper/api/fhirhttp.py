@@ -40,7 +40,8 @@ def check_format(request: Request) -> None:
     """406 when ``_format`` or Accept asks only for something other than JSON (no XML here)."""
     fmt = request.query_params.get("_format")
     if fmt is not None:
-        low = fmt.lower().split(";")[0].strip()
+        # an unencoded "+" arrives as a space: application/fhir json
+        low = fmt.lower().split(";")[0].strip().replace(" ", "+")
         if low not in JSON_TYPES:
             raise NotAcceptable(f"_format={fmt} is not supported: this server speaks JSON only")
     accept = request.headers.get("accept", "").lower()
