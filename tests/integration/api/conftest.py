@@ -28,6 +28,7 @@ TOKENS = {
     "reader": _caller("reader", "user/*.rs"),
     "patients-only": _caller("patients-only", "user/Patient.cruds"),
     "pat-1": _caller("pat-1", "patient/*.cruds", patient="p1"),
+    "none": _caller("none", "openid fhirUser"),
 }
 
 

@@ -74,7 +74,9 @@ def test_patient_everything(client: TestClient) -> None:
     client.put("/fhir/Practitioner/dr", json={"resourceType": "Practitioner", "id": "dr"})
     client.put("/fhir/Organization/org", json={"resourceType": "Organization", "id": "org", "name": "H"})
     client.put("/fhir/Organization/unrelated", json={"resourceType": "Organization", "id": "unrelated"})
-    client.put("/fhir/Patient/e1", json=patient(id="e1", managingOrganization={"reference": "Organization/org"}))
+    client.put(
+        "/fhir/Patient/e1", json=patient(id="e1", managingOrganization={"reference": "Organization/org"})
+    )
     client.put("/fhir/Patient/e2", json=patient(id="e2"))
     for n in range(3):
         obs = observation("Patient/e1", id=f"ob{n}", performer=[{"reference": "Practitioner/dr"}])
@@ -85,7 +87,14 @@ def test_patient_everything(client: TestClient) -> None:
     assert bundle["type"] == "searchset" and bundle["total"] == 6
     refs = [e["fullUrl"].split("/fhir/")[1] for e in bundle["entry"]]
     assert refs[0] == "Patient/e1"
-    assert set(refs) == {"Patient/e1", "Observation/ob0", "Observation/ob1", "Observation/ob2", "Practitioner/dr", "Organization/org"}
+    assert set(refs) == {
+        "Patient/e1",
+        "Observation/ob0",
+        "Observation/ob1",
+        "Observation/ob2",
+        "Practitioner/dr",
+        "Organization/org",
+    }
 
     paged = _follow(client, "/fhir/Patient/e1/$everything?_count=4")
     assert [e["fullUrl"] for e in paged] == [e["fullUrl"] for e in bundle["entry"]]

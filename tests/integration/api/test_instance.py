@@ -53,7 +53,9 @@ def test_prefer_and_media_types(client: TestClient) -> None:
         "/fhir/Patient", content=b'{"resourceType": "Patient"}', headers={"Content-Type": "application/json"}
     )
     assert plain_json.status_code == 201
-    xml = client.post("/fhir/Patient", content=b"<Patient/>", headers={"Content-Type": "application/fhir+xml"})
+    xml = client.post(
+        "/fhir/Patient", content=b"<Patient/>", headers={"Content-Type": "application/fhir+xml"}
+    )
     assert xml.status_code == 415 and xml.json()["resourceType"] == "OperationOutcome"
     pretty = client.get("/fhir/metadata?_pretty=true")
     assert pretty.text.startswith('{\n  "resourceType"')
@@ -69,10 +71,14 @@ def test_prefer_and_media_types(client: TestClient) -> None:
 def test_update_if_match_and_update_as_create(client: TestClient) -> None:
     put = client.put("/fhir/Patient/p-up", json=patient(id="p-up"))
     assert put.status_code == 201 and put.headers["location"].endswith("/Patient/p-up/_history/1")
-    second = client.put("/fhir/Patient/p-up", json=patient(id="p-up", gender="male"), headers={"If-Match": 'W/"1"'})
+    second = client.put(
+        "/fhir/Patient/p-up", json=patient(id="p-up", gender="male"), headers={"If-Match": 'W/"1"'}
+    )
     assert second.status_code == 200 and second.json()["meta"]["versionId"] == "2"
     assert second.headers["location"].endswith("/Patient/p-up/_history/2")
-    stale = client.put("/fhir/Patient/p-up", json=patient(id="p-up", gender="other"), headers={"If-Match": 'W/"1"'})
+    stale = client.put(
+        "/fhir/Patient/p-up", json=patient(id="p-up", gender="other"), headers={"If-Match": 'W/"1"'}
+    )
     assert stale.status_code == 412 and stale.json()["issue"][0]["code"] == "conflict"
     same = client.put("/fhir/Patient/p-up", json=patient(id="p-up", gender="male"))
     assert same.status_code == 200 and same.json()["meta"]["versionId"] == "2"  # identical: no new version
@@ -80,8 +86,16 @@ def test_update_if_match_and_update_as_create(client: TestClient) -> None:
     assert absent.status_code == 412
     assert client.put("/fhir/Patient/p-up", json=patient(id="other")).status_code == 400
     assert client.put("/fhir/Patient/p-up", json=patient()).status_code == 400  # no id in the body
-    assert client.put("/fhir/Patient/p-up", json={"resourceType": "Observation", "id": "p-up"}).status_code == 400
-    assert client.put("/fhir/Patient/p-up", json=patient(id="p-up"), headers={"If-Match": "nonsense"}).status_code == 400
+    assert (
+        client.put("/fhir/Patient/p-up", json={"resourceType": "Observation", "id": "p-up"}).status_code
+        == 400
+    )
+    assert (
+        client.put(
+            "/fhir/Patient/p-up", json=patient(id="p-up"), headers={"If-Match": "nonsense"}
+        ).status_code
+        == 400
+    )
     invalid = client.put("/fhir/Patient/p-up", json=patient(id="p-up", birthDate="1999-02-31"))
     assert invalid.status_code == 422
     assert invalid.json()["issue"][0]["expression"] == ["Patient.birthDate"]
@@ -108,23 +122,37 @@ def test_delete_semantics(client: TestClient) -> None:
 
 def test_conditional_create_update_delete(client: TestClient) -> None:
     ident = {"identifier": [{"system": "urn:mrn", "value": "42"}]}
-    first = client.post("/fhir/Patient", json=patient(**ident), headers={"If-None-Exist": "identifier=urn:mrn|42"})
+    first = client.post(
+        "/fhir/Patient", json=patient(**ident), headers={"If-None-Exist": "identifier=urn:mrn|42"}
+    )
     assert first.status_code == 201
     pid = first.json()["id"]
-    matched = client.post("/fhir/Patient", json=patient(**ident), headers={"If-None-Exist": "identifier=urn:mrn|42"})
+    matched = client.post(
+        "/fhir/Patient", json=patient(**ident), headers={"If-None-Exist": "identifier=urn:mrn|42"}
+    )
     assert matched.status_code == 200 and matched.json()["id"] == pid
     _create(client, patient(**ident))
-    many = client.post("/fhir/Patient", json=patient(**ident), headers={"If-None-Exist": "identifier=urn:mrn|42"})
+    many = client.post(
+        "/fhir/Patient", json=patient(**ident), headers={"If-None-Exist": "identifier=urn:mrn|42"}
+    )
     assert many.status_code == 412
-    assert client.post("/fhir/Patient", json=patient(), headers={"If-None-Exist": "bogus=1"}).status_code == 400
+    assert (
+        client.post("/fhir/Patient", json=patient(), headers={"If-None-Exist": "bogus=1"}).status_code == 400
+    )
 
     other = {"identifier": [{"system": "urn:mrn", "value": "7"}]}
     made = client.put("/fhir/Patient?identifier=urn:mrn|7", json=patient(**other))
     assert made.status_code == 201
     oid = made.json()["id"]
     updated = client.put("/fhir/Patient?identifier=urn:mrn|7", json=patient(gender="male", **other))
-    assert updated.status_code == 200 and updated.json()["id"] == oid and updated.json()["meta"]["versionId"] == "2"
-    assert client.put("/fhir/Patient?identifier=urn:mrn|7", json=patient(id="zzz", **other)).status_code == 400
+    assert (
+        updated.status_code == 200
+        and updated.json()["id"] == oid
+        and updated.json()["meta"]["versionId"] == "2"
+    )
+    assert (
+        client.put("/fhir/Patient?identifier=urn:mrn|7", json=patient(id="zzz", **other)).status_code == 400
+    )
     assert client.put("/fhir/Patient?identifier=urn:mrn|42", json=patient(**ident)).status_code == 412
     with_id = client.put("/fhir/Patient?identifier=urn:mrn|8", json=patient(id="chosen"))
     assert with_id.status_code == 201 and with_id.json()["id"] == "chosen"
@@ -151,7 +179,10 @@ def test_patch(client: TestClient) -> None:
     assert client.patch(f"/fhir/Patient/{pid}", json=invalid, headers=JSON_PATCH).status_code == 422
     assert client.patch(f"/fhir/Patient/{pid}", json={"op": "x"}, headers=JSON_PATCH).status_code == 400
     assert client.patch(f"/fhir/Patient/{pid}", json=[{"op": "jump"}], headers=JSON_PATCH).status_code == 400
-    assert client.patch(f"/fhir/Patient/{pid}", json=ops, headers={"Content-Type": "text/plain"}).status_code == 415
+    assert (
+        client.patch(f"/fhir/Patient/{pid}", json=ops, headers={"Content-Type": "text/plain"}).status_code
+        == 415
+    )
     assert client.patch("/fhir/Patient/none", json=ops, headers=JSON_PATCH).status_code == 404
     assert client.get(f"/fhir/Patient/{pid}").json()["meta"]["versionId"] == "2"
 
@@ -163,7 +194,10 @@ def test_validate_operation(client: TestClient) -> None:
     assert bad.status_code == 200 and bad.json()["issue"][0]["severity"] == "error"
     params = {
         "resourceType": "Parameters",
-        "parameter": [{"name": "resource", "resource": patient(gender="nope")}, {"name": "mode", "valueCode": "create"}],
+        "parameter": [
+            {"name": "resource", "resource": patient(gender="nope")},
+            {"name": "mode", "valueCode": "create"},
+        ],
     }
     assert client.post("/fhir/Patient/$validate", json=params).json()["issue"][0]["severity"] == "error"
     pid = _create(client, patient()).json()["id"]
