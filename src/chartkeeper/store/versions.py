@@ -16,6 +16,7 @@ Concurrency, said plainly per dialect:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -53,14 +54,24 @@ def _row(row: Any) -> CurrentRow:
     )
 
 
+def _key_lock(res_type: str, res_id: str) -> int:
+    digest = hashlib.blake2b(f"{res_type}/{res_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def lock_rows(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], CurrentRow]:
-    """The current rows of ``keys``, locked until the transaction ends (PostgreSQL: FOR UPDATE,
-    in a fixed order so two lockers never deadlock; SQLite: the write lock is already held)."""
+    """The current rows of ``keys``, locked until the transaction ends; SQLite's write lock is
+    already held. PostgreSQL: an advisory lock per (type, id) — which also covers an id that has
+    no row yet, so two update-as-creates of one new id queue instead of both inserting — then
+    FOR UPDATE on the row (against writers that skip this function); taken in a fixed order so
+    two lockers never deadlock."""
     wanted = sorted(set(keys))
     found: dict[tuple[str, str], CurrentRow] = {}
+    postgres = conn.dialect.name == "postgresql"
     for res_type, res_id in wanted:
         stmt = select(*_ROW_COLS).where(resource.c.res_type == res_type, resource.c.res_id == res_id)
-        if conn.dialect.name == "postgresql":
+        if postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _key_lock(res_type, res_id)})
             stmt = stmt.with_for_update()
         row = conn.execute(stmt).first()
         if row is not None:
