@@ -78,6 +78,15 @@ def _if_match(value: Any, where: str) -> int | None:
     return int(text)
 
 
+def _text(request: dict[str, Any], key: str, where: str) -> str | None:
+    value = request.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where}.request.{key} must be a string")
+    return value
+
+
 def parse_entry(raw: Any, index: int, base: str) -> Entry:
     """Read one entry's request; InvalidInput naming the entry when it is malformed."""
     where = f"Bundle.entry[{index}]"
@@ -85,7 +94,7 @@ def parse_entry(raw: Any, index: int, base: str) -> Entry:
         raise InvalidInput(f"{where} has no request")
     request = raw["request"]
     method, url = request.get("method"), request.get("url")
-    if method not in _ORDER or not isinstance(url, str) or not url:
+    if not isinstance(method, str) or method not in _ORDER or not isinstance(url, str) or not url:
         raise InvalidInput(f"{where}.request needs a method (GET, HEAD, POST, PUT, PATCH, DELETE) and a url")
     if url.startswith(base + "/"):
         url = url[len(base) + 1 :]
@@ -103,8 +112,8 @@ def parse_entry(raw: Any, index: int, base: str) -> Entry:
         resource=resource,
         full_url=raw.get("fullUrl") if isinstance(raw.get("fullUrl"), str) else None,
         if_match=_if_match(request.get("ifMatch"), where),
-        if_none_exist=request.get("ifNoneExist") or None,
-        if_none_match=request.get("ifNoneMatch") or None,
+        if_none_exist=_text(request, "ifNoneExist", where),
+        if_none_match=_text(request, "ifNoneMatch", where),
     )
     if entry.path:
         entry.res_type = entry.path[0]
@@ -150,7 +159,8 @@ class BundleProcessor:
         raw_entries = self._raw_entries(bundle, "batch")
         out = []
         for index, raw in enumerate(raw_entries):
-            method = raw.get("request", {}).get("method") if isinstance(raw, dict) else None
+            request = raw.get("request") if isinstance(raw, dict) else None
+            method = request.get("method") if isinstance(request, dict) else None
             action: AuditAction = _AUDIT.get(str(method), "read")
             try:
                 with audited(sink, self.ctx.caller, action) as trail:
