@@ -37,6 +37,7 @@ def test_readme_names_every_command_and_setting() -> None:
         "CHARTKEEPER_DATABASE_URL",
         "CHARTKEEPER_INGEST_WORKERS",
         "CHARTKEEPER_DEBUG",
+        "CHARTKEEPER_API_MAX_BODY_BYTES",
         "--db",
         "make serve",
         "make test",
