@@ -53,7 +53,7 @@ def _version_response(request: Request, stored: StoredVersion) -> Response:
 
 
 # -- system level ------------------------------------------------------------------------
-@router.get("/metadata", summary="CapabilityStatement (no authentication)")
+@router.api_route("/metadata", methods=["GET", "HEAD"], summary="CapabilityStatement (no authentication)")
 def metadata(request: Request) -> Response:
     return render(request, capability_statement(base_url(request)))
 
@@ -106,6 +106,19 @@ def conditional_delete(
     return deleted_response(request, service.conditional_delete(caller, res_type, criteria(request)))
 
 
+@router.patch("/{res_type}", summary="conditional patch (JSON Patch)")
+def conditional_patch(
+    request: Request,
+    res_type: str,
+    body: Any = Depends(patch_body),
+    caller: Caller = Who,
+    service: RecordService = Service,
+) -> Response:
+    if_match = parse_if_match(request.headers.get("if-match"))
+    saved = service.conditional_patch(caller, res_type, criteria(request), body, if_match=if_match)
+    return saved_response(request, saved)
+
+
 @router.get("/{res_type}/_history", summary="type history")
 def history_type(
     request: Request, res_type: str, caller: Caller = Who, service: RecordService = Service
@@ -122,7 +135,9 @@ def validate_type(
 
 
 # -- instance level ----------------------------------------------------------------------
-@router.get("/{res_type}/{res_id}", summary="read (If-None-Match, If-Modified-Since: 304)")
+@router.api_route(
+    "/{res_type}/{res_id}", methods=["GET", "HEAD"], summary="read (If-None-Match, If-Modified-Since: 304)"
+)
 def read(
     request: Request, res_type: str, res_id: str, caller: Caller = Who, service: RecordService = Service
 ) -> Response:
@@ -171,7 +186,7 @@ def history_instance(
     return render(request, history_bundle(page, base_url(request), *page_links(request, page)))
 
 
-@router.get("/{res_type}/{res_id}/_history/{version_id}", summary="vread")
+@router.api_route("/{res_type}/{res_id}/_history/{version_id}", methods=["GET", "HEAD"], summary="vread")
 def vread(
     request: Request,
     res_type: str,

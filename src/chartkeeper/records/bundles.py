@@ -15,9 +15,8 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import orjson
 from sqlalchemy.engine import Connection
@@ -28,98 +27,16 @@ from chartkeeper.fhir.conditional import Criteria, parse_criteria
 from chartkeeper.fhir.outcome import Issue
 from chartkeeper.records import ops
 from chartkeeper.records.audit import audited
+from chartkeeper.records.entries import ORDER, Entry, parse_entry
 from chartkeeper.records.models import HistoryPage, NotSupported, Saved
 from chartkeeper.records.outcomes import error_outcome, status_line
 from chartkeeper.records.paging import PageRequest, parse_at, parse_count, parse_since
-from chartkeeper.records.patch import apply_json_patch
 from chartkeeper.records.render import etag, history_bundle, read_entry, saved_entry
 from chartkeeper.security.ports import AuditAction, AuditSink
-from chartkeeper.store.models import ResourceWrite
 
 HistoryFn = Callable[[ops.Ctx, Connection, str | None, str | None, PageRequest], HistoryPage]
-_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 _AUDIT: dict[str, AuditAction] = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 JSON_PATCH = "application/json-patch+json"
-
-
-@dataclass
-class Entry:
-    """One Bundle entry, parsed: what it asks for and, once resolved, which resource it is."""
-
-    index: int
-    method: str
-    path: list[str]
-    query: str
-    resource: dict[str, Any] | None
-    full_url: str | None
-    if_match: int | None = None
-    if_none_exist: str | None = None
-    if_none_match: str | None = None
-    res_type: str | None = None
-    res_id: str | None = None
-    matched: bool = False
-    write: ResourceWrite | None = None
-    refs: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def where(self) -> str:
-        return f"Bundle.entry[{self.index}]"
-
-
-def _if_match(value: Any, where: str) -> int | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    if not text.isdigit():
-        raise InvalidInput(f"{where}.request.ifMatch: {value!r} is not a version ETag")
-    return int(text)
-
-
-def _text(request: dict[str, Any], key: str, where: str) -> str | None:
-    value = request.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{where}.request.{key} must be a string")
-    return value
-
-
-def parse_entry(raw: Any, index: int, base: str) -> Entry:
-    """Read one entry's request; InvalidInput naming the entry when it is malformed."""
-    where = f"Bundle.entry[{index}]"
-    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
-        raise InvalidInput(f"{where} has no request")
-    request = raw["request"]
-    method, url = request.get("method"), request.get("url")
-    if not isinstance(method, str) or method not in _ORDER or not isinstance(url, str) or not url:
-        raise InvalidInput(f"{where}.request needs a method (GET, HEAD, POST, PUT, PATCH, DELETE) and a url")
-    if url.startswith(base + "/"):
-        url = url[len(base) + 1 :]
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        raise InvalidInput(f"{where}.request.url {url!r} is not on this server")
-    resource = raw.get("resource")
-    if resource is not None and not isinstance(resource, dict):
-        raise InvalidInput(f"{where}.resource must be a JSON object")
-    entry = Entry(
-        index=index,
-        method=method,
-        path=[p for p in parts.path.split("/") if p],
-        query=parts.query,
-        resource=resource,
-        full_url=raw.get("fullUrl") if isinstance(raw.get("fullUrl"), str) else None,
-        if_match=_if_match(request.get("ifMatch"), where),
-        if_none_exist=_text(request, "ifNoneExist", where),
-        if_none_match=_text(request, "ifNoneMatch", where),
-    )
-    if entry.path:
-        entry.res_type = entry.path[0]
-        if entry.res_type not in ("_history",):
-            ops.known_type(entry.res_type)
-    return entry
 
 
 class BundleProcessor:
@@ -146,7 +63,7 @@ class BundleProcessor:
         for entry in entries:
             self._locate(entry, self._prepare, conn, entry)
         results: dict[int, dict[str, Any]] = {}
-        for entry in sorted(entries, key=lambda e: (_ORDER[e.method], e.index)):
+        for entry in sorted(entries, key=lambda e: (ORDER[e.method], e.index)):
             results[entry.index] = self._locate(entry, self._execute, conn, entry)
         return {
             "resourceType": "Bundle",
@@ -333,12 +250,7 @@ class BundleProcessor:
             operations = orjson.loads(base64.b64decode(str(binary.get("data", "")), validate=True))
         except (ValueError, orjson.JSONDecodeError) as exc:
             raise InvalidInput(f"the PATCH Binary does not hold JSON: {exc}") from exc
-        row = self.ctx.store.lock_rows(conn, [(res_type, res_id)]).get((res_type, res_id))
-        ops.check_version(row, entry.if_match, f"{res_type}/{res_id}")
-        current = ops.read(self.ctx, conn, res_type, res_id)
-        assert current.content is not None
-        write = ops.prepare(apply_json_patch(current.content, operations), res_type, res_id, entry.where)
-        return ops.put(self.ctx, conn, write, entry.if_match)
+        return ops.patch_in(self.ctx, conn, res_type, res_id, operations, entry.if_match, entry.where)
 
     def _get(self, conn: Connection, entry: Entry) -> dict[str, Any]:
         """read, vread and history; search entries need the search module (not here yet)."""

@@ -24,6 +24,7 @@ from chartkeeper.fhir.validation.entry import validate_entry_resource
 from chartkeeper.fhir.validation.validator import get_validator
 from chartkeeper.records.audit import Trail, require
 from chartkeeper.records.models import Hidden, Matcher, Saved, Unprocessable, WriteOutcome
+from chartkeeper.records.patch import apply_json_patch
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.scopes import Action
 from chartkeeper.store.models import CurrentRow, ResourceWrite, StoredVersion
@@ -202,3 +203,21 @@ def one_or_none(ids: list[str], what: str) -> str | None:
     if len(ids) > 1:
         raise PreconditionFailed(f"{what} matches more than one resource: the criteria are not selective")
     return ids[0] if ids else None
+
+
+def patch_in(
+    ctx: Ctx,
+    conn: Connection,
+    res_type: str,
+    res_id: str,
+    operations: Any,
+    if_match: int | None,
+    where: str | None = None,
+) -> Saved:
+    """Apply a JSON Patch to the current version under the row lock and write the result."""
+    row = ctx.store.lock_rows(conn, [(res_type, res_id)]).get((res_type, res_id))
+    current = read(ctx, conn, res_type, res_id)
+    check_version(row, if_match, f"{res_type}/{res_id}")  # before the patch itself can fail
+    assert current.content is not None
+    patched = apply_json_patch(current.content, operations)
+    return put(ctx, conn, prepare(patched, res_type, res_id, where), if_match)

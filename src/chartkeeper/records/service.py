@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from chartkeeper.errors import Conflict, Forbidden, InvalidInput
+from chartkeeper.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chartkeeper.fhir.outcome import Issue
 from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.fhir.validation.validator import get_validator
@@ -22,12 +22,12 @@ from chartkeeper.records import ops
 from chartkeeper.records.audit import Trail, audited, require
 from chartkeeper.records.bundles import BundleProcessor
 from chartkeeper.records.models import HistoryPage, Matcher, Saved
-from chartkeeper.records.paging import PageRequest, history_cursor, parse_history_cursor, parse_offset_cursor
-from chartkeeper.records.patch import apply_json_patch
+from chartkeeper.records.paging import PageRequest
+from chartkeeper.records.reading import everything_in, history_in
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AuditAction, AuditSink
 from chartkeeper.security.scopes import Action
-from chartkeeper.store.models import HistoryQuery, StoredVersion
+from chartkeeper.store.models import StoredVersion
 from chartkeeper.store.repository import Store
 
 T = TypeVar("T")
@@ -157,14 +157,25 @@ class RecordService:
             ops.known_type(res_type)
             require(caller, res_type, Action.UPDATE)
             ctx = self._ctx(caller, trail)
+            return self._write(
+                trail, lambda conn: ops.patch_in(ctx, conn, res_type, res_id, operations, if_match)
+            )
+
+    def conditional_patch(
+        self, caller: Caller, res_type: str, query: str, operations: Any, *, if_match: int | None = None
+    ) -> Saved:
+        """PATCH [type]?[criteria]: one match → patch it; none → NotFound; several → 412."""
+        with audited(self.audit, caller, "patch", query=query) as trail:
+            ops.known_type(res_type)
+            require(caller, res_type, Action.UPDATE)
+            ctx = self._ctx(caller, trail)
 
             def work(conn: Connection) -> Saved:
-                row = ctx.store.lock_rows(conn, [(res_type, res_id)]).get((res_type, res_id))
-                current = ops.read(ctx, conn, res_type, res_id)
-                ops.check_version(row, if_match, f"{res_type}/{res_id}")  # before the patch can fail
-                assert current.content is not None
-                patched = apply_json_patch(current.content, operations)
-                return ops.put(ctx, conn, ops.prepare(patched, res_type, res_id), if_match)
+                self.store.serialize_writers(conn)
+                found = ops.one_or_none(ops.match(ctx, conn, res_type, query), "the conditional patch")
+                if found is None:
+                    raise NotFound(f"no {res_type} matches {query}")
+                return ops.patch_in(ctx, conn, res_type, found, operations, if_match)
 
             return self._write(trail, work)
 
@@ -215,19 +226,7 @@ class RecordService:
         """Patient/[id]/$everything: the patient, its compartment and the Practitioners,
         Organizations, Locations and Medications they reference; ``_since``, ``_type``, paging."""
         with audited(self.audit, caller, "operation", operation="$everything") as trail:
-            ctx = self._ctx(caller, trail)
-            with self.store.reading() as conn:
-                ops.read(ctx, conn, "Patient", patient_id)
-            trail.resources.clear()
-            access = caller.access_filter(Action.READ)
-            keys = self.store.everything_keys(patient_id, access, page.since, page.types)
-            start = parse_offset_cursor(page.cursor)
-            entries = self.store.read_by_pks(keys[start : start + page.count])
-            for stored in entries:
-                trail.touch_version(stored)
-            trail.patients[patient_id] = None
-            more = start + page.count < len(keys)
-            return HistoryPage(entries, str(start + page.count) if more else None, len(keys))
+            return everything_in(self._ctx(caller, trail), patient_id, page)
 
     def validate(
         self,
@@ -277,42 +276,6 @@ class RecordService:
         with audited(self.audit, caller, "batch") as trail:
             processor = BundleProcessor(self._ctx(caller, trail), base, history_in)
             return processor.batch(bundle, self.audit)
-
-
-def history_in(
-    ctx: ops.Ctx, conn: Connection, res_type: str | None, res_id: str | None, page: PageRequest
-) -> HistoryPage:
-    """History on an open connection (also for GET entries of a Bundle)."""
-    caller = ctx.caller
-    if res_id is not None:
-        assert res_type is not None
-        ops.known_type(res_type)
-        row = ops.visible_row(ctx, conn, res_type, res_id)
-        access = caller.access_filter(Action.READ)
-        ctx.trail.patients.update({row.patient_id: None} if row.patient_id else {})
-    else:
-        if res_type is not None:
-            ops.known_type(res_type)
-            require(caller, res_type, Action.SEARCH)
-        access = caller.access_filter(Action.SEARCH)
-        if access.types is not None and not access.types:
-            raise Forbidden("the caller's scopes permit no history")
-    query = HistoryQuery(
-        res_type=res_type,
-        res_id=res_id,
-        access=access,
-        count=page.count + 1,
-        since=page.since,
-        at=page.at,
-        after=parse_history_cursor(page.cursor),
-    )
-    rows = ctx.store.history_page(query, conn)
-    more = len(rows) > page.count
-    rows = rows[: page.count]
-    for _, stored in rows:
-        ctx.trail.touch_version(stored)
-    cursor = history_cursor(rows[-1][1].last_updated, rows[-1][0]) if more else None
-    return HistoryPage([stored for _, stored in rows], cursor)
 
 
 def known_types() -> frozenset[str]:

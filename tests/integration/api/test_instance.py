@@ -207,3 +207,21 @@ def test_validate_operation(client: TestClient) -> None:
     assert deletable.status_code == 200 and deletable.json()["issue"][0]["severity"] == "information"
     assert client.post("/fhir/Patient/$validate", json={"resourceType": "Observation"}).status_code == 400
     assert client.post("/fhir/Patient/$validate?mode=sideways", json=patient()).status_code == 400
+
+
+def test_conditional_patch_and_head(client: TestClient) -> None:
+    ident = {"identifier": [{"system": "urn:cp", "value": "1"}]}
+    pid = _create(client, patient(**ident)).json()["id"]
+    ops = [{"op": "add", "path": "/gender", "value": "male"}]
+    patched = client.patch("/fhir/Patient?identifier=urn:cp|1", json=ops, headers=JSON_PATCH)
+    assert patched.status_code == 200 and patched.json()["id"] == pid and patched.json()["gender"] == "male"
+    assert (
+        client.patch("/fhir/Patient?identifier=urn:cp|none", json=ops, headers=JSON_PATCH).status_code == 404
+    )
+    _create(client, patient(**ident))
+    assert client.patch("/fhir/Patient?identifier=urn:cp|1", json=ops, headers=JSON_PATCH).status_code == 412
+
+    head = client.head(f"/fhir/Patient/{pid}")
+    assert head.status_code == 200 and head.headers["etag"] == 'W/"2"' and head.content == b""
+    assert client.head(f"/fhir/Patient/{pid}/_history/1").status_code == 200
+    assert client.head("/fhir/Patient/none").status_code == 404
