@@ -51,8 +51,9 @@ class RecordService:
         return ops.Ctx(self.store, caller, trail, self.matcher)
 
     def _write(self, trail: Trail, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one write transaction; a unique-key race (two creates of one new id on
-        PostgreSQL) is retried once, when the loser then sees the winner's row."""
+        """Run ``work`` in one write transaction. The API's own writers queue on row locks, but a
+        writer that takes none (a concurrent ingest on PostgreSQL) can still win a unique-key
+        race; the loser is retried once, when it sees the winner's row, then reported as 409."""
         for attempt in (1, 2):
             trail.resources.clear()
             try:
