@@ -28,7 +28,7 @@ from chartkeeper.fhir.outcome import Issue
 from chartkeeper.records import ops
 from chartkeeper.records.audit import audited
 from chartkeeper.records.entries import ORDER, Entry, parse_entry
-from chartkeeper.records.models import HistoryPage, NotSupported, Saved
+from chartkeeper.records.models import HistoryPage, NotSupported, Saved, Searcher
 from chartkeeper.records.outcomes import error_outcome, status_line
 from chartkeeper.records.paging import PageRequest, parse_at, parse_count, parse_since
 from chartkeeper.records.render import etag, history_bundle, read_entry, saved_entry
@@ -42,10 +42,11 @@ JSON_PATCH = "application/json-patch+json"
 class BundleProcessor:
     """Runs the entries of one Bundle for one caller (see the module docstring)."""
 
-    def __init__(self, ctx: ops.Ctx, base: str, history: HistoryFn) -> None:
+    def __init__(self, ctx: ops.Ctx, base: str, history: HistoryFn, searcher: Searcher | None = None) -> None:
         self.ctx = ctx
         self.base = base
         self.history = history
+        self.searcher = searcher
 
     # -- transaction ----------------------------------------------------------------------
     def transaction(self, conn: Connection, bundle: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +86,7 @@ class BundleProcessor:
                         ops.Ctx(self.ctx.store, self.ctx.caller, trail, self.ctx.matcher),
                         self.base,
                         self.history,
+                        self.searcher,
                     )
                     out.append(one._batch_entry(raw, index))
             except ChartkeeperError as exc:
@@ -252,9 +254,18 @@ class BundleProcessor:
             raise InvalidInput(f"the PATCH Binary does not hold JSON: {exc}") from exc
         return ops.patch_in(self.ctx, conn, res_type, res_id, operations, entry.if_match, entry.where)
 
+    def _search(self, conn: Connection, entry: Entry) -> dict[str, Any]:
+        res_type = entry.path[0] if entry.path else None
+        if self.searcher is None:
+            raise NotSupported(f"GET {res_type or ''}?{entry.query}: search is not supported yet")
+        found = self.searcher(self.ctx.caller, conn, res_type, entry.query, self.base)
+        return {"resource": found, "response": {"status": status_line(200)}}
+
     def _get(self, conn: Connection, entry: Entry) -> dict[str, Any]:
-        """read, vread and history; search entries need the search module (not here yet)."""
+        """read, vread, history, and search through the injected Searcher (if any)."""
         path, params = entry.path, parse_qs(entry.query)
+        if len(path) <= 1 and not (path and path[0] == "_history"):
+            return self._search(conn, entry)
         if path[-1:] == ["_history"] and len(path) <= 3:
             first = {k: v[0] for k, v in params.items() if v}
             page = PageRequest(
@@ -275,9 +286,7 @@ class BundleProcessor:
         elif len(path) == 4 and path[2] == "_history":
             stored = ops.vread(self.ctx, conn, path[0], path[1], path[3])
         else:
-            raise NotSupported(
-                f"GET {'/'.join(path)}{'?' if entry.query else ''}{entry.query}: search is not supported here yet"
-            )
+            raise NotSupported(f"GET {'/'.join(path)}?{entry.query}: not an interaction this server supports")
         if entry.if_none_match and entry.if_none_match.strip() == etag(stored.version_id):
             return {"response": {"status": status_line(304), "etag": etag(stored.version_id)}}
         return read_entry(stored, self.base)

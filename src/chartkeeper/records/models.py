@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import InvalidInput, NotFound
 from chartkeeper.fhir.outcome import Issue
+from chartkeeper.security.caller import Caller
 from chartkeeper.store.models import StoredVersion
 
 WriteOutcome = Literal["created", "updated", "unchanged", "deleted", "none", "matched"]
@@ -68,3 +69,14 @@ class Matcher(Protocol):
     """
 
     def __call__(self, conn: Connection, res_type: str, query: str, limit: int) -> list[str]: ...
+
+
+class Searcher(Protocol):
+    """Runs the search of a ``GET [type]?query`` (or ``GET ?query``) entry of a batch or
+    transaction on the Bundle's connection and returns the searchset Bundle; it applies the
+    caller's scopes and access filter itself. Supplied by the search module; without one such
+    entries are NotSupported."""
+
+    def __call__(
+        self, caller: Caller, conn: Connection, res_type: str | None, query: str, base: str
+    ) -> dict[str, Any]: ...

@@ -21,7 +21,7 @@ from chartkeeper.fhir.validation.validator import get_validator
 from chartkeeper.records import ops
 from chartkeeper.records.audit import Trail, audited, require
 from chartkeeper.records.bundles import BundleProcessor
-from chartkeeper.records.models import HistoryPage, Matcher, Saved
+from chartkeeper.records.models import HistoryPage, Matcher, Saved, Searcher
 from chartkeeper.records.paging import PageRequest
 from chartkeeper.records.reading import everything_in, history_in
 from chartkeeper.security.caller import Caller
@@ -39,12 +39,21 @@ class RecordService:
 
     matcher: finds ids for conditional criteria; defaults to the store's identity lookup, and
         the full search implementation replaces it.
+    searcher: runs search entries (``GET [type]?query``) of batches and transactions; without
+        one they are answered NotSupported.
     """
 
-    def __init__(self, store: Store, audit: AuditSink, matcher: Matcher | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditSink,
+        matcher: Matcher | None = None,
+        searcher: Searcher | None = None,
+    ) -> None:
         self.store = store
         self.audit = audit
         self.matcher = matcher or ops.lookup_matcher(store)
+        self.searcher = searcher
 
     # -- plumbing -------------------------------------------------------------------------
     def _ctx(self, caller: Caller, trail: Trail) -> ops.Ctx:
@@ -268,14 +277,14 @@ class RecordService:
         """A transaction Bundle, all or nothing in one database transaction (http.html#trules);
         returns the transaction-response Bundle."""
         with audited(self.audit, caller, "transaction") as trail:
-            processor = BundleProcessor(self._ctx(caller, trail), base, history_in)
+            processor = BundleProcessor(self._ctx(caller, trail), base, history_in, self.searcher)
             return self._write(trail, lambda conn: processor.transaction(conn, bundle))
 
     def batch(self, caller: Caller, bundle: dict[str, Any], *, base: str) -> dict[str, Any]:
         """A batch Bundle: each entry on its own (own transaction, own audit record, own
         OperationOutcome when it fails); returns the batch-response Bundle."""
         with audited(self.audit, caller, "batch") as trail:
-            processor = BundleProcessor(self._ctx(caller, trail), base, history_in)
+            processor = BundleProcessor(self._ctx(caller, trail), base, history_in, self.searcher)
             return processor.batch(bundle, self.audit)
 
 

@@ -151,3 +151,30 @@ def test_batch_entries_succeed_and_fail_independently(client: TestClient, audit:
     assert client.get(f"/fhir/Patient/{entries[0]['resource']['id']}").status_code == 200
     outcomes = [e.outcome for e in audit.events if e.action in ("create", "read", "update", "delete")]
     assert outcomes.count("failed") >= 4 and outcomes.count("success") >= 3
+
+
+def test_search_entries_go_to_the_injected_searcher(store: Any) -> None:
+    from chartkeeper.api import create_app
+    from chartkeeper.config import Settings
+    from chartkeeper.security.ports import MemoryAuditSink
+
+    from .conftest import TokenAuthenticator, auth
+
+    seen: list[tuple[str | None, str]] = []
+
+    def searcher(caller: Any, conn: Any, res_type: str | None, query: str, base: str) -> dict[str, Any]:
+        seen.append((res_type, query))
+        return {"resourceType": "Bundle", "type": "searchset", "total": 0}
+
+    app = create_app(
+        Settings(),
+        store=store,
+        authenticator=TokenAuthenticator(),
+        audit=MemoryAuditSink(),
+        searcher=searcher,
+    )
+    client = TestClient(app, headers=auth())
+    bundle = _bundle("batch", {"request": {"method": "GET", "url": "Patient?name=x"}})
+    entry = client.post("/fhir", json=bundle).json()["entry"][0]
+    assert entry["response"]["status"] == "200 OK" and entry["resource"]["type"] == "searchset"
+    assert seen == [("Patient", "name=x")]
