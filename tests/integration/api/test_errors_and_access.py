@@ -57,6 +57,8 @@ def test_framework_errors_are_outcomes(client: TestClient) -> None:
     assert not_object.status_code == 400 and _is_outcome(not_object)
     too_big = client.post("/fhir/Patient", content=b" " * 300_000)
     assert too_big.status_code == 413 and _is_outcome(too_big)
+    streamed = client.post("/fhir/Patient", content=iter([b" " * 100_000] * 3))  # chunked: no length
+    assert streamed.status_code == 413 and _is_outcome(streamed)
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert client.get("/healthz").json()["status"] == "ok"
