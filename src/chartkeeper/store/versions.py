@@ -146,6 +146,22 @@ def history_page(conn: Connection, query: HistoryQuery) -> list[tuple[int, Store
 EVERYTHING_REFERENCED = ("Practitioner", "Organization", "Location", "Medication")
 
 
+def _referenced_by_compartment(patient_id: str) -> Any:
+    """(target_type, target_id) of the EVERYTHING_REFERENCED resources the compartment points at."""
+    member = aliased(resource)
+    return (
+        select(idx_reference.c.target_type, idx_reference.c.target_id)
+        .join(member, member.c.pk == idx_reference.c.resource_pk)
+        .where(
+            member.c.patient_id == patient_id,
+            member.c.deleted.is_(False),
+            idx_reference.c.target_type.in_(EVERYTHING_REFERENCED),
+        )
+        .distinct()
+        .subquery()
+    )
+
+
 def everything_keys(
     conn: Connection,
     patient_id: str,
@@ -174,18 +190,7 @@ def everything_keys(
             or_(resource.c.res_type != "Patient", resource.c.res_id != patient_id),
         )
     )
-    member = aliased(resource)
-    targets = (
-        select(idx_reference.c.target_type, idx_reference.c.target_id)
-        .join(member, member.c.pk == idx_reference.c.resource_pk)
-        .where(
-            member.c.patient_id == patient_id,
-            member.c.deleted.is_(False),
-            idx_reference.c.target_type.in_(EVERYTHING_REFERENCED),
-        )
-        .distinct()
-        .subquery()
-    )
+    targets = _referenced_by_compartment(patient_id)
     referenced = visible(
         select(resource.c.pk).join(
             targets,
