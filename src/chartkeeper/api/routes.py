@@ -29,6 +29,7 @@ from chartkeeper.api.fhirhttp import (
     check_format,
     not_modified,
     parse_if_match,
+    prefer_return,
     render,
     version_headers,
 )
@@ -66,10 +67,11 @@ def bundle(
     if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
         raise InvalidInput("POST [base] takes a Bundle of type batch or transaction")
     kind = body.get("type")
+    minimal = prefer_return(request) == "minimal"
     if kind == "transaction":
-        return render(request, service.transaction(caller, body, base=base_url(request)))
+        return render(request, service.transaction(caller, body, base=base_url(request), minimal=minimal))
     if kind == "batch":
-        return render(request, service.batch(caller, body, base=base_url(request)))
+        return render(request, service.batch(caller, body, base=base_url(request), minimal=minimal))
     raise InvalidInput(f"POST [base] takes a batch or transaction Bundle, not {kind!r}")
 
 

@@ -47,6 +47,7 @@ class BundleProcessor:
         self.base = base
         self.history = history
         self.searcher = searcher
+        self.minimal = False  # Prefer: return=minimal: write entries carry no resource
 
     # -- transaction ----------------------------------------------------------------------
     def transaction(self, conn: Connection, bundle: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +89,7 @@ class BundleProcessor:
                         self.history,
                         self.searcher,
                     )
+                    one.minimal = self.minimal
                     out.append(one._batch_entry(raw, index))
             except ChartkeeperError as exc:
                 status, outcome = error_outcome(exc)
@@ -229,19 +231,21 @@ class BundleProcessor:
         assert res_type is not None
         if entry.method == "DELETE":
             if res_id is None:
-                return saved_entry(Saved(res_type, None, "none"), self.base)
-            return saved_entry(ops.remove(ctx, conn, res_type, res_id, entry.if_match), self.base)
+                return saved_entry(Saved(res_type, None, "none"), self.base, not self.minimal)
+            return saved_entry(
+                ops.remove(ctx, conn, res_type, res_id, entry.if_match), self.base, not self.minimal
+            )
         assert res_id is not None
         if entry.method == "PATCH":
-            return saved_entry(self._patch(conn, entry, res_type, res_id), self.base)
+            return saved_entry(self._patch(conn, entry, res_type, res_id), self.base, not self.minimal)
         if entry.matched:
             stored = ops.read(ctx, conn, res_type, res_id)
             matched = Saved(
                 res_type, res_id, "matched", stored.version_id, stored.last_updated, stored.content
             )
-            return saved_entry(matched, self.base)
+            return saved_entry(matched, self.base, not self.minimal)
         assert entry.write is not None
-        return saved_entry(ops.put(ctx, conn, entry.write, entry.if_match), self.base)
+        return saved_entry(ops.put(ctx, conn, entry.write, entry.if_match), self.base, not self.minimal)
 
     def _patch(self, conn: Connection, entry: Entry, res_type: str, res_id: str) -> Saved:
         """A PATCH entry carries its JSON Patch as a Binary (http.html#transaction)."""

@@ -273,18 +273,24 @@ class RecordService:
             return issues
 
     # -- bundles --------------------------------------------------------------------------
-    def transaction(self, caller: Caller, bundle: dict[str, Any], *, base: str) -> dict[str, Any]:
+    def transaction(
+        self, caller: Caller, bundle: dict[str, Any], *, base: str, minimal: bool = False
+    ) -> dict[str, Any]:
         """A transaction Bundle, all or nothing in one database transaction (http.html#trules);
-        returns the transaction-response Bundle."""
+        returns the transaction-response Bundle (``minimal``: write entries without resources)."""
         with audited(self.audit, caller, "transaction") as trail:
             processor = BundleProcessor(self._ctx(caller, trail), base, history_in, self.searcher)
+            processor.minimal = minimal
             return self._write(trail, lambda conn: processor.transaction(conn, bundle))
 
-    def batch(self, caller: Caller, bundle: dict[str, Any], *, base: str) -> dict[str, Any]:
+    def batch(
+        self, caller: Caller, bundle: dict[str, Any], *, base: str, minimal: bool = False
+    ) -> dict[str, Any]:
         """A batch Bundle: each entry on its own (own transaction, own audit record, own
         OperationOutcome when it fails); returns the batch-response Bundle."""
         with audited(self.audit, caller, "batch") as trail:
             processor = BundleProcessor(self._ctx(caller, trail), base, history_in, self.searcher)
+            processor.minimal = minimal
             return processor.batch(bundle, self.audit)
 
 
