@@ -22,12 +22,16 @@ class Settings:
     token_lifetime: seconds an access token from ``/auth/token`` is valid (default 15 minutes).
     token_url: the public URL of ``/auth/token``, which SMART Backend Services clients put in
         their assertion's ``aud``; unset means the URL the request arrived at.
+    api_max_body_bytes: the largest request body the REST API accepts (larger → 413).
+    export_dir: folder of bulk ``$export`` jobs and their NDJSON files.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     ingest_workers: int = 0
     token_lifetime: int = 900
     token_url: str | None = None
+    api_max_body_bytes: int = 64 * 1024 * 1024
+    export_dir: str = "chartkeeper-exports"
 
 
 def normalize_database_url(url: str) -> str:
@@ -49,9 +53,12 @@ def load_settings(database_url: str | None = None, ingest_workers: int | None = 
     if not 60 <= lifetime <= 86_400:
         # ValueError, as int() raises for the other settings: this module sits below errors.py
         raise ValueError(f"{TOKEN_LIFETIME_ENV} must be a whole number of seconds from 60 to 86400")
+    max_body = int(os.environ.get("CHARTKEEPER_API_MAX_BODY_BYTES", "0") or 0) or Settings.api_max_body_bytes
     return Settings(
         database_url=normalize_database_url(url),
         ingest_workers=workers,
         token_lifetime=lifetime,
         token_url=os.environ.get(TOKEN_URL_ENV) or None,
+        api_max_body_bytes=max_body,
+        export_dir=os.environ.get("CHARTKEEPER_EXPORT_DIR") or Settings.export_dir,
     )

@@ -47,6 +47,8 @@ def test_readme_names_every_command_and_setting() -> None:
         "CHARTKEEPER_DEBUG",
         "CHARTKEEPER_TOKEN_LIFETIME",
         "CHARTKEEPER_TOKEN_URL",
+        "CHARTKEEPER_API_MAX_BODY_BYTES",
+        "CHARTKEEPER_EXPORT_DIR",
         "--db",
         "make serve",
         "make test",

@@ -15,6 +15,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 
+from chartkeeper.api.fhirhttp import base_url
 from chartkeeper.errors import InvalidInput
 from chartkeeper.export.bulk.models import ExportLevel, ExportRequest
 from chartkeeper.export.bulk.service import BulkExportService, JobView
@@ -35,10 +36,10 @@ def _parameters(query: list[tuple[str, str]], body: dict[str, Any] | None) -> di
         if body.get("resourceType") != "Parameters":
             raise InvalidInput("the $export POST body must be a Parameters resource")
         for parameter in body.get("parameter", []):
-            name = parameter.get("name")
-            value = next((v for k, v in parameter.items() if k.startswith("value")), None)
-            if isinstance(name, str) and isinstance(value, str):
-                params[name] = f"{params[name]},{value}" if name in params and name == "_type" else value
+            key = parameter.get("name")
+            given = next((v for k, v in parameter.items() if k.startswith("value")), None)
+            if isinstance(key, str) and isinstance(given, str):
+                params[key] = f"{params[key]},{given}" if key in params and key == "_type" else given
     return params
 
 
@@ -95,7 +96,7 @@ def bulk_export_router(service: BulkExportService, caller: Callable[..., Caller]
                 raise InvalidInput(f"the $export body is not JSON: {exc}") from exc
         params = _parameters(list(request.query_params.multi_items()), body)
         job_id = service.kick_off(who, export_request(level, str(request.url), params, group_id))
-        status_url = f"{_base(request)}/$export-status/{job_id}"
+        status_url = f"{base_url(request)}/$export-status/{job_id}"
         return Response(status_code=202, headers={"Content-Location": status_url})
 
     @router.api_route("/$export", methods=["GET", "POST"], summary="System-level bulk export")
@@ -120,7 +121,7 @@ def bulk_export_router(service: BulkExportService, caller: Callable[..., Caller]
         if view.job.state == "error":
             outcome = operation_outcome([Issue("error", "exception", view.job.error or "export failed")])
             return Response(orjson.dumps(outcome), status_code=500, media_type=FHIR_JSON)
-        body = orjson.dumps(_manifest(view, _base(request)))
+        body = orjson.dumps(_manifest(view, base_url(request)))
         return Response(body, status_code=200, media_type="application/json")
 
     @router.delete("/$export-status/{job_id}", summary="Cancel or delete a bulk export")
@@ -134,8 +135,3 @@ def bulk_export_router(service: BulkExportService, caller: Callable[..., Caller]
         return FileResponse(path, media_type="application/fhir+ndjson", filename=name)
 
     return router
-
-
-def _base(request: Request) -> str:
-    """The FHIR base URL this request came through (``…/fhir``)."""
-    return str(request.base_url).rstrip("/") + request.scope.get("root_path", "") + "/fhir"

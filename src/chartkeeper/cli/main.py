@@ -179,14 +179,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
 ) -> None:
-    """Run the web server."""
+    """Run the web server: the FHIR R4 API at /fhir (docs at /docs) and the status page at /.
+
+    Sign-in is not wired in yet: every bearer token is refused (401), so no record is served;
+    GET /fhir/metadata, /healthz and the status page work.
+    """
     import uvicorn
 
-    from chartkeeper.web.app import create_app
+    from chartkeeper.api import create_app
+    from chartkeeper.api.bearer import RefuseAllAuthenticator
+    from chartkeeper.security.ports import MemoryAuditSink
 
     store = common.open_store(ctx, migrate=True)
     console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect})")
-    uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+    # No token is accepted, so nothing reaches the audit sink but refusals of the service itself.
+    app = create_app(ctx.obj, store=store, authenticator=RefuseAllAuthenticator(), audit=MemoryAuditSink())
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 quarantine_app = typer.Typer(help="Rejected input, kept with its reason.", no_args_is_help=True)

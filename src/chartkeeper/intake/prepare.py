@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from chartkeeper.fhir.bundle import (
     ImportPlan,
     Resolver,
@@ -16,12 +14,13 @@ from chartkeeper.fhir.bundle import (
     scan_conditional_references,
 )
 from chartkeeper.fhir.outcome import Issue
-from chartkeeper.fhir.resource import fingerprint, without_server_meta
-from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.validation import parse_json_issues, validate_resource
+from chartkeeper.fhir.validation.entry import validate_entry_resource
 from chartkeeper.intake.models import DocumentUnit, LinesUnit, Prepared, Reject, Unit
 from chartkeeper.store.models import ResourceWrite
-from chartkeeper.store.writer import index_rows
+from chartkeeper.store.resources import resource_write
+
+__all__ = ["prepare", "prepare_document", "prepare_lines", "resource_write", "validate_entry_resource"]
 
 
 def prepare(unit: Unit, resolver: Resolver | None = None) -> Prepared:
@@ -93,37 +92,6 @@ def _bundle_plan(bundle: dict[str, Any], resolver: Resolver | None) -> tuple[Imp
     if plan.ok:
         resolve_plan(plan, resolver)
     return plan, errors
-
-
-def validate_entry_resource(resource: dict[str, Any], entry_expression: str | None) -> list[Issue]:
-    issues = [i for i in validate_resource(resource) if i.is_error]
-    if entry_expression is None or not issues:
-        return issues
-    res_type = str(resource.get("resourceType"))
-    relocated = []
-    for issue in issues:
-        expr = issue.expression or ""
-        if expr == res_type or expr.startswith(res_type + ".") or expr.startswith(res_type + "["):
-            expr = f"{entry_expression}.resource" + expr[len(res_type) :]
-        else:
-            expr = f"{entry_expression}.resource" + (f".{expr}" if expr else "")
-        relocated.append(Issue(issue.severity, issue.code, issue.message, expr))
-    return relocated
-
-
-def resource_write(res_type: str, res_id: str, resource: dict[str, Any]) -> ResourceWrite:
-    """Serialize, fingerprint and index one valid resource for the writer."""
-    stored = without_server_meta(resource)
-    index = extract_index_values(stored)
-    patient = index.compartment_patients[0] if index.compartment_patients else None
-    return ResourceWrite(
-        res_type=res_type,
-        res_id=res_id,
-        content=orjson.dumps(stored).decode(),
-        fingerprint=fingerprint(stored),
-        index=index_rows(res_type, index),
-        patient_id=patient,
-    )
 
 
 def prepare_lines(unit: LinesUnit) -> Prepared:

@@ -53,6 +53,38 @@ class StoredVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class CurrentRow:
+    """The ``resource`` row of one (type, id): what a conditional write checks before writing."""
+
+    pk: int
+    res_type: str
+    res_id: str
+    version_id: int
+    last_updated: int
+    deleted: bool
+    patient_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """Which versions a history interaction returns, newest first.
+
+    res_type/res_id: ``None`` widens to the type or the whole system.
+    since: only versions written at or after this instant (µs).
+    at: (low, high) µs: only versions that were current at some moment of that range.
+    after: the keyset cursor (last_updated, version pk) of the previous page's last entry.
+    """
+
+    res_type: str | None
+    res_id: str | None
+    access: AccessFilter
+    count: int
+    since: int | None = None
+    at: tuple[int, int] | None = None
+    after: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QuarantineItem:
     pk: int
     received_at: int

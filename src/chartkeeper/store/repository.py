@@ -7,7 +7,7 @@ not grow inside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,9 +17,17 @@ from sqlalchemy.exc import OperationalError
 from chartkeeper.errors import StoreUnavailable
 from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
-from chartkeeper.store import export_reader, lookup, migrate, quarantine, reader, writer
+from chartkeeper.store import export_reader, lookup, migrate, quarantine, reader, versions, writer
 from chartkeeper.store.engine import open_engine
-from chartkeeper.store.models import AccessFilter, QuarantineItem, ResourceWrite, StoredVersion, WriteSummary
+from chartkeeper.store.models import (
+    AccessFilter,
+    CurrentRow,
+    HistoryQuery,
+    QuarantineItem,
+    ResourceWrite,
+    StoredVersion,
+    WriteSummary,
+)
 
 
 class Store:
@@ -107,6 +115,46 @@ class Store:
             return lookup.find_ids(conn, criteria, limit)
         with self.reading() as c:
             return lookup.find_ids(c, criteria, limit)
+
+    # -- the REST API's reads and locks (see ``versions`` for the concurrency rules) -----------
+    def lock_rows(
+        self, conn: Connection, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], CurrentRow]:
+        return versions.lock_rows(conn, keys)
+
+    def serialize_writers(self, conn: Connection) -> None:
+        versions.serialize_writers(conn)
+
+    def current_row(self, res_type: str, res_id: str, conn: Connection | None = None) -> CurrentRow | None:
+        if conn is not None:
+            return versions.current_row(conn, res_type, res_id)
+        with self.reading() as c:
+            return versions.current_row(c, res_type, res_id)
+
+    def read_version(self, res_type: str, res_id: str, version_id: int, conn: Connection) -> StoredVersion:
+        return reader.read_version(conn, res_type, res_id, version_id)
+
+    def history_page(
+        self, query: HistoryQuery, conn: Connection | None = None
+    ) -> list[tuple[int, StoredVersion]]:
+        if conn is not None:
+            return versions.history_page(conn, query)
+        with self.reading() as c:
+            return versions.history_page(c, query)
+
+    def everything_keys(
+        self,
+        patient_id: str,
+        access: AccessFilter,
+        since: int | None = None,
+        types: frozenset[str] | None = None,
+    ) -> list[int]:
+        with self.reading() as conn:
+            return versions.everything_keys(conn, patient_id, access, since, types)
+
+    def read_by_pks(self, pks: Sequence[int]) -> list[StoredVersion]:
+        with self.reading() as conn:
+            return versions.read_by_pks(conn, pks)
 
     # -- quarantine -----------------------------------------------------------------------
     def quarantine_add(

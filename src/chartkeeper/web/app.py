@@ -20,6 +20,12 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates"))
 
 def create_app(store: Store) -> FastAPI:
     app = FastAPI(title="Chartkeeper", version=__version__, docs_url=None, redoc_url=None)
+    add_status_routes(app, store)
+    return app
+
+
+def add_status_routes(app: FastAPI, store: Store) -> None:
+    """``/healthz`` and the status page ``/`` (the FHIR API app mounts them too)."""
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -43,5 +49,3 @@ def create_app(store: Store) -> FastAPI:
                 "database": store.dialect,
             },
         )
-
-    return app

@@ -1,0 +1,66 @@
+"""History and $everything: the paged reads, on a connection or the store."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from chartkeeper.errors import Forbidden
+from chartkeeper.records import ops
+from chartkeeper.records.audit import require
+from chartkeeper.records.models import HistoryPage
+from chartkeeper.records.paging import PageRequest, history_cursor, parse_history_cursor, parse_offset_cursor
+from chartkeeper.security.scopes import Action
+from chartkeeper.store.models import HistoryQuery
+
+
+def history_in(
+    ctx: ops.Ctx, conn: Connection, res_type: str | None, res_id: str | None, page: PageRequest
+) -> HistoryPage:
+    """History on an open connection (also for GET entries of a Bundle)."""
+    caller = ctx.caller
+    if res_id is not None:
+        assert res_type is not None
+        ops.known_type(res_type)
+        row = ops.visible_row(ctx, conn, res_type, res_id)
+        access = caller.access_filter(Action.READ)
+        ctx.trail.patients.update({row.patient_id: None} if row.patient_id else {})
+    else:
+        if res_type is not None:
+            ops.known_type(res_type)
+            require(caller, res_type, Action.SEARCH)
+        access = caller.access_filter(Action.SEARCH)
+        if access.types is not None and not access.types:
+            raise Forbidden("the caller's scopes permit no history")
+    query = HistoryQuery(
+        res_type=res_type,
+        res_id=res_id,
+        access=access,
+        count=page.count + 1,
+        since=page.since,
+        at=page.at,
+        after=parse_history_cursor(page.cursor),
+    )
+    rows = ctx.store.history_page(query, conn)
+    more = len(rows) > page.count
+    rows = rows[: page.count]
+    for _, stored in rows:
+        ctx.trail.touch_version(stored)
+    cursor = history_cursor(rows[-1][1].last_updated, rows[-1][0]) if more else None
+    return HistoryPage([stored for _, stored in rows], cursor)
+
+
+def everything_in(ctx: ops.Ctx, patient_id: str, page: PageRequest) -> HistoryPage:
+    """Patient/[id]/$everything: the patient (which must be readable), then its compartment and
+    the resources they reference, filtered in SQL; paged by position in that order."""
+    with ctx.store.reading() as conn:
+        ops.read(ctx, conn, "Patient", patient_id)
+    ctx.trail.resources.clear()
+    access = ctx.caller.access_filter(Action.READ)
+    keys = ctx.store.everything_keys(patient_id, access, page.since, page.types)
+    start = parse_offset_cursor(page.cursor)
+    entries = ctx.store.read_by_pks(keys[start : start + page.count])
+    for stored in entries:
+        ctx.trail.touch_version(stored)
+    ctx.trail.patients[patient_id] = None
+    more = start + page.count < len(keys)
+    return HistoryPage(entries, str(start + page.count) if more else None, len(keys))

@@ -1,0 +1,214 @@
+"""Row locks, history pages and the patient compartment: the reads the REST API needs.
+
+Why a module of its own: these queries serve the interactive API (one resource, one page at a
+time, under concurrency), not ingest's bulk paths in ``writer``/``reader``.
+
+Concurrency, said plainly per dialect:
+
+* SQLite has one writer: every write transaction starts with ``BEGIN IMMEDIATE`` (see
+  ``dialect``), so a read-check-write inside it is already exclusive; ``FOR UPDATE`` does not
+  exist there and is not needed.
+* PostgreSQL runs writers in parallel at READ COMMITTED: a version check must lock the row it
+  checks (``SELECT ... FOR UPDATE``), and writes that depend on a search (conditional
+  create/update/delete, transaction bundles) take one transaction-scoped advisory lock so two of
+  them never interleave (a row lock cannot lock a row that does not exist yet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, text, true
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+
+from chartkeeper.store.models import AccessFilter, CurrentRow, HistoryQuery, StoredVersion
+from chartkeeper.store.reader import _VERSION_COLS, _current_join, _stored
+from chartkeeper.store.schema import idx_reference, resource, resource_version
+
+#: pg_advisory_xact_lock key for writes that depend on a search ("CKWRITES" in ASCII).
+WRITE_LOCK_KEY = 0x434B575249544553
+
+_ROW_COLS = (
+    resource.c.pk,
+    resource.c.res_type,
+    resource.c.res_id,
+    resource.c.version_id,
+    resource.c.last_updated,
+    resource.c.deleted,
+    resource.c.patient_id,
+)
+
+
+def _row(row: Any) -> CurrentRow:
+    return CurrentRow(
+        pk=row.pk,
+        res_type=row.res_type,
+        res_id=row.res_id,
+        version_id=row.version_id,
+        last_updated=row.last_updated,
+        deleted=row.deleted,
+        patient_id=row.patient_id,
+    )
+
+
+def _key_lock(res_type: str, res_id: str) -> int:
+    digest = hashlib.blake2b(f"{res_type}/{res_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_rows(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], CurrentRow]:
+    """The current rows of ``keys``, locked until the transaction ends; SQLite's write lock is
+    already held. PostgreSQL: an advisory lock per (type, id) — which also covers an id that has
+    no row yet, so two update-as-creates of one new id queue instead of both inserting — then
+    FOR UPDATE on the row (against writers that skip this function); taken in a fixed order so
+    two lockers never deadlock."""
+    wanted = sorted(set(keys))
+    found: dict[tuple[str, str], CurrentRow] = {}
+    postgres = conn.dialect.name == "postgresql"
+    for res_type, res_id in wanted:
+        stmt = select(*_ROW_COLS).where(resource.c.res_type == res_type, resource.c.res_id == res_id)
+        if postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _key_lock(res_type, res_id)})
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is not None:
+            found[(res_type, res_id)] = _row(row)
+    return found
+
+
+def current_row(conn: Connection, res_type: str, res_id: str) -> CurrentRow | None:
+    """The row of (type, id), deleted or not, without a lock."""
+    stmt = select(*_ROW_COLS).where(resource.c.res_type == res_type, resource.c.res_id == res_id)
+    row = conn.execute(stmt).first()
+    return None if row is None else _row(row)
+
+
+def serialize_writers(conn: Connection) -> None:
+    """Make this write transaction exclusive among those that also call this (PostgreSQL);
+    SQLite's BEGIN IMMEDIATE already is."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+
+
+def access_clause(access: AccessFilter) -> ColumnElement[bool]:
+    """An AccessFilter as a condition on ``resource`` (types, then the patient compartment)."""
+    conds: list[ColumnElement[bool]] = []
+    if access.types is not None:
+        if not access.types:
+            return false()
+        conds.append(resource.c.res_type.in_(sorted(access.types)))
+    if access.patient_ids is not None:
+        ids = sorted(access.patient_ids)
+        conds.append(
+            or_(
+                and_(resource.c.res_type == "Patient", resource.c.res_id.in_(ids)),
+                and_(resource.c.res_type != "Patient", resource.c.patient_id.in_(ids)),
+            )
+        )
+    return and_(true(), *conds)
+
+
+def history_page(conn: Connection, query: HistoryQuery) -> list[tuple[int, StoredVersion]]:
+    """Up to ``query.count`` versions, newest first, each with its version pk (the cursor)."""
+    rv = resource_version
+    stmt = (
+        select(rv.c.pk, *_VERSION_COLS)
+        .select_from(rv.join(resource, resource.c.pk == rv.c.resource_pk))
+        .where(access_clause(query.access))
+        .order_by(rv.c.last_updated.desc(), rv.c.pk.desc())
+        .limit(query.count)
+    )
+    if query.res_id is not None:  # through resource's unique key, then (resource_pk, version_id)
+        stmt = stmt.where(resource.c.res_type == query.res_type, resource.c.res_id == query.res_id)
+    elif query.res_type is not None:
+        stmt = stmt.where(rv.c.res_type == query.res_type)
+    if query.since is not None:
+        stmt = stmt.where(rv.c.last_updated >= query.since)
+    if query.at is not None:
+        low, high = query.at
+        later = aliased(rv)
+        ended = (
+            select(later.c.last_updated)
+            .where(later.c.resource_pk == rv.c.resource_pk, later.c.version_id == rv.c.version_id + 1)
+            .scalar_subquery()
+        )
+        stmt = stmt.where(rv.c.last_updated <= high, or_(ended.is_(None), ended > low))
+    if query.after is not None:
+        updated, pk = query.after
+        stmt = stmt.where(or_(rv.c.last_updated < updated, and_(rv.c.last_updated == updated, rv.c.pk < pk)))
+    return [(row.pk, _stored(row)) for row in conn.execute(stmt)]
+
+
+#: What $everything adds beyond the compartment: the resources its members point at.
+EVERYTHING_REFERENCED = ("Practitioner", "Organization", "Location", "Medication")
+
+
+def _referenced_by_compartment(patient_id: str) -> Any:
+    """(target_type, target_id) of the EVERYTHING_REFERENCED resources the compartment points at."""
+    member = aliased(resource)
+    return (
+        select(idx_reference.c.target_type, idx_reference.c.target_id)
+        .join(member, member.c.pk == idx_reference.c.resource_pk)
+        .where(
+            member.c.patient_id == patient_id,
+            member.c.deleted.is_(False),
+            idx_reference.c.target_type.in_(EVERYTHING_REFERENCED),
+        )
+        .distinct()
+        .subquery()
+    )
+
+
+def everything_keys(
+    conn: Connection,
+    patient_id: str,
+    access: AccessFilter,
+    since: int | None = None,
+    types: frozenset[str] | None = None,
+) -> list[int]:
+    """Resource pks of ``Patient/[id]/$everything`` in response order: the patient, its
+    compartment, then the practitioners, organizations, locations and medications referenced
+    from the compartment. Access, ``_since`` and ``_type`` are applied in the SQL."""
+
+    def visible(stmt: Any) -> Any:
+        stmt = stmt.where(resource.c.deleted.is_(False), access_clause(access))
+        if since is not None:
+            stmt = stmt.where(resource.c.last_updated >= since)
+        if types is not None:
+            stmt = stmt.where(resource.c.res_type.in_(sorted(types)))
+        return stmt.order_by(resource.c.pk)
+
+    me = visible(
+        select(resource.c.pk).where(resource.c.res_type == "Patient", resource.c.res_id == patient_id)
+    )
+    members = visible(
+        select(resource.c.pk).where(
+            resource.c.patient_id == patient_id,
+            or_(resource.c.res_type != "Patient", resource.c.res_id != patient_id),
+        )
+    )
+    targets = _referenced_by_compartment(patient_id)
+    referenced = visible(
+        select(resource.c.pk).join(
+            targets,
+            and_(resource.c.res_type == targets.c.target_type, resource.c.res_id == targets.c.target_id),
+        )
+    )
+    keys: dict[int, None] = {}
+    for stmt in (me, members, referenced):
+        keys.update((row[0], None) for row in conn.execute(stmt))
+    return list(keys)
+
+
+def read_by_pks(conn: Connection, pks: Sequence[int]) -> list[StoredVersion]:
+    """The current versions of these resources, in the order given."""
+    if not pks:
+        return []
+    stmt = (
+        select(resource.c.pk, *_VERSION_COLS).select_from(_current_join()).where(resource.c.pk.in_(list(pks)))
+    )
+    by_pk = {row.pk: _stored(row) for row in conn.execute(stmt)}
+    return [by_pk[pk] for pk in pks if pk in by_pk]

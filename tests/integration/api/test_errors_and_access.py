@@ -1,0 +1,139 @@
+"""Authentication, scopes, compartments and audit; every error is an OperationOutcome."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from chartkeeper.security.ports import MemoryAuditSink
+
+from .conftest import auth
+from .helpers import observation, patient
+
+
+def _is_outcome(response: object) -> bool:
+    body = response.json()  # type: ignore[attr-defined]
+    return bool(body["resourceType"] == "OperationOutcome" and body["issue"])
+
+
+def test_authentication(client: TestClient) -> None:
+    meta = client.get("/fhir/metadata", headers={"Authorization": ""})
+    assert meta.status_code == 200 and meta.json()["fhirVersion"] == "4.0.1"
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
+        refused = client.get("/fhir/Patient/x", headers=headers)
+        assert refused.status_code == 401 and _is_outcome(refused)
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert client.post("/fhir", json={}, headers={"Authorization": ""}).status_code == 401
+
+
+def test_capability_statement_lists_what_works(client: TestClient) -> None:
+    rest = client.get("/fhir/metadata").json()["rest"][0]
+    patient_res = next(r for r in rest["resource"] if r["type"] == "Patient")
+    codes = {i["code"] for i in patient_res["interaction"]}
+    assert codes == {
+        "read",
+        "vread",
+        "update",
+        "patch",
+        "delete",
+        "history-instance",
+        "history-type",
+        "create",
+    }
+    assert "searchParam" not in patient_res and patient_res["conditionalDelete"] == "single"
+    assert {o["name"] for o in patient_res["operation"]} == {"validate", "everything"}
+    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch", "history-system"}
+
+
+def test_framework_errors_are_outcomes(client: TestClient) -> None:
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404 and _is_outcome(missing)
+    search = client.get("/fhir/Patient")  # search is not served yet
+    assert search.status_code == 405 and _is_outcome(search) and "allow" in search.headers
+    malformed = client.post("/fhir/Patient", content=b'{\n "resourceType": "Patient",\n  oops}')
+    assert malformed.status_code == 400 and "line 3, column 3" in malformed.json()["issue"][0]["diagnostics"]
+    empty = client.post("/fhir/Patient", content=b"")
+    assert empty.status_code == 400 and _is_outcome(empty)
+    not_object = client.post("/fhir/Patient", content=b"[1, 2]")
+    assert not_object.status_code == 400 and _is_outcome(not_object)
+    too_big = client.post("/fhir/Patient", content=b" " * 300_000)
+    assert too_big.status_code == 413 and _is_outcome(too_big)
+    streamed = client.post("/fhir/Patient", content=iter([b" " * 100_000] * 3))  # chunked: no length
+    assert streamed.status_code == 413 and _is_outcome(streamed)
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert client.get("/").status_code == 200
+
+
+def test_unexpected_errors_are_a_generic_500(client: TestClient) -> None:
+    service = client.app.state.records  # type: ignore[attr-defined]
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail /etc/passwd")
+
+    service.read = explode
+    response = client.get("/fhir/Patient/x")
+    assert response.status_code == 500 and _is_outcome(response)
+    assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_scopes_and_audit(client: TestClient, audit: MemoryAuditSink) -> None:
+    client.put("/fhir/Patient/s1", json=patient(id="s1"))
+    client.put("/fhir/Observation/so", json=observation("Patient/s1", id="so"))
+    assert client.get("/fhir/Patient/s1", headers=auth("reader")).status_code == 200
+    denied = client.post("/fhir/Patient", json=patient(), headers=auth("reader"))
+    assert denied.status_code == 403 and _is_outcome(denied)
+    assert client.delete("/fhir/Patient/s1", headers=auth("reader")).status_code == 403
+    assert client.get("/fhir/Observation/so", headers=auth("patients-only")).status_code == 403
+    system = client.get("/fhir/_history", headers=auth("patients-only")).json()["entry"]
+    assert {e["resource"]["resourceType"] for e in system} == {"Patient"}  # filtered in SQL
+    nothing = {"Authorization": "Bearer none"}
+    assert client.get("/fhir/_history", headers=nothing).status_code == 403
+    assert client.get("/fhir/Observation/_history", headers=auth("patients-only")).status_code == 403
+    own = client.get("/fhir/Patient/_history", headers=auth("patients-only"))
+    assert own.status_code == 200 and {e["resource"]["resourceType"] for e in own.json()["entry"]} == {
+        "Patient"
+    }
+    transaction = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": patient(), "request": {"method": "POST", "url": "Patient"}}],
+    }
+    assert client.post("/fhir", json=transaction, headers=auth("reader")).status_code == 403
+
+    events = [(e.caller.subject, e.action, e.outcome) for e in audit.events]
+    assert ("client/reader", "read", "success") in events
+    assert ("client/reader", "create", "denied") in events
+    assert ("client/reader", "transaction", "denied") in events
+    read = next(e for e in audit.events if e.action == "read" and e.caller.subject == "client/reader")
+    assert read.resources == ("Patient/s1/_history/1",) and read.patients == ("s1",)
+
+
+def test_patient_compartment(client: TestClient, audit: MemoryAuditSink) -> None:
+    for pid in ("p1", "p2"):
+        client.put(f"/fhir/Patient/{pid}", json=patient(id=pid))
+        client.put(f"/fhir/Observation/o-{pid}", json=observation(f"Patient/{pid}", id=f"o-{pid}"))
+    me = auth("pat-1")
+    assert client.get("/fhir/Patient/p1", headers=me).status_code == 200
+    assert client.get("/fhir/Observation/o-p1", headers=me).status_code == 200
+    hidden = client.get("/fhir/Patient/p2", headers=me)
+    assert hidden.status_code == 404 and client.get("/fhir/Observation/o-p2", headers=me).status_code == 404
+    assert client.get("/fhir/Patient/p2/_history/1", headers=me).status_code == 404
+    assert client.get("/fhir/Patient/p2/$everything", headers=me).status_code == 404
+    everything = client.get("/fhir/Patient/p1/$everything", headers=me).json()
+    assert {e["resource"]["id"] for e in everything["entry"]} == {"p1", "o-p1"}
+    history = client.get("/fhir/_history", headers=me).json()
+    assert {e["resource"]["id"] for e in history["entry"]} == {"p1", "o-p1"}
+    assert (
+        client.put(
+            "/fhir/Observation/o-p2", json=observation("Patient/p2", id="o-p2"), headers=me
+        ).status_code
+        == 403
+    )
+    moved = client.put("/fhir/Observation/o-p1", json=observation("Patient/p2", id="o-p1"), headers=me)
+    assert moved.status_code == 403
+    assert client.post("/fhir/Observation", json=observation("Patient/p1"), headers=me).status_code == 201
+    assert client.delete("/fhir/Observation/o-p2", headers=me).status_code == 403
+    assert client.get("/fhir/Observation/o-p2").status_code == 200
+    denied = [e for e in audit.events if e.caller.subject == "client/pat-1" and e.outcome == "denied"]
+    assert any(e.resources == ("Patient/p2",) for e in denied)

@@ -1,0 +1,109 @@
+"""History (instance, type, system; _since, _at, _count paging) and Patient/$everything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from .helpers import observation, patient
+
+
+def _follow(client: TestClient, url: str) -> list[dict[str, Any]]:
+    """Every entry of a paged Bundle, following next links."""
+    entries: list[dict[str, Any]] = []
+    pages = 0
+    while url:
+        bundle = client.get(url).json()
+        entries.extend(bundle.get("entry", []))
+        url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), "")
+        pages += 1
+        assert pages < 100
+    return entries
+
+
+def test_instance_type_and_system_history(client: TestClient) -> None:
+    client.put("/fhir/Patient/h1", json=patient(id="h1"))
+    client.put("/fhir/Patient/h1", json=patient(id="h1", gender="male"))
+    client.delete("/fhir/Patient/h1")
+    client.put("/fhir/Patient/h2", json=patient(id="h2"))
+    client.put("/fhir/Observation/o1", json=observation("Patient/h2", id="o1"))
+
+    bundle = client.get("/fhir/Patient/h1/_history").json()
+    assert bundle["type"] == "history"
+    entries = bundle["entry"]
+    assert [e["response"]["etag"] for e in entries] == ['W/"3"', 'W/"2"', 'W/"1"']
+    assert "resource" not in entries[0] and entries[0]["request"] == {"method": "DELETE", "url": "Patient/h1"}
+    assert entries[1]["request"]["method"] == "PUT" and entries[1]["resource"]["gender"] == "male"
+    assert entries[2]["request"] == {"method": "POST", "url": "Patient"}
+    assert entries[2]["response"]["status"].startswith("201")
+
+    types = [e["fullUrl"].rsplit("/", 2)[-2] for e in client.get("/fhir/Patient/_history").json()["entry"]]
+    assert types == ["Patient"] * 4
+    system = client.get("/fhir/_history").json()["entry"]
+    assert len(system) == 5 and system[0]["fullUrl"].endswith("/Observation/o1")
+    assert client.get("/fhir/Patient/none/_history").status_code == 404
+    assert client.get("/fhir/_history?_count=0").status_code == 400
+    assert client.get("/fhir/_history?_since=yesterday").status_code == 400
+
+
+def test_history_paging_since_and_at(client: TestClient) -> None:
+    for n in range(7):
+        client.put("/fhir/Patient/pg", json=patient(id="pg", birthDate=f"200{n}-01-01"))
+    first = client.get("/fhir/Patient/pg/_history?_count=3").json()
+    assert len(first["entry"]) == 3 and any(link["relation"] == "next" for link in first["link"])
+    # a new version after paging began does not shift the pages (keyset cursor)
+    next_url = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    client.put("/fhir/Patient/pg", json=patient(id="pg", birthDate="1999-01-01"))
+    rest = _follow(client, next_url)
+    versions = [e["response"]["etag"] for e in first["entry"] + rest]
+    assert versions == [f'W/"{v}"' for v in range(7, 0, -1)]
+
+    all_versions = client.get("/fhir/Patient/pg/_history").json()["entry"]
+    fourth = next(e for e in all_versions if e["response"]["etag"] == 'W/"4"')
+    since = fourth["response"]["lastModified"]
+    newer = client.get("/fhir/Patient/pg/_history", params={"_since": since}).json()["entry"]
+    assert [e["response"]["etag"] for e in newer] == ['W/"8"', 'W/"7"', 'W/"6"', 'W/"5"', 'W/"4"']
+    at = client.get("/fhir/Patient/pg/_history", params={"_at": since}).json()["entry"]
+    assert [e["response"]["etag"] for e in at] == ['W/"4"']
+    assert "entry" not in client.get("/fhir/Patient/pg/_history", params={"_at": "1990"}).json()
+    assert client.get("/fhir/Patient/pg/_history?_cursor=garbage").status_code == 400
+
+
+def test_patient_everything(client: TestClient) -> None:
+    client.put("/fhir/Practitioner/dr", json={"resourceType": "Practitioner", "id": "dr"})
+    client.put("/fhir/Organization/org", json={"resourceType": "Organization", "id": "org", "name": "H"})
+    client.put("/fhir/Organization/unrelated", json={"resourceType": "Organization", "id": "unrelated"})
+    client.put(
+        "/fhir/Patient/e1", json=patient(id="e1", managingOrganization={"reference": "Organization/org"})
+    )
+    client.put("/fhir/Patient/e2", json=patient(id="e2"))
+    for n in range(3):
+        obs = observation("Patient/e1", id=f"ob{n}", performer=[{"reference": "Practitioner/dr"}])
+        client.put(f"/fhir/Observation/ob{n}", json=obs)
+    client.put("/fhir/Observation/other", json=observation("Patient/e2", id="other"))
+
+    bundle = client.get("/fhir/Patient/e1/$everything").json()
+    assert bundle["type"] == "searchset" and bundle["total"] == 6
+    refs = [e["fullUrl"].split("/fhir/")[1] for e in bundle["entry"]]
+    assert refs[0] == "Patient/e1"
+    assert set(refs) == {
+        "Patient/e1",
+        "Observation/ob0",
+        "Observation/ob1",
+        "Observation/ob2",
+        "Practitioner/dr",
+        "Organization/org",
+    }
+
+    paged = _follow(client, "/fhir/Patient/e1/$everything?_count=4")
+    assert [e["fullUrl"] for e in paged] == [e["fullUrl"] for e in bundle["entry"]]
+    only = client.get("/fhir/Patient/e1/$everything?_type=Observation").json()
+    assert {e["resource"]["resourceType"] for e in only["entry"]} == {"Observation"}
+    assert client.get("/fhir/Patient/e1/$everything?_type=Bogus").status_code == 400
+    since = client.get("/fhir/Observation/ob2").json()["meta"]["lastUpdated"]
+    recent = client.get("/fhir/Patient/e1/$everything", params={"_since": since}).json()
+    assert [e["fullUrl"].split("/fhir/")[1] for e in recent["entry"]] == ["Observation/ob2"]
+    assert client.get("/fhir/Patient/none/$everything").status_code == 404
+    client.delete("/fhir/Observation/ob1")
+    assert client.get("/fhir/Patient/e1/$everything").json()["total"] == 5
