@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from chartkeeper import __version__
 from chartkeeper.api import errors
+from chartkeeper.api.auth import token_router
+from chartkeeper.api.bearer import current_caller
+from chartkeeper.api.bulk import bulk_export_router
 from chartkeeper.api.limits import BodyLimit
 from chartkeeper.api.routes import router
 from chartkeeper.config import Settings
+from chartkeeper.export.bulk.service import BulkExportService
 from chartkeeper.records import RecordService
 from chartkeeper.records.models import Matcher, Searcher
+from chartkeeper.security.audit import AuditTrail
+from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.ports import AuditSink, Authenticator
+from chartkeeper.security.service import SecurityService
 from chartkeeper.store.repository import Store
 from chartkeeper.web.app import add_status_routes
 
@@ -24,12 +33,15 @@ def create_app(
     audit: AuditSink,
     matcher: Matcher | None = None,
     searcher: Searcher | None = None,
+    token_service: SecurityService | None = None,
+    bulk: BulkExportService | None = None,
 ) -> FastAPI:
     """The application. ``store`` defaults to one opened from ``settings.database_url``;
     ``authenticator`` turns bearer tokens into Callers and ``audit`` records every access (both
     from the security layer in production); ``matcher`` resolves conditional criteria (default:
     the store's identity lookup; the search module passes full search); ``searcher`` runs search
-    entries of batches and transactions (none: they are 400 not-supported)."""
+    entries of batches and transactions (none: they are 400 not-supported); ``token_service``
+    adds ``POST /auth/token`` and ``bulk`` the Bulk Data ``$export`` routes."""
     store = store or Store.open(settings.database_url)
     app = FastAPI(
         title="Chartkeeper FHIR R4 API",
@@ -42,7 +54,29 @@ def create_app(
     app.state.authenticator = authenticator
     app.state.records = RecordService(store, audit, matcher, searcher)
     errors.install(app)
+    features = []
+    if token_service is not None:
+        app.include_router(token_router(token_service))
+        features.append("smart")
+    if bulk is not None:  # before the generic /{type}/{id} routes, which would swallow $export
+        app.include_router(bulk_export_router(bulk, current_caller), prefix="/fhir")
+        app.router.on_shutdown.append(bulk.close)
+        features.append("bulk-export")
+    app.state.features = tuple(features)
     app.include_router(router, prefix="/fhir")
     add_status_routes(app, store)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     return app
+
+
+def production_app(settings: Settings, store: Store) -> FastAPI:
+    """The app ``chartkeeper serve`` runs: real sign-in (the SecurityService), the hash-chained
+    audit trail with group commit, bulk export into ``settings.export_dir``."""
+    trail = GroupCommitAuditTrail(AuditTrail(store))
+    security = SecurityService(
+        store, trail, token_lifetime=settings.token_lifetime, token_url=settings.token_url
+    )
+    bulk = BulkExportService(store, trail, Path(settings.export_dir))
+    return create_app(
+        settings, store=store, authenticator=security, audit=trail, token_service=security, bulk=bulk
+    )

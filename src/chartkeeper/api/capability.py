@@ -58,8 +58,51 @@ def _resources() -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
-def capability_statement(base: str) -> dict[str, Any]:
-    """The server's CapabilityStatement (kind ``instance``) for the base URL it is served at."""
+_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+_SMART = "http://fhir-registry.smarthealthit.org/CodeSystem/capabilities"
+
+
+def _with_features(statement: dict[str, Any], base: str, features: tuple[str, ...]) -> dict[str, Any]:
+    """Add what the app was built with: bulk export operations, the SMART token endpoint."""
+    rest = statement["rest"][0]
+    if "bulk-export" in features:
+        rest["operation"] = [{"name": "export", "definition": _EXPORT + "export"}]
+        for entry in rest["resource"]:
+            if entry["type"] in ("Patient", "Group"):
+                name = "patient-export" if entry["type"] == "Patient" else "group-export"
+                entry["operation"].append({"name": "export", "definition": _EXPORT + name})
+    if "smart" in features:
+        token = base.rsplit("/fhir", 1)[0] + "/auth/token"
+        rest["security"] = {
+            "service": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                            "code": "SMART-on-FHIR",
+                        }
+                    ]
+                }
+            ],
+            "extension": [
+                {
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [{"url": "token", "valueUri": token}],
+                }
+            ],
+            "description": "OAuth2 bearer tokens from /auth/token (client credentials with a secret or a "
+            "SMART Backend Services assertion; password grant for people); SMART v2 scopes.",
+        }
+    return statement
+
+
+def capability_statement(base: str, features: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The server's CapabilityStatement (kind ``instance``) for the base URL it is served at;
+    ``features`` names what the app was built with (``bulk-export``, ``smart``)."""
+    return _with_features(_statement(base), base, features)
+
+
+def _statement(base: str) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

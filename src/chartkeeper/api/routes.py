@@ -56,7 +56,9 @@ def _version_response(request: Request, stored: StoredVersion) -> Response:
 # -- system level ------------------------------------------------------------------------
 @router.api_route("/metadata", methods=["GET", "HEAD"], summary="CapabilityStatement (no authentication)")
 def metadata(request: Request) -> Response:
-    return render(request, capability_statement(base_url(request)))
+    return render(
+        request, capability_statement(base_url(request), getattr(request.app.state, "features", ()))
+    )
 
 
 @router.post("", summary="batch or transaction")

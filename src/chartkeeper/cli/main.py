@@ -179,22 +179,17 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
 ) -> None:
-    """Run the web server: the FHIR R4 API at /fhir (docs at /docs) and the status page at /.
-
-    Sign-in is not wired in yet: every bearer token is refused (401), so no record is served;
-    GET /fhir/metadata, /healthz and the status page work.
-    """
+    """Run the web server: the FHIR R4 API at /fhir (docs at /docs), OAuth2 tokens at
+    /auth/token, Bulk Data $export, and the status page at /. Every /fhir request but
+    GET /fhir/metadata needs a bearer token (see `chartkeeper token` and `clients add`)."""
     import uvicorn
 
-    from chartkeeper.api import create_app
-    from chartkeeper.api.bearer import RefuseAllAuthenticator
-    from chartkeeper.security.ports import MemoryAuditSink
+    from chartkeeper.api.app import production_app
 
     store = common.open_store(ctx, migrate=True)
+    security_cmds.initialize_security(ctx, store)
     console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect})")
-    # No token is accepted, so nothing reaches the audit sink but refusals of the service itself.
-    app = create_app(ctx.obj, store=store, authenticator=RefuseAllAuthenticator(), audit=MemoryAuditSink())
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(production_app(ctx.obj, store), host=host, port=port, log_level="info")
 
 
 quarantine_app = typer.Typer(help="Rejected input, kept with its reason.", no_args_is_help=True)
