@@ -46,6 +46,17 @@ def prepare_document(unit: DocumentUnit, resolver: Resolver | None = None) -> Pr
         # skipped, not quarantined — there is no record in it to lose.
         prepared.skipped = "a JSON object without resourceType is not a FHIR resource"
         return prepared
+    return prepare_parsed(parsed, unit, prepared, resolver)
+
+
+def prepare_parsed(
+    parsed: dict[str, Any], unit: DocumentUnit, prepared: Prepared, resolver: Resolver | None = None
+) -> Prepared:
+    """Plan, resolve, validate and index one parsed resource or Bundle into ``prepared``.
+
+    Shared by FHIR JSON and by the formats mapped to a FHIR Bundle (C-CDA), so every format
+    reaches the store through the same checks; rejects carry ``unit``'s source and raw bytes.
+    """
     if parsed.get("resourceType") == "Bundle":
         plan, errors = _bundle_plan(parsed, resolver)
         if plan is None:
