@@ -21,6 +21,7 @@ from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.outcome import Issue, operation_outcome
 from chartkeeper.intake import sources, streamed
+from chartkeeper.intake.ccda.patients import store_reader
 from chartkeeper.intake.ccda.prepare import prepare_ccda
 from chartkeeper.intake.integrity import missing_references
 from chartkeeper.intake.models import (
@@ -256,7 +257,7 @@ def _apply_unit(store: Store, conn: Connection, unit: AnyUnit, prepared: Prepare
         except StreamedBundleError as exc:
             raise RejectedInStore(exc.issues) from exc
     if prepared.deferred and isinstance(unit, CcdaUnit):
-        prepared = prepare_ccda(unit, _resolver(store, conn), earlier=prepared)
+        prepared = prepare_ccda(unit, _resolver(store, conn), earlier=prepared, read=store_reader(conn))
         if prepared.rejects:
             raise RejectedInStore(prepared.rejects[0].issues)
     elif prepared.deferred:

@@ -17,6 +17,7 @@ import orjson
 from chartkeeper.fhir.bundle import Resolver
 from chartkeeper.fhir.outcome import Issue
 from chartkeeper.intake.ccda.document import map_document
+from chartkeeper.intake.ccda.patients import Reader, identity_conflict
 from chartkeeper.intake.ccda.xmlsafe import CcdaError
 from chartkeeper.intake.models import CcdaUnit, DocumentUnit, Prepared, Reject
 from chartkeeper.intake.prepare import prepare_parsed
@@ -25,9 +26,16 @@ _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\](?:\.resource)?\.?(.*)$")
 
 
 def prepare_ccda(
-    unit: CcdaUnit, resolver: Resolver | None = None, earlier: Prepared | None = None
+    unit: CcdaUnit,
+    resolver: Resolver | None = None,
+    earlier: Prepared | None = None,
+    read: Reader | None = None,
 ) -> Prepared:
-    """Map and prepare one document; any problem becomes one Reject of the whole document."""
+    """Map and prepare one document; any problem becomes one Reject of the whole document.
+
+    In the writer (``resolver`` and ``read`` given) the document's Patient identifier is first
+    checked against the stored Patient it matches (``patients.identity_conflict``).
+    """
     prepared = Prepared(bytes_in=len(unit.raw))
     if earlier is not None and earlier.mapped is not None:
         carried = orjson.loads(earlier.mapped)
@@ -43,6 +51,14 @@ def prepare_ccda(
             )
             return _rejected(unit, prepared, [issue])
         bundle, origins = mapped.bundle, mapped.origins
+    if resolver is not None and read is not None:
+        conflict = identity_conflict(bundle, resolver, read)
+        if conflict is not None:
+            return _rejected(unit, prepared, [conflict])
+    if resolver is not None and read is not None:
+        conflict = identity_conflict(bundle, resolver, read)
+        if conflict is not None:
+            return _rejected(unit, prepared, [conflict])
     shadow = DocumentUnit(unit.source, unit.raw, unit.fmt)
     result = prepare_parsed(bundle, shadow, prepared, resolver)
     if result.deferred:
