@@ -15,6 +15,7 @@ import pytest
 from chartkeeper.intake.ccda import map_document
 from chartkeeper.intake.service import ingest
 from chartkeeper.store.repository import Store
+
 from conftest import SHARED_DATA
 
 CCDA = SHARED_DATA / "ccda"

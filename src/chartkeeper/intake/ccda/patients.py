@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from chartkeeper.errors import Gone, NotFound
 from chartkeeper.fhir.bundle import Resolver
 from chartkeeper.fhir.conditional import parse_criteria
 from chartkeeper.fhir.outcome import Issue
 from chartkeeper.store import reader
-from sqlalchemy.engine import Connection
 
 #: read(type, id) → the stored resource, or None
 Reader = Callable[[str, str], dict[str, Any] | None]
@@ -73,6 +74,6 @@ def _norm(value: Any) -> str:
 
 
 def _describe(patient: dict[str, Any]) -> str:
-    name = next(iter(patient.get("name", [])), {})
+    name: dict[str, Any] = next(iter(patient.get("name", [])), {})
     shown = " ".join([*name.get("given", []), name.get("family", "")]).strip() or "no name"
     return f"{shown}, born {patient.get('birthDate', 'unknown')}"
