@@ -23,6 +23,9 @@ _TS = re.compile(
 _FHIR_CODE = re.compile(r"^[^\s]+( [^\s]+)*$")
 
 
+_LARGEST = Decimal(10) ** 15  # FHIR decimals are exchanged as JSON numbers: keep them exact
+
+
 class DataError(ValueError):
     """A value in the document that is present but cannot be read."""
 
@@ -144,6 +147,8 @@ def decimal_value(raw: str | None, name: str) -> int | float | None:
         raise DataError(f"{name}/@value {raw!r} is not a number") from exc
     if not number.is_finite():
         raise DataError(f"{name}/@value {raw!r} is not a finite number")
+    if abs(number) >= _LARGEST:
+        raise DataError(f"{name}/@value {raw!r} is out of range")
     return int(number) if number == number.to_integral_value() and "." not in raw else float(number)
 
 
