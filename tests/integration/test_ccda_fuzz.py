@@ -21,6 +21,7 @@ from chartkeeper.intake.ccda.prepare import prepare_ccda
 from chartkeeper.intake.models import CcdaUnit
 from chartkeeper.intake.service import ingest
 from chartkeeper.store.repository import Store
+
 from conftest import SHARED_DATA
 
 CCDA = SHARED_DATA / "ccda"
@@ -45,7 +46,7 @@ def _store_is_empty(criteria: Any) -> list[str]:
 
 
 def mutate(raw: bytes, choose: Any) -> bytes:
-    """Apply 1–4 mutations; ``choose(kind, bound_or_options)`` draws (hypothesis or a Random)."""
+    """Apply 1 to 5 mutations; ``choose(kind, bound)`` draws an int in [0, bound] (hypothesis or a Random)."""
     root = etree.fromstring(raw, _PARSER)
     truncate_at = None
     for _ in range(choose("count", 4) + 1):
