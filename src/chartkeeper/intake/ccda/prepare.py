@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from chartkeeper.fhir.bundle import Resolver
+from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.outcome import Issue
 from chartkeeper.intake.ccda.document import map_document
 from chartkeeper.intake.ccda.patients import Reader, identity_conflict
@@ -33,10 +34,15 @@ def prepare_ccda(
 ) -> Prepared:
     """Map and prepare one document; any problem becomes one Reject of the whole document.
 
-    In the writer (``resolver`` and ``read`` given) the document's Patient identifier is first
-    checked against the stored Patient it matches (``patients.identity_conflict``).
+    In a worker (no ``resolver``) the document is mapped and its resources validated as if the
+    store were empty — references then point inside the Bundle, so every check that does not need
+    the store runs here, in parallel — and the unresolved Bundle goes to the writer in
+    ``Prepared.mapped``. In the writer (``resolver`` and ``read`` given) the Patient identifier is
+    checked against the stored Patient it matches (``patients.identity_conflict``), then the
+    Bundle is resolved, indexed and written without validating it a second time.
     """
     prepared = Prepared(bytes_in=len(unit.raw))
+    checked = earlier is not None and earlier.mapped is not None
     if earlier is not None and earlier.mapped is not None:
         carried = orjson.loads(earlier.mapped)
         bundle, origins = carried["bundle"], carried["origins"]
@@ -51,21 +57,49 @@ def prepare_ccda(
             )
             return _rejected(unit, prepared, [issue])
         bundle, origins = mapped.bundle, mapped.origins
-    if resolver is not None and read is not None:
-        conflict = identity_conflict(bundle, resolver, read)
-        if conflict is not None:
-            return _rejected(unit, prepared, [conflict])
-    if resolver is not None and read is not None:
-        conflict = identity_conflict(bundle, resolver, read)
-        if conflict is not None:
-            return _rejected(unit, prepared, [conflict])
     shadow = DocumentUnit(unit.source, unit.raw, unit.fmt)
-    result = prepare_parsed(bundle, shadow, prepared, resolver)
-    if result.deferred:
-        result.mapped = orjson.dumps({"bundle": bundle, "origins": origins})
-    for reject in result.rejects:
-        reject.issues = [_relocate(issue, origins, bundle) for issue in reject.issues]
+    if resolver is None:
+        payload = orjson.dumps({"bundle": bundle, "origins": origins})
+        asked: list[Criteria] = []
+        trial = prepare_parsed(bundle, shadow, prepared, _empty_store(asked))
+        _relocate_all(trial, origins, bundle)
+        if trial.rejects or not asked:
+            return trial  # rejected, or final: nothing in it needs the store
+        return Prepared(bytes_in=len(unit.raw), deferred=True, mapped=payload)
+    resolver = _remembering(resolver)
+    if read is not None:
+        conflict = identity_conflict(bundle, resolver, read)
+        if conflict is not None:
+            return _rejected(unit, prepared, [conflict])
+    result = prepare_parsed(bundle, shadow, prepared, resolver, validate=not checked)
+    _relocate_all(result, origins, bundle)
     return result
+
+
+def _empty_store(asked: list[Criteria]) -> Resolver:
+    def resolve(criteria: Criteria) -> list[str]:
+        asked.append(criteria)
+        return []
+
+    return resolve
+
+
+def _remembering(resolver: Resolver) -> Resolver:
+    """One look-up per criteria within a document (the identity check and the plan ask alike)."""
+    seen: dict[str, list[str]] = {}
+
+    def resolve(criteria: Criteria) -> list[str]:
+        key = str(criteria)
+        if key not in seen:
+            seen[key] = resolver(criteria)
+        return seen[key]
+
+    return resolve
+
+
+def _relocate_all(prepared: Prepared, origins: list[str], bundle: dict[str, Any]) -> None:
+    for reject in prepared.rejects:
+        reject.issues = [_relocate(issue, origins, bundle) for issue in reject.issues]
 
 
 def _rejected(unit: CcdaUnit, prepared: Prepared, issues: list[Issue]) -> Prepared:

@@ -32,11 +32,20 @@ class Where:
 EntryMapper = Callable[[Element, DocumentBundle, Where, str], list[str]]
 
 
+_TEMPLATE_TAG = "{urn:hl7-org:v3}templateId"
+
+
 def descendants(element: Element, template: str, tag: str | None = None) -> Iterator[Element]:
-    """Every element under ``element`` (itself included) carrying the templateId root ``template``."""
-    for candidate in element.iter(tag) if tag else element.iter():
-        if isinstance(candidate.tag, str) and template in template_ids(candidate):
-            yield candidate
+    """Every element under ``element`` (itself included) carrying the templateId root ``template``,
+    in document order (found through the templateId elements: far fewer than all elements)."""
+    seen: set[int] = set()
+    for marker in element.iter(_TEMPLATE_TAG):
+        if (marker.get("root") or "").strip() != template:
+            continue
+        owner = marker.getparent()
+        if owner is not None and id(owner) not in seen:
+            seen.add(id(owner))
+            yield owner
 
 
 def has_template(element: Element, template: str) -> bool:
