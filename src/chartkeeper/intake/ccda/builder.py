@@ -43,6 +43,7 @@ class DocumentBundle:
     _by_key: dict[str, str] = field(default_factory=dict)
     _ids: set[tuple[str, str]] = field(default_factory=set)
     patient: str = ""  # fullUrl of the Patient, set by the header mapper
+    encounter: str = ""  # fullUrl of the encompassing Encounter, when the document has one
 
     def entry_id(self, res_type: str, element: Element, position: str) -> str:
         """An id for a clinical entry: from the document and the entry's id, unique in the bundle."""

@@ -98,6 +98,7 @@ def map_document(raw: bytes) -> MappedDocument:
     authors = map_authors(root, out)
     custodian = map_custodian(root, out)
     encounter = map_encompassing_encounter(root, out)
+    out.encounter = encounter or ""
     try:
         doc_type = dt.concept(find(root, "code"))
         when = dt.ts(find(root, "effectiveTime"))

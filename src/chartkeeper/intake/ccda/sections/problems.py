@@ -45,7 +45,11 @@ def map_problem_entry(entry: Element, out: DocumentBundle, where: Where, section
         concern = observation.getparent()
         concern = concern.getparent() if concern is not None else None
         concern_status = status_code(concern) if concern is not None else None
-        full_url = map_condition(observation, out, where, category, concern_status, f"{where.entry}.{n}")
+        encounter = out.encounter if category == "encounter-diagnosis" else None
+        position = f"{where.entry}.{n}"
+        full_url = map_condition(
+            observation, out, where, category, concern_status, position, encounter or None
+        )
         if full_url:
             made.append(full_url)
     return made
