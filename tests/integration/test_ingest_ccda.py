@@ -223,3 +223,20 @@ def test_bad_xml_is_quarantined_and_nothing_written(
     assert item.reason.startswith(reason)
     assert item.content == content
     assert "root:" not in item.reason  # /etc/passwd was never read
+
+
+def test_cli_ingest_detects_ccda(sqlite_database_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from chartkeeper.cli.main import app
+
+    path = CCDA / "hl7-c-cda-examples/Documents/Progress Note/Progress_Note.xml"
+    result = CliRunner().invoke(
+        app, ["--db", sqlite_database_url, "ingest", "--json", "--workers", "1", str(path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["rejected"] == 0
+    assert out["by_type"]["Composition"]["created"] == 1
+    assert out["by_type"]["DocumentReference"]["created"] == 1
+    assert out["by_type"]["Condition"]["created"] == 3
