@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from chartkeeper.intake.ccda import CcdaError, map_document, parse_xml
-from chartkeeper.intake.ccda.xmlsafe import looks_like_ccda
 
 V3_DOC = '<ClinicalDocument xmlns="urn:hl7-org:v3"><title>{body}</title></ClinicalDocument>'
 
@@ -94,6 +93,18 @@ def test_non_cda_xml_is_rejected_clearly() -> None:
         map_document(V3_DOC.format(body="plain CDA").encode())
 
 
-def test_sniffing_head() -> None:
-    assert looks_like_ccda(b'<?xml version="1.0"?><ClinicalDocument xmlns="urn:hl7-org:v3">')
-    assert not looks_like_ccda(b"<note/>")
+def test_xml_by_name_or_content(tmp_path: Path) -> None:
+    from chartkeeper.intake.sources import sniff
+
+    utf16 = tmp_path / "doc.CDA"
+    utf16.write_bytes(
+        '<?xml version="1.0" encoding="UTF-16"?><ClinicalDocument xmlns="urn:hl7-org:v3"/>'.encode("utf-16")
+    )
+    assert sniff(utf16) == "xml"
+    assert parse_xml(utf16.read_bytes()).tag == "{urn:hl7-org:v3}ClinicalDocument"
+    misnamed = tmp_path / "summary.txt"
+    misnamed.write_bytes(b'\n  <ClinicalDocument xmlns="urn:hl7-org:v3"/>')
+    assert sniff(misnamed) == "xml"
+    json_named_xml = tmp_path / "bundle.xml"
+    json_named_xml.write_bytes(b'{"resourceType": "Patient"}')
+    assert sniff(json_named_xml) == "json"

@@ -5,6 +5,6 @@ the same planning, validation and indexing FHIR intake uses, so there is one wri
 """
 
 from chartkeeper.intake.ccda.document import MappedDocument, map_document
-from chartkeeper.intake.ccda.xmlsafe import CcdaError, looks_like_ccda, parse_xml
+from chartkeeper.intake.ccda.xmlsafe import CcdaError, parse_xml
 
-__all__ = ["CcdaError", "MappedDocument", "looks_like_ccda", "map_document", "parse_xml"]
+__all__ = ["CcdaError", "MappedDocument", "map_document", "parse_xml"]

@@ -73,14 +73,6 @@ def parse_xml(raw: bytes, max_bytes: int = MAX_DOCUMENT_BYTES) -> Element:
     return tree.getroot()
 
 
-def looks_like_ccda(head: bytes) -> bool:
-    """Whether the first bytes of a file open a CDA ClinicalDocument in the HL7 v3 namespace.
-
-    A cheap test for sniffing (no parse): the root element's name and the namespace both appear.
-    """
-    return b"ClinicalDocument" in head and V3.encode() in head
-
-
 @lru_cache(maxsize=512)
 def _clark(path: str) -> str:
     """``a/b`` → ``{urn:hl7-org:v3}a/{urn:hl7-org:v3}b`` (``sdtc:x`` → the sdtc namespace)."""
