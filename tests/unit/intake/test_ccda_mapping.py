@@ -120,7 +120,7 @@ def test_medication_mood_decides_statement_or_request() -> None:
     raw = document(section("1.1", "Medications", medication("EVN"), medication("INT")))
     [statement] = resources(raw, "MedicationStatement")
     [request] = resources(raw, "MedicationRequest")
-    assert statement["status"] == "active" and statement["effectiveDateTime"] == "2023-01-01"
+    assert statement["status"] == "active" and statement["effectivePeriod"] == {"start": "2023-01-01"}
     assert statement["dosage"][0]["timing"]["repeat"] == {"period": 12, "periodUnit": "h"}
     assert request["intent"] == "plan"
     assert request["medicationCodeableConcept"]["coding"][0]["system"] == (

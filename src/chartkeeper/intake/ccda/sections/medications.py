@@ -98,9 +98,7 @@ def _dosage(activity: Element) -> tuple[JSON, JSON | None, str | None]:
     for n, when in enumerate(find_all(activity, "effectiveTime")):
         kind = xsi_type(when) or "IVL_TS"
         if kind in ("IVL_TS", "TS") and n == 0:
-            point, span = dt.point_or_period(when)
-            if span and set(span) == {"start"}:
-                point, span = span["start"], None
+            point, span = dt.point_or_period(when)  # low only stays a Period: taken since then
         elif kind == "PIVL_TS":
             every = find(when, "period")
             value = dt.decimal_value(attr(every, "value"), "effectiveTime/period")
