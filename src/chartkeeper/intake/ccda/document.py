@@ -190,11 +190,13 @@ def _document_reference(
         "title": title,
     }
     structured = find(root, "component/structuredBody") is not None
-    version = (
-        "2.1" if any(t.get("extension") == "2015-08-01" for t in find_all(root, "templateId")) else "1.1"
-    )
-    code = f"urn:hl7-org:sdwg:ccda-{'structuredBody' if structured else 'nonXMLBody'}:{version}"
-    content: list[JSON] = [{"attachment": original, "format": {"system": FORMAT_SYSTEM, "code": code}}]
+    extensions = {t.get("extension") for t in find_all(root, "templateId")}
+    # IHE format codes exist for C-CDA 1.1 and 2.1; an R2.0 document (2014-06-09) gets none
+    version = "2.1" if "2015-08-01" in extensions else None if "2014-06-09" in extensions else "1.1"
+    content: list[JSON] = [{"attachment": original}]
+    if version:
+        code = f"urn:hl7-org:sdwg:ccda-{'structuredBody' if structured else 'nonXMLBody'}:{version}"
+        content[0]["format"] = {"system": FORMAT_SYSTEM, "code": code}
     embedded = _embedded_body(root)
     if embedded:
         content.append({"attachment": embedded})
