@@ -240,3 +240,25 @@ def test_cli_ingest_detects_ccda(sqlite_database_url: str) -> None:
     assert out["by_type"]["Composition"]["created"] == 1
     assert out["by_type"]["DocumentReference"]["created"] == 1
     assert out["by_type"]["Condition"]["created"] == 3
+
+
+def test_document_joins_a_patient_from_another_feed(store: Store, tmp_path: Path) -> None:
+    existing = {
+        "resourceType": "Patient",
+        "id": "from-adt",
+        "identifier": [{"system": "urn:oid:2.16.840.1.113883.19", "value": "12345"}],
+        "name": [{"family": "Everyman", "given": ["Adam"]}],
+        "birthDate": "1954-11-25",
+    }
+    fhir = tmp_path / "patient.json"
+    fhir.write_bytes(json.dumps(existing).encode())
+    assert ingest(store, [fhir], workers=1).rejected == 0
+    progress = CCDA / "hl7-c-cda-examples/Documents/Progress Note/Progress_Note.xml"
+    report = ingest(store, [progress], workers=1)
+    assert report.rejected == 0, report.messages
+    assert [p["id"] for p in _all(store, "Patient")] == ["from-adt"]
+    for res_type in ("Condition", "Observation", "Composition", "DocumentReference"):
+        for resource in _all(store, res_type):
+            assert resource["subject"]["reference"] == "Patient/from-adt"
+    for allergy in _all(store, "AllergyIntolerance"):
+        assert allergy["patient"]["reference"] == "Patient/from-adt"

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from chartkeeper.fhir.bundle import Resolver
-from chartkeeper.fhir.conditional import Criteria
+from chartkeeper.fhir.conditional import Criteria, parse_criteria
 from chartkeeper.fhir.outcome import Issue
 from chartkeeper.intake.ccda.document import map_document
 from chartkeeper.intake.ccda.patients import Reader, identity_conflict
@@ -38,8 +38,10 @@ def prepare_ccda(
     store were empty — references then point inside the Bundle, so every check that does not need
     the store runs here, in parallel — and the unresolved Bundle goes to the writer in
     ``Prepared.mapped``. In the writer (``resolver`` and ``read`` given) the Patient identifier is
-    checked against the stored Patient it matches (``patients.identity_conflict``), then the
-    Bundle is resolved, indexed and written without validating it a second time.
+    checked against the stored Patient it matches (``patients.identity_conflict``); when every
+    conditional create resolves as the worker assumed, the worker's writes are used as they are
+    (``_reuse_trial``), otherwise the Bundle is resolved and indexed again, without validating it
+    a second time.
     """
     prepared = Prepared(bytes_in=len(unit.raw))
     checked = earlier is not None and earlier.mapped is not None
@@ -65,15 +67,51 @@ def prepare_ccda(
         _relocate_all(trial, origins, bundle)
         if trial.rejects or not asked:
             return trial  # rejected, or final: nothing in it needs the store
-        return Prepared(bytes_in=len(unit.raw), deferred=True, mapped=payload)
+        return Prepared(
+            bytes_in=len(unit.raw),
+            deferred=True,
+            mapped=payload,
+            writes=trial.writes,
+            ref_checks=trial.ref_checks,
+        )
     resolver = _remembering(resolver)
     if read is not None:
         conflict = identity_conflict(bundle, resolver, read)
         if conflict is not None:
             return _rejected(unit, prepared, [conflict])
+    if checked and earlier is not None and earlier.writes:
+        reused = _reuse_trial(earlier, bundle, resolver)
+        if reused is not None:
+            return reused
     result = prepare_parsed(bundle, shadow, prepared, resolver, validate=not checked)
     _relocate_all(result, origins, bundle)
     return result
+
+
+def _reuse_trial(earlier: Prepared, bundle: dict[str, Any], resolver: Resolver) -> Prepared | None:
+    """The worker's writes, when the store confirms its assumptions; None to plan again.
+
+    The worker prepared every resource as if no conditional create matched. Where one matches
+    the very id the worker planned (this document, or another about the same person, created
+    it), that resource is left as stored and everything else is exactly what the worker built;
+    only a match to another id (a Patient from another feed) needs references rewritten.
+    """
+    existing: set[tuple[str, str]] = set()
+    for entry in bundle["entry"]:
+        criteria = entry["request"].get("ifNoneExist")
+        if not criteria:
+            continue
+        res_type, res_id = entry["resource"]["resourceType"], entry["resource"]["id"]
+        matches = resolver(parse_criteria(criteria, res_type))
+        if matches == [res_id]:
+            existing.add((res_type, res_id))
+        elif matches:
+            return None
+    return Prepared(
+        writes=[w for w in earlier.writes if (w.res_type, w.res_id) not in existing],
+        ref_checks=list(earlier.ref_checks),
+        bytes_in=earlier.bytes_in,
+    )
 
 
 def _empty_store(asked: list[Criteria]) -> Resolver:
