@@ -161,3 +161,12 @@ def test_ids_are_stable_and_document_specific() -> None:
     other = [e["resource"]["id"] for e in map_document(raw.replace(b"Test CCD", b"Another")).bundle["entry"]]
     assert first[0] == other[0]  # the Patient: by identifier
     assert first[-1] != other[-1]  # the DocumentReference: by document
+
+
+def test_document_type_by_template_then_by_loinc_code() -> None:
+    raw = document(section("5.1", "Problems"))
+    assert map_document(raw).kind == "Continuity of Care Document"
+    header_only = raw.replace(f'<templateId root="{T}.1.2" extension="2015-08-01"/>'.encode(), b"")
+    assert map_document(header_only).kind == "Continuity of Care Document"  # by LOINC 34133-9
+    other = header_only.replace(b'code="34133-9"', b'code="11506-3"')
+    assert map_document(other).kind == "Progress Note"

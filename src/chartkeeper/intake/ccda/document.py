@@ -55,6 +55,19 @@ DOCUMENT_TYPES = {
     DOC + "10": "Unstructured Document",
     DOC + "1": "US Realm Header document",
 }
+LOINC = "2.16.840.1.113883.6.1"
+#: LOINC document codes, for documents that carry only the US Realm Header templateId
+DOCUMENT_CODES = {
+    "34133-9": "Continuity of Care Document",
+    "18842-5": "Discharge Summary",
+    "57133-1": "Referral Note",
+    "11506-3": "Progress Note",
+    "11488-4": "Consultation Note",
+    "34117-2": "History and Physical",
+    "11504-8": "Operative Note",
+    "28570-0": "Procedure Note",
+    "18761-7": "Transfer Summary",
+}
 FORMAT_SYSTEM = "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode"
 _CONFIDENTIALITY = {"U", "L", "M", "N", "R", "V"}
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
@@ -70,7 +83,8 @@ class MappedDocument:
 
 
 def document_kind(root: Element) -> str:
-    """The C-CDA document type by templateId; CcdaError when this is not a C-CDA document."""
+    """The C-CDA document type by templateId, else by LOINC document code; CcdaError when this is
+    not a C-CDA document at all."""
     if root.tag != ROOT_TAG:
         raise CcdaError(
             f"not a C-CDA document: the root element is {root.tag}, not ClinicalDocument in urn:hl7-org:v3"
@@ -80,7 +94,11 @@ def document_kind(root: Element) -> str:
     if known:
         return known[0]
     if DOC + "1" in roots or any(r.startswith(DOC) for r in roots):
-        return DOCUMENT_TYPES[DOC + "1"]
+        loinc = find(root, "code")
+        by_code = (
+            DOCUMENT_CODES.get(attr(loinc, "code") or "") if attr(loinc, "codeSystem") == LOINC else None
+        )
+        return by_code or DOCUMENT_TYPES[DOC + "1"]
     raise CcdaError(
         "a CDA document without a C-CDA document templateId (2.16.840.1.113883.10.20.22.1.*) is not taken"
     )
