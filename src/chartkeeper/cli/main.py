@@ -54,12 +54,15 @@ def init(ctx: typer.Context) -> None:
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(help="Files and folders: FHIR Bundles (JSON) and NDJSON, gzip too.")
+        list[Path],
+        typer.Argument(
+            help="Files and folders: FHIR Bundles (JSON), NDJSON and C-CDA documents (XML), gzip too."
+        ),
     ],
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
 ) -> None:
-    """Import FHIR data: ids kept, urn:uuid references resolved, each bundle applied atomically."""
+    """Import FHIR data and C-CDA documents: ids kept, references resolved, each bundle or document atomic."""
     from chartkeeper.intake.service import ingest as run_ingest
     from chartkeeper.intake.service import total_bytes
 

@@ -40,6 +40,15 @@ class StreamedBundleUnit:
 
 
 @dataclass(slots=True)
+class CcdaUnit:
+    """One C-CDA XML document: mapped to a FHIR transaction Bundle and applied all or nothing."""
+
+    source: str
+    raw: bytes
+    fmt: str = "ccda"
+
+
+@dataclass(slots=True)
 class UnreadableFile:
     """A file rejected before parsing (empty, unreadable, or not a format FHIR intake takes)."""
 
@@ -50,7 +59,7 @@ class UnreadableFile:
 
 
 Unit = DocumentUnit | LinesUnit
-AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit | UnreadableFile
+AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit | CcdaUnit | UnreadableFile
 
 
 @dataclass(slots=True)
@@ -76,6 +85,7 @@ class Prepared:
         the writer checks them against the store in the write transaction.
     deferred: the unit needs the store (conditional create/reference/delete) and is prepared
         again in the writer process with a resolver.
+    mapped: for a deferred C-CDA unit, the FHIR Bundle the worker mapped it to.
     """
 
     writes: list[ResourceWrite] = field(default_factory=list)
@@ -83,6 +93,7 @@ class Prepared:
     ref_checks: list[tuple[str, str, str]] = field(default_factory=list)
     deferred: bool = False
     bytes_in: int = 0
+    mapped: bytes | None = None  # a deferred C-CDA unit's Bundle (JSON), so the writer need not map again
     skipped: str | None = None  # why the unit holds nothing to import
 
 

@@ -21,9 +21,12 @@ from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.outcome import Issue, operation_outcome
 from chartkeeper.intake import sources, streamed
+from chartkeeper.intake.ccda.patients import store_reader
+from chartkeeper.intake.ccda.prepare import prepare_ccda
 from chartkeeper.intake.integrity import missing_references
 from chartkeeper.intake.models import (
     AnyUnit,
+    CcdaUnit,
     DocumentUnit,
     IngestReport,
     LinesUnit,
@@ -70,6 +73,8 @@ def units_for(paths: list[Path], report: IngestReport) -> Iterator[AnyUnit]:
             yield StreamedBundleUnit(source, path)
         elif kind == "json":
             yield DocumentUnit(source, sources.read_all(path))
+        elif kind == "xml":
+            yield CcdaUnit(source, sources.read_all(path))
         else:
             code = "required" if kind == "empty" else "structure"
             fmt = "fhir-json" if kind == "empty" else kind
@@ -103,7 +108,6 @@ def _line_units(path: Path) -> Iterator[LinesUnit]:
 
 _UNSUPPORTED = {
     "empty": "the file is empty",
-    "xml": "XML (C-CDA) is not a FHIR JSON document; C-CDA intake is not available in this version",
     "hl7": "an HL7 v2 message, not FHIR JSON; HL7 v2 intake is not available in this version",
 }
 
@@ -115,6 +119,8 @@ def _prepare_unit(unit: AnyUnit) -> Prepared:
         return Prepared(
             rejects=[Reject(unit.source, unit.fmt, unit.raw, [unit.issue])], bytes_in=len(unit.raw)
         )
+    if isinstance(unit, CcdaUnit):
+        return prepare_ccda(unit)
     return prepare(unit)
 
 
@@ -250,7 +256,11 @@ def _apply_unit(store: Store, conn: Connection, unit: AnyUnit, prepared: Prepare
             return streamed.apply_streamed_bundle(conn, unit, _resolver(store, conn))
         except StreamedBundleError as exc:
             raise RejectedInStore(exc.issues) from exc
-    if prepared.deferred:
+    if prepared.deferred and isinstance(unit, CcdaUnit):
+        prepared = prepare_ccda(unit, _resolver(store, conn), earlier=prepared, read=store_reader(conn))
+        if prepared.rejects:
+            raise RejectedInStore(prepared.rejects[0].issues)
+    elif prepared.deferred:
         assert isinstance(unit, DocumentUnit)
         prepared = prepare(unit, resolver=_resolver(store, conn))
         if prepared.rejects:

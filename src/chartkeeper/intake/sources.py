@@ -12,6 +12,7 @@ from chartkeeper.errors import InvalidInput
 GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 1 << 16
 _BOM = b"\xef\xbb\xbf"
+_XML_NAMES = (".xml", ".cda", ".ccda")
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -66,6 +67,8 @@ def sniff(path: Path) -> str:
         return "ndjson"
     if text.startswith(b"<"):
         return "xml"
+    if name.endswith(_XML_NAMES) and not text.startswith((b"{", b"[")):
+        return "xml"  # e.g. UTF-16 XML: the XML parser reads its byte-order mark
     if text.startswith(b"MSH") or text.startswith(b"\x0bMSH"):
         return "hl7"
     if text.startswith(b"{"):
