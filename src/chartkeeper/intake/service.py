@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -157,8 +158,11 @@ def ingest_units(
     started = time.perf_counter()
     report = report if report is not None else IngestReport()
     count = workers if workers > 0 else default_workers()
-    with relaxed_gc(), GroupCommit(store) as group:
-        for unit, prepared in ordered_map(_prepare_unit, units, count, _warm_up):
+    # closing(): if the writer fails, the worker pool is torn down at once, not at interpreter
+    # exit (where a pool with queued tasks could wait forever).
+    results = closing(ordered_map(_prepare_unit, units, count, _warm_up))
+    with relaxed_gc(), GroupCommit(store) as group, results as prepared_units:
+        for unit, prepared in prepared_units:
             _commit(store, group, unit, prepared, report)
             if progress is not None:
                 progress(prepared.bytes_in)
