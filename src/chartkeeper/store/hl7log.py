@@ -55,8 +55,11 @@ def messages(conn: Connection, limit: int = 1000) -> list[LoggedMessage]:
     return [LoggedMessage(**row._asdict()) for row in rows]
 
 
-_TIMES = select(hl7_resource_time.c.res_type, hl7_resource_time.c.res_id, hl7_resource_time.c.message_time).where(
-    hl7_resource_time.c.res_type == bindparam("t"), hl7_resource_time.c.res_id.in_(bindparam("ids", expanding=True))
+_TIMES = select(
+    hl7_resource_time.c.res_type, hl7_resource_time.c.res_id, hl7_resource_time.c.message_time
+).where(
+    hl7_resource_time.c.res_type == bindparam("t"),
+    hl7_resource_time.c.res_id.in_(bindparam("ids", expanding=True)),
 )
 
 
@@ -81,7 +84,8 @@ def set_resource_times(
     if updates:
         conn.execute(
             update(hl7_resource_time).where(
-                hl7_resource_time.c.res_type == bindparam("b_t"), hl7_resource_time.c.res_id == bindparam("b_i")
+                hl7_resource_time.c.res_type == bindparam("b_t"),
+                hl7_resource_time.c.res_id == bindparam("b_i"),
             ),
             updates,
         )
@@ -90,7 +94,13 @@ def set_resource_times(
 
 
 def add_merge_request(
-    conn: Connection, *, now: int, message_pk: int, surviving: str, prior: str, identifiers: list[dict[str, Any]]
+    conn: Connection,
+    *,
+    now: int,
+    message_pk: int,
+    surviving: str,
+    prior: str,
+    identifiers: list[dict[str, Any]],
 ) -> int:
     row = conn.execute(
         insert(hl7_merge_request).returning(hl7_merge_request.c.pk),

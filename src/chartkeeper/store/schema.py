@@ -195,5 +195,7 @@ hl7_merge_request = Table(
     Column("surviving_patient_id", String(64), nullable=False),
     Column("prior_patient_id", String(64), nullable=False),
     Column("prior_identifiers", JSON, nullable=True),
-    Column("status", String(16), nullable=False, default="recorded", comment="recorded (until the MPI merges)"),
+    Column(
+        "status", String(16), nullable=False, default="recorded", comment="recorded (until the MPI merges)"
+    ),
 )

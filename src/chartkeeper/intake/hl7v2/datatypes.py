@@ -49,9 +49,13 @@ def parse_dtm(value: str, where: str, default_offset: str = "+00:00") -> DateTim
         raise V2Error(*_split(where), f"{value!r} is not a date/time")
     year, month, day, hour, minute, second, frac, sign, oh, om = match.groups()
     try:
-        when = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0))
+        when = datetime(
+            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0)
+        )
         offset = f"{sign}{oh}:{om}" if sign else default_offset
-        tz = timezone((1 if offset[0] == "+" else -1) * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+        tz = timezone(
+            (1 if offset[0] == "+" else -1) * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
+        )
     except ValueError as exc:
         raise V2Error(*_split(where), f"{value!r} is not a date/time ({exc})") from exc
     micros = int(when.replace(tzinfo=tz).astimezone(UTC).timestamp() * 1_000_000)
@@ -144,7 +148,9 @@ def identifier(rep: list[list[str]]) -> dict[str, Any] | None:
         out["assigner"] = {"display": namespace or universal}
     id_type = _comp(rep, 5)
     if id_type:
-        out["type"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": id_type}]}
+        out["type"] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": id_type}]
+        }
     return out
 
 

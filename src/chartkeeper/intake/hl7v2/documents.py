@@ -37,7 +37,11 @@ def map_document(ctx: MapContext) -> None:
     if completion:
         if completion not in DOC_STATUS:
             raise V2Error(
-                "TXA", 17, f"{completion!r} is not a completion status (HL7 table 0271)", "AE", TABLE_VALUE_NOT_FOUND
+                "TXA",
+                17,
+                f"{completion!r} is not a completion status (HL7 table 0271)",
+                "AE",
+                TABLE_VALUE_NOT_FOUND,
             )
         doc["docStatus"] = DOC_STATUS[completion]
     kind = txa.get(2)
@@ -75,7 +79,13 @@ def _attachment(ctx: MapContext, txa: Segment) -> dict[str, Any]:
     for obx in ctx.message.all("OBX"):
         if obx.get(2).upper() == "ED" and obx.get(5, 2):
             return {"contentType": _media_type(obx)}
-    raise V2Error("OBX", 5, "the document has no content (no TX, ST, FT or ED observation)", "AE", REQUIRED_FIELD_MISSING)
+    raise V2Error(
+        "OBX",
+        5,
+        "the document has no content (no TX, ST, FT or ED observation)",
+        "AE",
+        REQUIRED_FIELD_MISSING,
+    )
 
 
 def _media_type(obx: Segment) -> str:
@@ -91,7 +101,9 @@ def _encapsulated(obx: Segment) -> dict[str, Any]:
     encoding = obx.get(5, 4).upper()
     data = obx.get(5, 5)
     if encoding not in ("BASE64", "A"):
-        raise V2Error("OBX", 5, f"encapsulated data with encoding {encoding!r} is not supported (Base64 or A)")
+        raise V2Error(
+            "OBX", 5, f"encapsulated data with encoding {encoding!r} is not supported (Base64 or A)"
+        )
     if encoding == "A":
         payload = data.encode()
     else:

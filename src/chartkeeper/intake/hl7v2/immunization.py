@@ -38,9 +38,15 @@ def _immunization(ctx: MapContext, rxa: Segment) -> dict[str, Any]:
     completion = rxa.get(20).upper()
     if completion and completion not in IMMUNIZATION_STATUS:
         raise V2Error(
-            "RXA", 20, f"{completion!r} is not a completion status (HL7 table 0322)", "AE", TABLE_VALUE_NOT_FOUND
+            "RXA",
+            20,
+            f"{completion!r} is not a completion status (HL7 table 0322)",
+            "AE",
+            TABLE_VALUE_NOT_FOUND,
         )
-    status = "entered-in-error" if rxa.get(21).upper() == "D" else IMMUNIZATION_STATUS.get(completion, "completed")
+    status = (
+        "entered-in-error" if rxa.get(21).upper() == "D" else IMMUNIZATION_STATUS.get(completion, "completed")
+    )
     res_id = dt.stable_id("Immunization", ctx.patient_id or "", given.fhir, rxa.text(5))
     imm: dict[str, Any] = {
         "resourceType": "Immunization",

@@ -56,7 +56,9 @@ def check_header(message: V2Message) -> tuple[str, int, str]:
     if not message.version:
         raise V2Error("MSH", 12, "the version id is missing", "AR", REQUIRED_FIELD_MISSING)
     if message.version not in SUPPORTED_VERSIONS:
-        raise V2Error("MSH", 12, f"version {message.version!r} is not supported (2.3 to 2.8)", "AR", UNSUPPORTED_VERSION)
+        raise V2Error(
+            "MSH", 12, f"version {message.version!r} is not supported (2.3 to 2.8)", "AR", UNSUPPORTED_VERSION
+        )
     raw_time = msh.get(7)
     if not raw_time:
         raise V2Error("MSH", 7, "the message date/time is missing", "AR", REQUIRED_FIELD_MISSING)
@@ -79,7 +81,13 @@ def _mapper(message: V2Message) -> Callable[[MapContext], None] | None:
 def map_message(message: V2Message) -> Mapped:
     """Map a parsed message; V2Error (with AE or AR) says what is wrong and where."""
     if message.message_code == "ACK":
-        raise V2Error("MSH", 9, "an ACK acknowledges a message; it is not a message to store", "AR", UNSUPPORTED_MESSAGE_TYPE)
+        raise V2Error(
+            "MSH",
+            9,
+            "an ACK acknowledges a message; it is not a message to store",
+            "AR",
+            UNSUPPORTED_MESSAGE_TYPE,
+        )
     kind, micros, offset = check_header(message)
     mapper = _mapper(message)
     if mapper is None:
@@ -95,7 +103,13 @@ def map_message(message: V2Message) -> Mapped:
 def _need_patient(ctx: MapContext) -> None:
     map_patient(ctx)
     if ctx.patient_id is None:
-        raise V2Error("PID", None, f"{ctx.message.message_code}^{ctx.message.trigger} needs a PID segment", "AE", REQUIRED_FIELD_MISSING)
+        raise V2Error(
+            "PID",
+            None,
+            f"{ctx.message.message_code}^{ctx.message.trigger} needs a PID segment",
+            "AE",
+            REQUIRED_FIELD_MISSING,
+        )
 
 
 def _adt(ctx: MapContext) -> None:

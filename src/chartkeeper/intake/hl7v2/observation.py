@@ -12,7 +12,7 @@ from chartkeeper.intake.hl7v2.errors import REQUIRED_FIELD_MISSING, TABLE_VALUE_
 from chartkeeper.intake.hl7v2.parse import Segment
 from chartkeeper.intake.hl7v2.vocab import INTERPRETATION, OBSERVATION_STATUS
 
-_RANGE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:-|–|\^)\s*([+-]?\d+(?:\.\d+)?)\s*$")
+_RANGE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:-|\u2013|\^)\s*([+-]?\d+(?:\.\d+)?)\s*$")
 _BOUND = re.compile(r"^\s*(<=|>=|<|>)\s*([+-]?\d+(?:\.\d+)?)\s*$")
 _V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 _TEXT_TYPES = frozenset({"ST", "TX", "FT", "ID", "IS", "TN", "TM", "CF"})
@@ -129,7 +129,9 @@ def _interpretation(obx: Segment) -> list[dict[str, Any]]:
         code = _c(rep, 1)
         if not code:
             continue
-        system = _V3_INTERPRETATION if code in INTERPRETATION else "http://terminology.hl7.org/CodeSystem/v2-0078"
+        system = (
+            _V3_INTERPRETATION if code in INTERPRETATION else "http://terminology.hl7.org/CodeSystem/v2-0078"
+        )
         coding: dict[str, Any] = {"system": system, "code": code}
         display = _c(rep, 2)
         if display and display != code:

@@ -159,7 +159,13 @@ def parse_message(text: str) -> V2Message:
     for seg in segments:
         if len(seg.name) != 3 or not seg.name.isalnum() or not seg.name.isupper():
             start = seg.name[:20] or "|"
-            raise V2Error(seg.name[:3] or "?", None, f"segment {seg.index} starts with {start!r}, not a segment id", "AE", 100)
+            raise V2Error(
+                seg.name[:3] or "?",
+                None,
+                f"segment {seg.index} starts with {start!r}, not a segment id",
+                "AE",
+                100,
+            )
     return V2Message(segments, enc, sep, text)
 
 

@@ -72,7 +72,9 @@ def _gender(patient: dict[str, Any], pid: Segment) -> None:
     if not sex:
         return
     if sex not in GENDER:
-        raise V2Error("PID", 8, f"{sex!r} is not an administrative sex (HL7 table 0001)", "AE", TABLE_VALUE_NOT_FOUND)
+        raise V2Error(
+            "PID", 8, f"{sex!r} is not an administrative sex (HL7 table 0001)", "AE", TABLE_VALUE_NOT_FOUND
+        )
     patient["gender"] = GENDER[sex]
 
 

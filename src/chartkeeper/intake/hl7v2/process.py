@@ -62,7 +62,9 @@ class V2Outcome:
 
 
 def _reject(prepared: V2Prepared, error: V2Error) -> V2Prepared:
-    prepared.rejection = Rejection(error.ack_code, error.code, error.segment, error.field, str(error), error.issues)
+    prepared.rejection = Rejection(
+        error.ack_code, error.code, error.segment, error.field, str(error), error.issues
+    )
     prepared.writes = []
     return prepared
 
@@ -135,7 +137,11 @@ def _apply(conn: Connection, prepared: V2Prepared, now: int) -> V2Outcome:
 
 
 def _refused(conn: Connection, prepared: V2Prepared, exc: Exception, now: int) -> V2Outcome:
-    text = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    text = (
+        str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+        if str(exc).strip()
+        else type(exc).__name__
+    )
     issue = Issue("error", "processing", f"the store refused the write: {text}", None)
     rejection = Rejection("AE", APPLICATION_ERROR, "MSH", None, issue.message, [issue])
     return _quarantine(conn, prepared, rejection, now)

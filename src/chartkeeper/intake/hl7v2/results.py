@@ -64,8 +64,13 @@ def _report(ctx: MapContext, obr: Segment, orc: Segment | None, ordinal: int) ->
         if rep and rep[0] and rep[0][0] and rep[0][0][0].strip():
             ident = _entity_identifier(rep[0], kind)
             identifiers.append(ident)
-            key = key or f"{kind}|{ident.get('system', '')}|{rep[0][1][0] if len(rep[0]) > 1 else ''}|{ident['value']}"
-    res_id = dt.stable_id("DiagnosticReport", key or f"{ctx.message.sender}|{ctx.message.control_id}|{ordinal}")
+            key = (
+                key
+                or f"{kind}|{ident.get('system', '')}|{rep[0][1][0] if len(rep[0]) > 1 else ''}|{ident['value']}"
+            )
+    res_id = dt.stable_id(
+        "DiagnosticReport", key or f"{ctx.message.sender}|{ctx.message.control_id}|{ordinal}"
+    )
     report: dict[str, Any] = {"resourceType": "DiagnosticReport", "id": res_id}
     if identifiers:
         report["identifier"] = identifiers

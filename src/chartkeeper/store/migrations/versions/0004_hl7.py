@@ -23,7 +23,9 @@ def upgrade() -> None:
         "hl7_message",
         sa.Column("pk", PK, primary_key=True, autoincrement=True),
         sa.Column("received_at", sa.BigInteger, nullable=False, comment="microseconds since epoch"),
-        sa.Column("source", sa.Text, nullable=False, comment="file path (and message number), or peer address"),
+        sa.Column(
+            "source", sa.Text, nullable=False, comment="file path (and message number), or peer address"
+        ),
         sa.Column("sender", sa.Text, nullable=False, comment="MSH-3|MSH-4 as sent"),
         sa.Column("control_id", sa.String(199), nullable=False, comment="MSH-10"),
         sa.Column("message_type", sa.String(32), nullable=False, comment="MSH-9, e.g. ORU^R01"),
@@ -48,9 +50,7 @@ def upgrade() -> None:
         sa.Column("surviving_patient_id", sa.String(64), nullable=False),
         sa.Column("prior_patient_id", sa.String(64), nullable=False),
         sa.Column("prior_identifiers", sa.JSON, nullable=True),
-        sa.Column(
-            "status", sa.String(16), nullable=False, comment="recorded (until the MPI merges)"
-        ),
+        sa.Column("status", sa.String(16), nullable=False, comment="recorded (until the MPI merges)"),
     )
 
 
