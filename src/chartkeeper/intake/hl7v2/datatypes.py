@@ -189,7 +189,8 @@ _ADDRESS_USE = {"H": "home", "B": "work", "O": "work", "C": "temp", "BA": "old",
 
 def address(rep: list[list[str]]) -> dict[str, Any] | None:
     """XAD → Address."""
-    lines = [x for x in (_comp(rep, 1), _comp(rep, 2)) if x]
+    street = " ".join(x.strip() for x in (rep[0] if rep else []) if x.strip() and x.strip() != '""')
+    lines = [x for x in (street, _comp(rep, 2)) if x]
     out: dict[str, Any] = {}
     if lines:
         out["line"] = lines
@@ -215,7 +216,7 @@ def telecom(rep: list[list[str]], default_use: str | None = None) -> dict[str, A
     equipment = _comp(rep, 3)
     email = _comp(rep, 4)
     area, local, ext = _comp(rep, 6), _comp(rep, 7), _comp(rep, 8)
-    if email or equipment in ("Internet", "X.400", "NET"):
+    if equipment in ("Internet", "X.400", "NET") or (not equipment and "@" in email):
         value, system = email or _comp(rep, 1), "email"
     else:
         value = (f"({area}) " if area else "") + local if local else _comp(rep, 1)

@@ -109,11 +109,11 @@ class V2Message:
 
 def decode(raw: bytes) -> str:
     """Bytes → text: UTF-8 (v2.8's preferred set), else Latin-1, which never fails."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    return text.removeprefix(_BOM)
+        return raw.decode("latin-1")
 
 
 def split_messages(text: str) -> Iterator[str]:
@@ -141,7 +141,8 @@ def split_messages(text: str) -> Iterator[str]:
 
 def parse_message(text: str) -> V2Message:
     """Parse one message (CR-separated); V2Error naming MSH-1/MSH-2 when the header is unusable."""
-    text = text.removeprefix(_BOM).strip()
+    lines = [ln for ln in text.removeprefix(_BOM).replace("\r\n", "\r").replace("\n", "\r").split("\r") if ln.strip()]
+    text = "\r".join(lines).strip()
     if not text.startswith("MSH"):
         raise V2Error("MSH", None, "a message must start with an MSH segment", "AR", 100)
     if len(text) < 8:
@@ -151,26 +152,29 @@ def parse_message(text: str) -> V2Message:
         raise V2Error("MSH", 1, f"{sep!r} cannot be a field separator", "AR", 102)
     if len(set(sep + enc[:4])) != 5 or any(c.isalnum() or c.isspace() for c in enc[:4]) or enc[3] == sep:
         raise V2Error("MSH", 2, f"{enc!r} are not four distinct encoding characters", "AR", 102)
+    previous = "MSH"
+    for index, line in enumerate(lines, start=1):
+        name = line.split(sep, 1)[0].strip()
+        if len(name) != 3 or not name.isalnum() or not name.isupper():
+            raise V2Error(
+                previous,
+                None,
+                f"segment {index} starts with {line[:20]!r}, not a segment id "
+                f"(a line break inside the {previous} segment before it?)",
+                "AE",
+                100,
+            )
+        previous = name
     try:
         parsed = hl7.parse(text)
     except Exception as exc:  # the library's own errors are ValueError/IndexError/ParseException
         raise V2Error("MSH", None, f"cannot be parsed: {exc}", "AR", 100) from exc
     segments = [_segment(parsed, seg, i) for i, seg in enumerate(parsed, start=1)]
-    for seg in segments:
-        if len(seg.name) != 3 or not seg.name.isalnum() or not seg.name.isupper():
-            start = seg.name[:20] or "|"
-            raise V2Error(
-                seg.name[:3] or "?",
-                None,
-                f"segment {seg.index} starts with {start!r}, not a segment id",
-                "AE",
-                100,
-            )
     return V2Message(segments, enc, sep, text)
 
 
 def _segment(message: hl7.Message, seg: hl7.Segment, index: int) -> Segment:
-    name = str(seg[0][0]) if len(seg) and len(seg[0]) else ""
+    name = str(seg[0]).strip() if len(seg) else ""
     fields: list[Field] = []
     for n, raw_field in enumerate(seg):
         if name == "MSH" and n in (1, 2):
