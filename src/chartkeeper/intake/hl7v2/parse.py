@@ -1,11 +1,13 @@
-"""HL7 v2 parsing: cutting files into messages and reading fields, with python-hl7 underneath.
+"""HL7 v2 parsing: cutting files into messages and reading fields in the message's own delimiters.
 
-python-hl7 honours each message's own field separator and encoding characters (MSH-1/MSH-2)
-and splits repetitions, components and subcomponents; this module adds what mapping needs on
-top: a uniform tree (every field is repetitions of components of subcomponents, unescaped),
-1-based ``PID-3``-style access that never raises for absent optional parts, and errors that
-name the segment and field. Z-segments and segments we do not map are kept in the tree and
-in the recorded raw bytes; they are never fatal.
+Each message's field separator and encoding characters come from its MSH-1/MSH-2; escape
+sequences are decoded by python-hl7 (``hl7.Message.unescape``). The split into fields,
+repetitions, components and subcomponents is a plain ``str.split`` done lazily per field:
+python-hl7's container tree cost 5-40 ms per message here (measured), which alone would cap
+the MLLP listener far below its target. ``tests/unit/intake/hl7v2`` checks that this split
+gives exactly python-hl7's tree for every sample message (see docs/adr/0008-hl7v2-intake.md).
+Z-segments and segments we do not map are kept in the tree and in the recorded raw bytes;
+they are never fatal.
 """
 
 from __future__ import annotations
@@ -25,16 +27,30 @@ SUPPORTED_VERSIONS = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.
 Field = list[list[list[str]]]  # repetitions → components → subcomponents
 
 
-@dataclass(slots=True)
 class Segment:
-    """One segment: ``fields[n]`` is field n (for MSH, n counts from MSH-1, the separator)."""
+    """One segment: ``field(n)`` is field n (for MSH, n counts from MSH-1, the separator).
 
-    name: str
-    fields: list[Field]
-    index: int  # position in the message, from 1
+    Fields are split into repetitions, components and subcomponents (and unescaped) only
+    when first read: most fields of a message are never mapped.
+    """
+
+    __slots__ = ("_cache", "codec", "index", "name", "raw")
+
+    def __init__(self, name: str, raw: list[str], index: int, codec: Codec) -> None:
+        self.name = name
+        self.raw = raw  # raw[n] is field n as sent
+        self.index = index  # position in the message, from 1
+        self.codec = codec
+        self._cache: dict[int, Field] = {}
 
     def field(self, n: int) -> Field:
-        return self.fields[n] if 0 < n < len(self.fields) else []
+        if not 0 < n < len(self.raw):
+            return []
+        found = self._cache.get(n)
+        if found is None:
+            found = [[[self.raw[n]]]] if self.name == "MSH" and n <= 2 else self.codec.split(self.raw[n])
+            self._cache[n] = found
+        return found
 
     def reps(self, n: int) -> list[list[list[str]]]:
         """Field n's repetitions, without empty ones."""
@@ -141,7 +157,11 @@ def split_messages(text: str) -> Iterator[str]:
 
 def parse_message(text: str) -> V2Message:
     """Parse one message (CR-separated); V2Error naming MSH-1/MSH-2 when the header is unusable."""
-    lines = [ln for ln in text.removeprefix(_BOM).replace("\r\n", "\r").replace("\n", "\r").split("\r") if ln.strip()]
+    lines = [
+        ln
+        for ln in text.removeprefix(_BOM).replace("\r\n", "\r").replace("\n", "\r").split("\r")
+        if ln.strip()
+    ]
     text = "\r".join(lines).strip()
     if not text.startswith("MSH"):
         raise V2Error("MSH", None, "a message must start with an MSH segment", "AR", 100)
@@ -165,45 +185,37 @@ def parse_message(text: str) -> V2Message:
                 100,
             )
         previous = name
-    try:
-        parsed = hl7.parse(text)
-    except Exception as exc:  # the library's own errors are ValueError/IndexError/ParseException
-        raise V2Error("MSH", None, f"cannot be parsed: {exc}", "AR", 100) from exc
-    segments = [_segment(parsed, seg, i) for i, seg in enumerate(parsed, start=1)]
+    codec = Codec(sep, enc)
+    segments = [_segment(line, index, codec) for index, line in enumerate(lines, start=1)]
     return V2Message(segments, enc, sep, text)
 
 
-def _segment(message: hl7.Message, seg: hl7.Segment, index: int) -> Segment:
-    name = str(seg[0]).strip() if len(seg) else ""
-    fields: list[Field] = []
-    for n, raw_field in enumerate(seg):
-        if name == "MSH" and n in (1, 2):
-            fields.append([[[str(raw_field[0]) if len(raw_field) else ""]]])
-        else:
-            fields.append(_field(message, raw_field))
-    return Segment(name, fields, index)
+class Codec:
+    """A message's delimiters, and python-hl7's unescaping of its escape sequences."""
+
+    __slots__ = ("comp", "esc", "library", "rep", "sub")
+
+    def __init__(self, sep: str, enc: str) -> None:
+        self.comp, self.rep, self.esc, self.sub = enc[0], enc[1], enc[2], enc[3]
+        self.library = hl7.Message(esc=self.esc, separators="\r" + sep + self.rep + self.comp + self.sub)
+
+    def split(self, value: str) -> Field:
+        """repetition → component → subcomponent, each leaf unescaped."""
+        comp, sub, esc = self.comp, self.sub, self.esc
+        return [
+            [[self._unescape(s) if esc in s else s for s in c.split(sub)] for c in r.split(comp)]
+            for r in value.split(self.rep)
+        ]
+
+    def _unescape(self, value: str) -> str:
+        try:
+            return str(self.library.unescape(value))
+        except Exception:  # a malformed escape sequence: keep the characters as sent
+            return value
 
 
-def _field(message: hl7.Message, raw_field: hl7.Field) -> Field:
-    reps: Field = []
-    for rep in raw_field:
-        if isinstance(rep, str):
-            reps.append([[_unescape(message, rep)]])
-            continue
-        comps: list[list[str]] = []
-        for comp in rep:
-            if isinstance(comp, str):
-                comps.append([_unescape(message, comp)])
-            else:
-                comps.append([_unescape(message, str(sub)) for sub in comp])
-        reps.append(comps)
-    return reps
-
-
-def _unescape(message: hl7.Message, value: str) -> str:
-    if message.esc not in value:
-        return value
-    try:
-        return str(message.unescape(value))
-    except Exception:  # a malformed escape sequence: keep the characters as sent
-        return value
+def _segment(line: str, index: int, codec: Codec) -> Segment:
+    raw = line.split(codec.library.separators[1])
+    if raw[0] == "MSH":
+        raw = ["MSH", line[3], line[4:8], *raw[2:]]
+    return Segment(raw[0], raw, index, codec)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from conftest import SHARED_DATA
 from samples import oru
 
 from chartkeeper.intake.hl7v2.errors import V2Error
@@ -73,3 +76,53 @@ def test_unusable_messages_name_the_place(text: str, where: str) -> None:
     with pytest.raises(V2Error) as info:
         parse_message(text)
     assert info.value.where.startswith(where)
+
+
+def _library_tree(text: str) -> list[list[list[list[list[str]]]]]:
+    """python-hl7's own parse of ``text``, as repetitions → components → subcomponents."""
+    import hl7
+
+    message = hl7.parse(text)
+    out = []
+    for seg in message:
+        fields = []
+        for n, field in enumerate(seg):
+            if str(seg[0]) == "MSH" and n in (1, 2):
+                fields.append([[[str(field[0])]]])
+                continue
+            reps = []
+            for rep in field:
+                if isinstance(rep, str):
+                    reps.append([[message.unescape(rep) if message.esc in rep else rep]])
+                    continue
+                comps = []
+                for comp in rep:
+                    subs = [comp] if isinstance(comp, str) else [str(s) for s in comp]
+                    comps.append([message.unescape(s) if message.esc in s else s for s in subs])
+                reps.append(comps)
+            fields.append(reps)
+        out.append(fields)
+    return out
+
+
+def _files() -> list[Path]:
+    return sorted((SHARED_DATA / "hl7v2").rglob("*.hl7"))
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: p.name)
+def test_our_split_is_python_hl7s_tree(path: Path) -> None:
+    """The hot path's str.split gives exactly what the library gives, for every sample message."""
+    for text in split_messages(decode(path.read_bytes())):
+        try:
+            ours = parse_message(text)
+        except V2Error:
+            continue  # unusable header: the library is not asked either
+        theirs = _library_tree(ours.text)
+        assert len(theirs) == len(ours.segments)
+        for seg, lib in zip(ours.segments, theirs, strict=True):
+            for n in range(1, len(lib)):
+                mine = seg.field(n)
+                if lib[n] == [[[""]]] or lib[n] == [[[]]]:
+                    assert mine in ([[[""]]], []), (seg.name, n)
+                else:
+                    assert mine == lib[n], (seg.name, n)
