@@ -172,3 +172,26 @@ def test_ingest_in_worker_processes(sqlite_store: Store, workers: int) -> None:
     report = ingest(sqlite_store, [HL7_DIR / "microsoft-fhir-converter"], workers=workers)
     assert report.summary.created["Patient"] >= 5
     assert _clinical_count(sqlite_store) > 0
+
+
+def test_group_apply_keeps_the_rules(store: Store) -> None:
+    """The MLLP writer's group path: duplicates in and across groups, newest message wins."""
+    from chartkeeper.intake.hl7v2.batch import apply_batch
+    from chartkeeper.intake.hl7v2.process import prepare_v2
+
+    def prep(text: str) -> Any:
+        return prepare_v2(text.encode(), "group")
+
+    newer = adt("A08", "G1", "20240301000000+0000", family="Newer")
+    older = adt("A08", "G2", "20240201000000+0000", family="Older")
+    with store.transaction() as conn:
+        first = apply_batch(conn, [prep(newer), prep(older), prep(newer)])
+    assert [o.status for o in first] == ["applied", "applied", "duplicate"]
+    with store.transaction() as conn:
+        second = apply_batch(conn, [prep(newer), prep(adt("A08", "G3", "20240101000000+0000", family="Oldest"))])
+    assert [o.status for o in second] == ["duplicate", "applied"]
+    [patient] = [p.content for p in store.iter_current("Patient")]
+    assert patient is not None and patient["name"][0]["family"] == "Newer"
+    with store.transaction() as conn:
+        mixed = apply_batch(conn, [prep(oru("G4")), prep(oru("G5").replace("||250|", "||x|"))])
+    assert [o.ack_code for o in mixed] == ["AA", "AE"]

@@ -119,3 +119,35 @@ def add_merge_request(
 def merge_requests(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(select(hl7_merge_request).order_by(hl7_merge_request.c.pk))
     return [dict(row._asdict()) for row in rows]
+
+
+def record_many(conn: Connection, *, now: int, rows: list[dict[str, Any]]) -> None:
+    """Add several messages to the log in one statement (their keys are not needed)."""
+    if rows:
+        conn.execute(insert(hl7_message), [{"received_at": now, **row} for row in rows])
+
+
+def applied_among(conn: Connection, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (sender, control id) pairs were already applied."""
+    wanted = set(keys)
+    if not wanted:
+        return set()
+    stmt = select(hl7_message.c.sender, hl7_message.c.control_id).where(
+        hl7_message.c.control_id.in_(sorted({cid for _s, cid in wanted})), hl7_message.c.status == "applied"
+    )
+    return {(row.sender, row.control_id) for row in conn.execute(stmt)} & wanted
+
+
+def set_times(conn: Connection, known: dict[tuple[str, str], int], times: dict[tuple[str, str], int]) -> None:
+    """Record each (type, id)'s new message time; ``known`` says which rows exist already."""
+    updates = [{"b_t": t, "b_i": i, "message_time": w} for (t, i), w in times.items() if (t, i) in known]
+    inserts = [{"res_type": t, "res_id": i, "message_time": w} for (t, i), w in times.items() if (t, i) not in known]
+    if updates:
+        conn.execute(
+            update(hl7_resource_time).where(
+                hl7_resource_time.c.res_type == bindparam("b_t"), hl7_resource_time.c.res_id == bindparam("b_i")
+            ),
+            updates,
+        )
+    if inserts:
+        conn.execute(insert(hl7_resource_time), inserts)

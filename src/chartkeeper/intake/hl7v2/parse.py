@@ -202,6 +202,8 @@ class Codec:
     def split(self, value: str) -> Field:
         """repetition → component → subcomponent, each leaf unescaped."""
         comp, sub, esc = self.comp, self.sub, self.esc
+        if comp not in value and self.rep not in value and sub not in value and esc not in value:
+            return [[[value]]]  # most fields: one plain value
         return [
             [[self._unescape(s) if esc in s else s for s in c.split(sub)] for c in r.split(comp)]
             for r in value.split(self.rep)

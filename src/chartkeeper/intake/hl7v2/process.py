@@ -80,7 +80,7 @@ def prepare_v2(raw: bytes, source: str) -> V2Prepared:
     except V2Error as exc:
         return _reject(prepared, exc)
     prepared.message_type, prepared.message_time = mapped.message_type, mapped.message_time
-    result, issues = prepare_mapped(mapped, source)
+    writes, issues = prepare_mapped(mapped)
     if issues:
         first = issues[0]
         reason = f"the mapped FHIR is invalid: {first.one_line()}"
@@ -89,7 +89,7 @@ def prepare_v2(raw: bytes, source: str) -> V2Prepared:
         error = V2Error(prepared.message_type.split("^")[0] or "MSH", None, reason, "AE", APPLICATION_ERROR)
         error.issues = issues
         return _reject(prepared, error)
-    prepared.writes = result.writes
+    prepared.writes = writes
     prepared.merge = mapped.merge
     return prepared
 
@@ -100,7 +100,7 @@ def apply_v2(conn: Connection, prepared: V2Prepared) -> V2Outcome:
     if prepared.rejection is not None:
         return _quarantine(conn, prepared, prepared.rejection, now)
     if hl7log.applied_before(conn, prepared.sender, prepared.control_id):
-        pk = hl7log.record(conn, now=now, values=_log_values(prepared, "duplicate", "AA"))
+        pk = hl7log.record(conn, now=now, values=log_values(prepared, "duplicate", "AA"))
         return V2Outcome("AA", "duplicate", message_pk=pk)
     for attempt in (1, 2):
         try:
@@ -122,7 +122,7 @@ def _apply(conn: Connection, prepared: V2Prepared, now: int) -> V2Outcome:
     fresh = [w for w in prepared.writes if known.get((w.res_type, w.res_id), when) <= when]
     summary = writer.apply_writes(conn, fresh, now)
     hl7log.set_resource_times(conn, known, [(w.res_type, w.res_id) for w in fresh], when)
-    pk = hl7log.record(conn, now=now, values=_log_values(prepared, "applied", "AA"))
+    pk = hl7log.record(conn, now=now, values=log_values(prepared, "applied", "AA"))
     if prepared.merge is not None:
         merge = prepared.merge
         hl7log.add_merge_request(
@@ -157,13 +157,13 @@ def _quarantine(conn: Connection, prepared: V2Prepared, rejection: Rejection, no
         issues=operation_outcome(rejection.issues),
         now=now,
     )
-    values = _log_values(prepared, "rejected", rejection.ack_code)
+    values = log_values(prepared, "rejected", rejection.ack_code)
     values["quarantine_pk"] = qpk
     pk = hl7log.record(conn, now=now, values=values)
     return V2Outcome(rejection.ack_code, "rejected", rejection, quarantine_pk=qpk, message_pk=pk)
 
 
-def _log_values(prepared: V2Prepared, status: str, ack_code: str) -> dict[str, object]:
+def log_values(prepared: V2Prepared, status: str, ack_code: str) -> dict[str, object]:
     return {
         "source": prepared.source,
         "sender": prepared.sender[:2000],

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR
-from chartkeeper.intake.hl7v2.process import Rejection, V2Outcome, V2Prepared, apply_v2
+from chartkeeper.intake.hl7v2.batch import apply_batch
+from chartkeeper.intake.hl7v2.process import Rejection, V2Outcome, V2Prepared
 from chartkeeper.store.repository import Store
 
 log = logging.getLogger("chartkeeper.mllp")
@@ -79,7 +80,7 @@ class GroupWriter:
         outcomes: list[V2Outcome] = []
         try:
             with conn.begin():
-                outcomes = [apply_v2(conn, job.prepared) for job in batch]
+                outcomes = apply_batch(conn, [job.prepared for job in batch])
         except Exception as exc:  # the database refused the commit: nothing of the batch is stored
             log.error("commit failed for %d messages: %s", len(batch), type(exc).__name__)
             failure = Rejection(
