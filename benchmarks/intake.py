@@ -146,7 +146,9 @@ def raw_rows(batch: list[bytes], folder: Path) -> float:
     con.execute("CREATE TABLE msg (pk INTEGER PRIMARY KEY, control_id TEXT, content BLOB NOT NULL)")
     started = time.perf_counter()
     with con:
-        con.executemany("INSERT INTO msg (control_id, content) VALUES (?, ?)", ((str(i), m) for i, m in enumerate(batch)))
+        con.executemany(
+            "INSERT INTO msg (control_id, content) VALUES (?, ?)", ((str(i), m) for i, m in enumerate(batch))
+        )
     seconds = time.perf_counter() - started
     con.close()
     return len(batch) / seconds

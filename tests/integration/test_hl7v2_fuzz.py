@@ -7,8 +7,6 @@ real SQLite store to show a rejected message writes nothing but its quarantine e
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,9 +17,7 @@ from chartkeeper.intake.hl7v2.process import V2Prepared, apply_v2, prepare_v2
 from chartkeeper.store.repository import Store
 
 from conftest import SHARED_DATA
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "intake" / "hl7v2"))
-from samples import MDM, VXU, adt, oru
+from hl7v2_samples import MDM, VXU, adt, oru
 
 _FILES = ["LAB-ORU-2.hl7", "ADT-A01-01.hl7", "MDM-T02-03.hl7", "VXU-V04-01.hl7"]
 SEEDS = [

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED_DATA
 
 from chartkeeper.intake.service import ingest
 from chartkeeper.store import hl7log
 from chartkeeper.store.repository import Store
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "intake" / "hl7v2"))
-from samples import adt, oru  # noqa: E402
+from conftest import SHARED_DATA
+from hl7v2_samples import adt, oru
 
 HL7_DIR = SHARED_DATA / "hl7v2"
 EXPECTED = json.loads((HL7_DIR / "EXPECTED.json").read_text())["messages"]
@@ -91,8 +89,9 @@ def test_shared_sample_values(store: Store) -> None:
     patients = [p.content for p in store.iter_current("Patient") if p.content]
     everyman = [p for p in patients if any(i["value"] == "PATID1234" for i in p.get("identifier", []))]
     assert len(everyman) == 1  # ADT, VXU and MDM messages about him are one Patient
-    assert {"value": "123456789", "assigner": {"display": "USSSA"}} == {
-        k: v for k, v in everyman[0]["identifier"][1].items() if k != "type"
+    assert {k: v for k, v in everyman[0]["identifier"][1].items() if k != "type"} == {
+        "value": "123456789",
+        "assigner": {"display": "USSSA"},
     }
     with store.reading() as conn:
         merges = hl7log.merge_requests(conn)
@@ -188,7 +187,9 @@ def test_group_apply_keeps_the_rules(store: Store) -> None:
         first = apply_batch(conn, [prep(newer), prep(older), prep(newer)])
     assert [o.status for o in first] == ["applied", "applied", "duplicate"]
     with store.transaction() as conn:
-        second = apply_batch(conn, [prep(newer), prep(adt("A08", "G3", "20240101000000+0000", family="Oldest"))])
+        second = apply_batch(
+            conn, [prep(newer), prep(adt("A08", "G3", "20240101000000+0000", family="Oldest"))]
+        )
     assert [o.status for o in second] == ["duplicate", "applied"]
     [patient] = [p.content for p in store.iter_current("Patient")]
     assert patient is not None and patient["name"][0]["family"] == "Newer"

@@ -19,8 +19,7 @@ from hl7.client import MLLPClient
 from chartkeeper.store import hl7log
 from chartkeeper.store.repository import Store
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "intake" / "hl7v2"))
-from samples import adt, oru  # noqa: E402
+from hl7v2_samples import adt, oru
 
 CHARTKEEPER = Path(sys.executable).with_name("chartkeeper")
 

@@ -31,6 +31,7 @@ def test_readme_names_every_command_and_setting() -> None:
         "quarantine show",
         "demo",
         "serve",
+        "mllp",
     ):
         assert f"chartkeeper {command}" in readme, command
     for setting in (

@@ -141,11 +141,14 @@ def applied_among(conn: Connection, keys: Iterable[tuple[str, str]]) -> set[tupl
 def set_times(conn: Connection, known: dict[tuple[str, str], int], times: dict[tuple[str, str], int]) -> None:
     """Record each (type, id)'s new message time; ``known`` says which rows exist already."""
     updates = [{"b_t": t, "b_i": i, "message_time": w} for (t, i), w in times.items() if (t, i) in known]
-    inserts = [{"res_type": t, "res_id": i, "message_time": w} for (t, i), w in times.items() if (t, i) not in known]
+    inserts = [
+        {"res_type": t, "res_id": i, "message_time": w} for (t, i), w in times.items() if (t, i) not in known
+    ]
     if updates:
         conn.execute(
             update(hl7_resource_time).where(
-                hl7_resource_time.c.res_type == bindparam("b_t"), hl7_resource_time.c.res_id == bindparam("b_i")
+                hl7_resource_time.c.res_type == bindparam("b_t"),
+                hl7_resource_time.c.res_id == bindparam("b_i"),
             ),
             updates,
         )

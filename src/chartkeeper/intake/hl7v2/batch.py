@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chartkeeper.errors import ChartkeeperError
 from chartkeeper.fhir.instant import now_us
-from chartkeeper.intake.hl7v2.process import V2Outcome, V2Prepared, log_values, apply_v2
+from chartkeeper.intake.hl7v2.process import V2Outcome, V2Prepared, apply_v2, log_values
 from chartkeeper.store import hl7log, writer
 from chartkeeper.store.models import ResourceWrite
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR
 from chartkeeper.intake.hl7v2.batch import apply_batch
+from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR
 from chartkeeper.intake.hl7v2.process import Rejection, V2Outcome, V2Prepared
 from chartkeeper.store.repository import Store
 

@@ -6,13 +6,14 @@ import base64
 from typing import Any
 
 import pytest
-from samples import ADT, MDM, VXU, adt, oru
 
 from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.intake.hl7v2.errors import V2Error
 from chartkeeper.intake.hl7v2.mapping import Mapped, map_message
 from chartkeeper.intake.hl7v2.parse import parse_message
 from chartkeeper.intake.hl7v2.process import prepare_v2
+
+from hl7v2_samples import ADT, MDM, VXU, adt, oru
 
 
 def _map(text: str) -> Mapped:
@@ -31,7 +32,9 @@ def _one(mapped: Mapped, res_type: str) -> dict[str, Any]:
 
 def _observation(mapped: Mapped, loinc: str) -> dict[str, Any]:
     return next(
-        r for r in mapped.resources if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == loinc
+        r
+        for r in mapped.resources
+        if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == loinc
     )
 
 
@@ -47,13 +50,20 @@ def test_oru_lab_value_unit_range_flag_status_times() -> None:
     low, high = chol["referenceRange"][0]["low"], chol["referenceRange"][0]["high"]
     assert (low["value"], high["value"], high["code"]) == (125, 200, "mg/dL")
     flag = chol["interpretation"][0]["coding"][0]
-    assert flag == {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "H"}
+    assert flag == {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+        "code": "H",
+    }
     assert chol["status"] == "final"
     assert chol["effectiveDateTime"] == "2024-03-01T09:00:00-05:00"
     assert chol["note"] == [{"text": "Fasting specimen"}]
     assert chol["performer"][0]["reference"].startswith("Practitioner/")
     report = _one(mapped, "DiagnosticReport")
-    assert report["code"]["coding"][0] == {"system": "http://loinc.org", "code": "24331-1", "display": "Lipid panel"}
+    assert report["code"]["coding"][0] == {
+        "system": "http://loinc.org",
+        "code": "24331-1",
+        "display": "Lipid panel",
+    }
     assert report["status"] == "final" and report["issued"] == "2024-03-01T10:10:00-05:00"
     assert report["effectiveDateTime"] == "2024-03-01T08:30:00-05:00"
     assert {i["type"]["coding"][0]["code"]: i["value"] for i in report["identifier"]} == {
@@ -166,7 +176,11 @@ def test_vxu_immunization() -> None:
         (oru().replace("ORU^R01^ORU_R01", "SIU^S12"), "MSH-9: message type SIU^S12 is not supported", "AR"),
         (oru().replace("|2.5.1\r", "|3.0\r", 1), "MSH-12", "AR"),
         (oru().replace("|C1|", "||", 1), "MSH-10", "AR"),
-        (ADT.format(trigger="A01", cid="X", when="2024", family="A", discharge="").replace("PID|", "PXD|"), "PID", "AE"),
+        (
+            ADT.format(trigger="A01", cid="X", when="2024", family="A", discharge="").replace("PID|", "PXD|"),
+            "PID",
+            "AE",
+        ),
     ],
 )
 def test_rejections_are_precise(text: str, reason: str, ack: str) -> None:

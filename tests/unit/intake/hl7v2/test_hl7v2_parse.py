@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
-from samples import oru
 
 from chartkeeper.intake.hl7v2.errors import V2Error
 from chartkeeper.intake.hl7v2.parse import decode, parse_message, split_messages
+
+from conftest import SHARED_DATA
+from hl7v2_samples import oru
 
 
 def test_fields_components_repetitions_and_escapes() -> None:

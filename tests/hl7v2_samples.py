@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def _fields(name: str, values: dict[int, str]) -> list[str]:
     """A segment's fields by HL7 position, so that tests never miscount pipes."""
     return [name] + [values.get(n, "") for n in range(1, max(values) + 1)]
@@ -90,5 +91,9 @@ def oru(cid: str = "C1", mrn: str = "1", value: str = "250") -> str:
 
 def adt(trigger: str = "A01", cid: str = "A1", when: str = "20240101080000+0000", **kw: str) -> str:
     return ADT.format(
-        trigger=trigger, cid=cid, when=when, family=kw.get("family", "Adams"), discharge=kw.get("discharge", "")
+        trigger=trigger,
+        cid=cid,
+        when=when,
+        family=kw.get("family", "Adams"),
+        discharge=kw.get("discharge", ""),
     )
