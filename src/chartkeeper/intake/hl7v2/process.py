@@ -86,9 +86,9 @@ def prepare_v2(raw: bytes, source: str) -> V2Prepared:
         reason = f"the mapped FHIR is invalid: {first.one_line()}"
         more = len(issues) - 1
         reason += f" (and {more} more)" if more else ""
-        error = V2Error(prepared.message_type.split("^")[0] or "MSH", None, reason, "AE", APPLICATION_ERROR)
-        error.issues = issues
-        return _reject(prepared, error)
+        # No single v2 field to blame: ERR points at the message, the issues at FHIR elements.
+        prepared.rejection = Rejection("AE", APPLICATION_ERROR, "MSH", None, reason, issues)
+        return prepared
     prepared.writes = writes
     prepared.merge = mapped.merge
     return prepared
