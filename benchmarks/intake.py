@@ -6,7 +6,9 @@ writer connection; PostgreSQL with ``--pg``) receives N distinct ORU^R01 message
 AA, and the rate counts only acknowledged, committed messages. In the same run it measures
 two limits: the same messages inserted as raw rows into SQLite in one transaction (the
 storage ceiling) and an MLLP listener that acknowledges without parsing or storing (the
-framing and loopback ceiling, with the same client).
+framing and loopback ceiling, with the same client). Because the machines are shared, it
+also reports CPU time per message (listener with its worker processes, and client) and the
+rate that CPU time would allow on 2 idle cores (an estimate).
 
     python benchmarks/intake.py [--messages 5000] [--connections 8] [--workers 0 1 2] [--pg URL]
 """
@@ -114,6 +116,23 @@ async def send_all(port: int, batch: list[bytes], connections: int) -> tuple[flo
     return time.perf_counter() - started, codes
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of ``pid`` and all its descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def listener_run(db: str, batch: list[bytes], connections: int, workers: int) -> dict[str, object]:
     port = free_port()
     subprocess.run([str(CHARTKEEPER), "--db", db, "init"], check=True, capture_output=True)
@@ -124,8 +143,11 @@ def listener_run(db: str, batch: list[bytes], connections: int, workers: int) ->
     )
     try:
         wait_port(port, proc)
-        asyncio.run(send_all(port, batch[:200], connections))  # warm-up (same messages: duplicates)
+        asyncio.run(send_all(port, batch[:200], connections))  # warm-up
+        cpu_before, client_before = cpu_seconds(proc.pid), time.process_time()
         seconds, codes = asyncio.run(send_all(port, batch[200:], connections))
+        cpu = cpu_seconds(proc.pid) - cpu_before
+        client_cpu = time.process_time() - client_before
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -136,6 +158,13 @@ def listener_run(db: str, batch: list[bytes], connections: int, workers: int) ->
         "seconds": round(seconds, 3),
         "messages_per_s": round(codes.get("AA", 0) / seconds),
         "acks": codes,
+        # CPU per message, which the machine's other load does not change much:
+        "listener_cpu_ms_per_message": round(cpu / sent * 1000, 3),
+        "client_cpu_ms_per_message": round(client_cpu / sent * 1000, 3),
+        # an estimate, not a measurement: with workers=0 the listener is one process (one core)
+        "cpu_bound_estimate_on_2_idle_cores": round(
+            min(2 / ((cpu + client_cpu) / sent), sent / cpu if workers == 0 else float("inf"))
+        ),
     }
 
 
@@ -173,12 +202,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--pg", help="also measure on this PostgreSQL server (a database is created)")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     batch = messages(args.messages + 200)
     result: dict[str, object] = {
         "message": "ORU^R01, 1 OBR + 3 NM OBX (5 FHIR resources per message: Patient, DiagnosticReport, 3 Observations)",
         "bytes_per_message": sum(map(len, batch)) // len(batch),
         "connections": args.connections,
         "cores": len(os.sched_getaffinity(0)),
+        "load_average_at_start": round(load, 2),
         "target_messages_per_s": TARGET,
     }
     with tempfile.TemporaryDirectory() as tmp:
