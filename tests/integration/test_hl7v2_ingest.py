@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from chartkeeper.intake.hl7v2.mapping import map_message
+from chartkeeper.intake.hl7v2.parse import decode, parse_message, split_messages
 from chartkeeper.intake.service import ingest
 from chartkeeper.store import hl7log
 from chartkeeper.store.repository import Store
@@ -64,11 +66,27 @@ def test_shared_samples_ingested_or_rejected_precisely(store: Store) -> None:
         else:
             assert entry.status == "rejected" and entry.ack_code == "AR"
             assert reasons[path] == f"MSH-9: message type {_type(fact)} is not supported"
+    for fact in EXPECTED:
+        path = str(HL7_DIR / fact["file"])
+        if fact.get("PID-5_first_repetition") and logged.get(path) and logged[path].status == "applied":
+            _assert_patient_name(store, HL7_DIR / fact["file"], fact["PID-5_first_repetition"])
     counts = store.count_by_type()
     assert counts["Observation"] > 1000 and counts["DiagnosticReport"] >= 10
     assert report.rejected == len(INVALID) + sum(
         1 for f in EXPECTED if f["file"] not in INVALID and _type(f) not in SUPPORTED
     )
+
+
+def _assert_patient_name(store: Store, path: Path, pid5: str) -> None:
+    """The file's patient got its PID-5 family name, unless a newer message about them came after."""
+    mapped = map_message(parse_message(next(split_messages(decode(path.read_bytes())))))
+    [patient] = [r for r in mapped.resources if r["resourceType"] == "Patient"]
+    versions = [v.content for v in store.history("Patient", patient["id"]) if v.content]
+    families = {n.get("family") for v in versions for n in v.get("name", [])}
+    family = pid5.split("^")[0].split("&")[0]
+    with store.reading() as conn:
+        stored_time = hl7log.resource_times(conn, [("Patient", patient["id"])])[("Patient", patient["id"])]
+    assert family in families or stored_time > mapped.message_time, (path.name, family)
 
 
 def test_shared_sample_values(store: Store) -> None:
@@ -196,3 +214,25 @@ def test_group_apply_keeps_the_rules(store: Store) -> None:
     with store.transaction() as conn:
         mixed = apply_batch(conn, [prep(oru("G4")), prep(oru("G5").replace("||250|", "||x|"))])
     assert [o.ack_code for o in mixed] == ["AA", "AE"]
+
+
+def test_cli_ingest_detects_hl7_by_content_and_name(sqlite_database_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from chartkeeper.cli.main import app
+
+    tmp_path = tmp_path / "in"
+    tmp_path.mkdir()
+    (tmp_path / "results.txt").write_text(oru("T1").replace("\r", "\r\n"))
+    (tmp_path / "batch.dat").write_text("BHS|^~\\&|LAB\r" + oru("T2", mrn="2") + "BTS|1\r")
+    result = CliRunner().invoke(
+        app, ["--db", sqlite_database_url, "ingest", "--json", "--workers", "1", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["files"] == 2 and out["rejected"] == 0
+    assert out["by_type"]["DiagnosticReport"]["created"] == 2
+    (tmp_path / "bad.hl7").write_text(oru("T3").replace("19700214|F", "19991399|F"))
+    again = CliRunner().invoke(app, ["--db", sqlite_database_url, "ingest", "--workers", "1", str(tmp_path)])
+    assert again.exit_code == 1
+    assert "bad.hl7: PID-7: '19991399' is not a date" in again.stderr

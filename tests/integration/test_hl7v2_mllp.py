@@ -30,11 +30,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(db: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
+def _start(db: str, port: int, *extra: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    sink = log.open("ab") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [str(CHARTKEEPER), "--db", db, "mllp", "--port", str(port), *extra],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=sink,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -43,18 +44,24 @@ def _start(db: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
             return proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "listener died") from None
+                raise RuntimeError(log.read_text() if log is not None else "listener died") from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("the listener did not start")
 
 
 @pytest.fixture
-def listener(database_url: str) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
+def listener(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
     Store.open(database_url).init()
     port = _free_port()
-    proc = _start(database_url, port, "--idle-timeout", "2", "--max-bytes", "20000")
+    log = tmp_path / "mllp.log"
+    proc = _start(database_url, port, "--idle-timeout", "2", "--max-bytes", "20000", log=log)
     yield database_url, port, proc
+    # Logs say who sent what type with which control id and outcome; never patient data.
+    text = log.read_text()
+    assert "control id" in text
+    for phi in ("Doe", "Jane", "19700214", "19991399", "MRN-", "Springfield", "5550100"):
+        assert phi not in text, phi
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
