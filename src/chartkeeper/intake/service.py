@@ -99,9 +99,11 @@ def _v2_units(path: Path) -> Iterator[AnyUnit]:
         issue = Issue("fatal", "structure", "no HL7 v2 message (MSH segment) in the file", None)
         yield UnreadableFile(str(path), raw, issue, "hl7v2")
         return
+    if len(texts) == 1:
+        yield V2MessageUnit(str(path), raw)  # the file's own bytes are the message's record
+        return
     for number, text in enumerate(texts, start=1):
-        source = str(path) if len(texts) == 1 else f"{path}#{number}"
-        yield V2MessageUnit(source, text.encode("utf-8"))
+        yield V2MessageUnit(f"{path}#{number}", text.encode("utf-8"))
 
 
 def _line_units(path: Path) -> Iterator[LinesUnit]:

@@ -46,7 +46,7 @@ def parse_dtm(value: str, where: str, default_offset: str = "+00:00") -> DateTim
     """
     match = _DTM.match(value.strip())
     if match is None:
-        raise V2Error(*_split(where), f"{value!r} is not a date/time")
+        raise V2Error(*_split(where), f"{_shown(value)} is not a date/time")
     year, month, day, hour, minute, second, frac, sign, oh, om = match.groups()
     try:
         when = datetime(
@@ -57,7 +57,7 @@ def parse_dtm(value: str, where: str, default_offset: str = "+00:00") -> DateTim
             (1 if offset[0] == "+" else -1) * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
         )
     except ValueError as exc:
-        raise V2Error(*_split(where), f"{value!r} is not a date/time ({exc})") from exc
+        raise V2Error(*_split(where), f"{_shown(value)} is not a date/time ({exc})") from exc
     micros = int(when.replace(tzinfo=tz).astimezone(UTC).timestamp() * 1_000_000)
     if hour is None:
         fhir = year + (f"-{month}" if month else "") + (f"-{day}" if day else "")
@@ -65,6 +65,11 @@ def parse_dtm(value: str, where: str, default_offset: str = "+00:00") -> DateTim
     fraction = f".{frac}" if frac else ""
     fhir = f"{year}-{month}-{day}T{hour}:{minute or '00'}:{second or '00'}{fraction}{offset}"
     return DateTimeV2(fhir, micros, True)
+
+
+def _shown(value: str) -> str:
+    """A value quoted for an error message, cut short: reasons go into ACKs and the quarantine."""
+    return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
 def _split(where: str) -> tuple[str, int | None]:
@@ -85,17 +90,20 @@ def date_only(seg: Segment, n: int) -> str | None:
     try:
         parsed = parse_dtm(value, f"{seg.name}-{n}")
     except V2Error as exc:
-        raise V2Error(seg.name, n, f"{value!r} is not a date") from exc
+        raise V2Error(seg.name, n, f"{_shown(value)} is not a date") from exc
     return parsed.date
 
 
 def decimal(value: str, seg: Segment, n: int) -> float | int:
+    """An NM value; more than 18 digits would not survive JSON (64-bit integers, doubles)."""
     if not _DECIMAL.match(value.strip()):
-        raise V2Error(seg.name, n, f"{value!r} is not a number")
+        raise V2Error(seg.name, n, f"{_shown(value)} is not a number")
+    if sum(c.isdigit() for c in value) > 18:
+        raise V2Error(seg.name, n, f"{_shown(value)} has more than 18 digits")
     try:
         number = Decimal(value.strip())
     except InvalidOperation as exc:
-        raise V2Error(seg.name, n, f"{value!r} is not a number") from exc
+        raise V2Error(seg.name, n, f"{_shown(value)} is not a number") from exc
     return int(number) if number == number.to_integral_value() and "." not in value else float(number)
 
 

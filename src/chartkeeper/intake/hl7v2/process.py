@@ -18,9 +18,9 @@ from chartkeeper.errors import ChartkeeperError
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.outcome import Issue, operation_outcome
 from chartkeeper.intake.hl7v2.context import MergeRequest
-from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR, V2Error
+from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR, SEGMENT_SEQUENCE_ERROR, V2Error
 from chartkeeper.intake.hl7v2.mapping import map_message
-from chartkeeper.intake.hl7v2.parse import decode, parse_message
+from chartkeeper.intake.hl7v2.parse import decode, parse_message, split_messages
 from chartkeeper.intake.hl7v2.plan import FORMAT, prepare_mapped
 from chartkeeper.store import hl7log, quarantine, writer
 from chartkeeper.store.models import ResourceWrite, WriteSummary
@@ -73,7 +73,11 @@ def prepare_v2(raw: bytes, source: str) -> V2Prepared:
     """Parse, map, validate and index one message; never raises for bad input."""
     prepared = V2Prepared(raw, source)
     try:
-        message = parse_message(decode(raw))
+        texts = list(split_messages(decode(raw)))  # drops FHS/BHS envelopes, as in files
+        if len(texts) != 1:
+            found = f"{len(texts)} messages" if texts else "no message"
+            raise V2Error("MSH", None, f"expected one message, found {found}", "AR", SEGMENT_SEQUENCE_ERROR)
+        message = parse_message(texts[0])
         prepared.sender, prepared.control_id = message.sender, message.control_id
         prepared.message_type = f"{message.message_code}^{message.trigger}".strip("^")
         mapped = map_message(message)
