@@ -85,6 +85,8 @@ class MllpServer:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception as exc:  # never let a traceback (which may quote message content) reach the log
+            log.error("%s: connection dropped after %s", source, type(exc).__name__)
         finally:
             writer.close()
             log.info("connection from %s closed", source)

@@ -83,6 +83,13 @@ def prepare_v2(raw: bytes, source: str) -> V2Prepared:
         mapped = map_message(message)
     except V2Error as exc:
         return _reject(prepared, exc)
+    except Exception as exc:  # a mapping bug must not lose the message: quarantine it for a retry
+        return _reject(
+            prepared,
+            V2Error(
+                "MSH", None, f"internal error while mapping ({type(exc).__name__})", "AE", APPLICATION_ERROR
+            ),
+        )
     prepared.message_type, prepared.message_time = mapped.message_type, mapped.message_time
     writes, issues = prepare_mapped(mapped)
     if issues:

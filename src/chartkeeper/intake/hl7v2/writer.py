@@ -56,7 +56,7 @@ class GroupWriter:
         return await future
 
     def _run(self) -> None:
-        conn = self.store.durable_connection()
+        conn: Connection | None = None
         try:
             while True:
                 first = self._queue.get()
@@ -74,22 +74,26 @@ class GroupWriter:
                     batch.append(job)
                 conn = self._write(conn, batch)
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
-    def _write(self, conn: Connection, batch: list[_Job]) -> Connection:
-        outcomes: list[V2Outcome] = []
+    def _write(self, conn: Connection | None, batch: list[_Job]) -> Connection | None:
+        """Apply and commit ``batch``; the connection to use next (None: open a new one)."""
         try:
+            if conn is None:
+                conn = self.store.durable_connection()
             with conn.begin():
                 outcomes = apply_batch(conn, [job.prepared for job in batch])
-        except Exception as exc:  # the database refused the commit: nothing of the batch is stored
+        except Exception as exc:  # the database is down or refused the commit: nothing of the batch is stored
             log.error("commit failed for %d messages: %s", len(batch), type(exc).__name__)
             failure = Rejection(
                 "AR", APPLICATION_ERROR, "MSH", None, "the message could not be stored; resend it", []
             )
             for job in batch:
                 job.loop.call_soon_threadsafe(_resolve, job.future, V2Outcome("AR", "rejected", failure))
-            conn.close()
-            return self.store.durable_connection()
+            if conn is not None:
+                conn.close()
+            return None
         self.batches += 1
         for job, outcome in zip(batch, outcomes, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
