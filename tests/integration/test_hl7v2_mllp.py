@@ -191,3 +191,38 @@ def test_every_acknowledged_message_survives_sigkill(sqlite_database_url: str) -
     reports = store.count_by_type()["DiagnosticReport"]
     assert reports >= len(acked)
     store.close()
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_gets_ar_never_aa(pg_database_url: str, tmp_path: Path) -> None:
+    """The server drops the listener's connection: that message is AR (resend), the next one AA."""
+    from sqlalchemy import create_engine, text
+
+    Store.open(pg_database_url).init()
+    port = _free_port()
+    proc = _start(pg_database_url, port, log=tmp_path / "mllp.log")
+    try:
+        with MLLPClient("127.0.0.1", port) as client:
+            assert str(_ack(client.send_message(oru("D1"))).segment("MSA")[1]) == "AA"
+            name = pg_database_url.rsplit("/", 1)[1]
+            admin = create_engine(pg_database_url.replace(name, "postgres"), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                killed = conn.execute(
+                    text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :n"),
+                    {"n": name},
+                ).scalar_one()
+            admin.dispose()
+            assert killed >= 1
+            lost = _ack(client.send_message(oru("D2", mrn="2")))
+            assert str(lost.segment("MSA")[1]) == "AR"
+            assert "could not be stored" in str(lost.segment("ERR")[8])
+            assert str(_ack(client.send_message(oru("D3", mrn="3"))).segment("MSA")[1]) == "AA"
+            assert str(_ack(client.send_message(oru("D2", mrn="2"))).segment("MSA")[1]) == "AA"  # the resend
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    store = Store.open(pg_database_url)
+    with store.reading() as conn:
+        applied = [m.control_id for m in hl7log.messages(conn) if m.status == "applied"]
+    assert applied == ["D1", "D3", "D2"]
+    store.close()
