@@ -39,6 +39,7 @@ def test_readme_names_every_command_and_setting() -> None:
         "clients list",
         "clients disable",
         "token",
+        "mllp",
     ):
         assert f"chartkeeper {command}" in readme, command
     for setting in (

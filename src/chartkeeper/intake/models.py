@@ -58,8 +58,17 @@ class UnreadableFile:
     fmt: str = "fhir-json"
 
 
+@dataclass(slots=True)
+class V2MessageUnit:
+    """One HL7 v2 message cut from a file (segments CR-separated): mapped and applied alone."""
+
+    source: str
+    raw: bytes
+    fmt: str = "hl7v2"
+
+
 Unit = DocumentUnit | LinesUnit
-AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit | CcdaUnit | UnreadableFile
+AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit | CcdaUnit | UnreadableFile | V2MessageUnit
 
 
 @dataclass(slots=True)
@@ -95,6 +104,7 @@ class Prepared:
     bytes_in: int = 0
     mapped: bytes | None = None  # a deferred C-CDA unit's Bundle (JSON), so the writer need not map again
     skipped: str | None = None  # why the unit holds nothing to import
+    v2: Any = None  # an HL7 v2 message prepared by intake.hl7v2.process (applied by apply_v2)
 
 
 @dataclass

@@ -66,6 +66,22 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    def durable_connection(self) -> Connection:
+        """A connection whose commits survive power loss, not only a crash.
+
+        SQLite in WAL mode with synchronous=NORMAL (our default) can lose the last commits on
+        power loss; whoever acknowledges receipt to another system (the MLLP listener) must
+        not, so this connection uses synchronous=FULL. PostgreSQL commits are durable as is.
+        """
+        conn = self.engine.connect()
+        if self.dialect == "sqlite":
+            # On the DBAPI connection: through SQLAlchemy it would run inside BEGIN IMMEDIATE,
+            # where SQLite refuses to change the safety level.
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+        return conn
+
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:

@@ -223,3 +223,43 @@ audit_chain = Table(
     UniqueConstraint("audit_id", name="uq_audit_chain_audit_id"),
     UniqueConstraint("prev_hash", name="uq_audit_chain_prev_hash"),
 )
+
+# -- HL7 v2 intake (docs/adr/0008-hl7v2-intake.md) ------------------------------------------
+hl7_message = Table(
+    "hl7_message",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False, comment="microseconds since epoch"),
+    Column("source", Text, nullable=False, comment="file path (and message number), or peer address"),
+    Column("sender", Text, nullable=False, comment="MSH-3|MSH-4 as sent"),
+    Column("control_id", String(199), nullable=False, comment="MSH-10"),
+    Column("message_type", String(32), nullable=False, comment="MSH-9, e.g. ORU^R01"),
+    Column("message_time", BigInteger, nullable=True, comment="MSH-7 in microseconds since epoch"),
+    Column("status", String(16), nullable=False, comment="applied, duplicate or rejected"),
+    Column("ack_code", String(2), nullable=False, comment="AA, AE or AR"),
+    Column("quarantine_pk", BigInteger, nullable=True),
+    Column("content", LargeBinary, nullable=False, comment="the message's original bytes"),
+)
+Index("ix_hl7_message_control", hl7_message.c.sender, hl7_message.c.control_id)
+
+hl7_resource_time = Table(
+    "hl7_resource_time",
+    metadata,
+    Column("res_type", String(64), primary_key=True),
+    Column("res_id", String(64), primary_key=True),
+    Column("message_time", BigInteger, nullable=False, comment="MSH-7 of the message last applied"),
+)
+
+hl7_merge_request = Table(
+    "hl7_merge_request",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("message_pk", BigInteger, nullable=False, comment="the A40 message in hl7_message"),
+    Column("surviving_patient_id", String(64), nullable=False),
+    Column("prior_patient_id", String(64), nullable=False),
+    Column("prior_identifiers", JSON, nullable=True),
+    Column(
+        "status", String(16), nullable=False, default="recorded", comment="recorded (until the MPI merges)"
+    ),
+)
