@@ -17,9 +17,18 @@ from sqlalchemy.exc import OperationalError
 from chartkeeper.errors import StoreUnavailable
 from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
+from chartkeeper.fhir.search.ir import SearchQuery
 from chartkeeper.store import lookup, migrate, quarantine, reader, writer
 from chartkeeper.store.engine import open_engine
-from chartkeeper.store.models import QuarantineItem, ResourceWrite, StoredVersion, WriteSummary
+from chartkeeper.store.models import (
+    UNRESTRICTED,
+    AccessFilter,
+    QuarantineItem,
+    ResourceWrite,
+    StoredVersion,
+    WriteSummary,
+)
+from chartkeeper.store.search import SearchPage, run_search
 
 
 class Store:
@@ -107,6 +116,21 @@ class Store:
             return lookup.find_ids(conn, criteria, limit)
         with self.reading() as c:
             return lookup.find_ids(c, criteria, limit)
+
+    def search(
+        self,
+        query: SearchQuery,
+        access: AccessFilter = UNRESTRICTED,
+        *,
+        count: int | None = None,
+        offset: int | None = None,
+        conn: Connection | None = None,
+    ) -> SearchPage:
+        """One page of a parsed search (``fhir.search.query.parse_search``); see ``store.search``."""
+        if conn is not None:
+            return run_search(conn, query, access, count=count, offset=offset)
+        with self.reading() as c:
+            return run_search(c, query, access, count=count, offset=offset)
 
     # -- quarantine -----------------------------------------------------------------------
     def quarantine_add(
