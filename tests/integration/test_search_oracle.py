@@ -134,7 +134,7 @@ QUERIES: list[tuple[str | None, list[tuple[str, str]]]] = [
     ("Observation", [("subject:Patient.name", "jose")]),
     ("Observation", [("patient.gender", "female"), ("code", "8302-2")]),
     ("Encounter", [("participant.name", "dr")]),
-    ("Observation", [("encounter.service-provider.name", "hospital")]),
+    ("Observation", [("encounter.service-provider.name", "mercy,boston")]),
     ("Observation", [("encounter.subject:Patient.birthdate", "ge1990")]),
     ("RiskAssessment", [("subject.name", "jose")]),
     # _has
