@@ -40,12 +40,17 @@ def table_for(param: Param) -> Table:
     return TABLES[param.type]
 
 
-def identity_condition(table: Table, param: Param) -> ColumnElement[bool]:
-    """Rows of ``param`` on any of its resource types (index rows are keyed per type)."""
+def identity_condition(table: Any, param: Param, *, indexed: bool = True) -> ColumnElement[bool]:
+    """Rows of ``param`` on any of its resource types (index rows are keyed per type).
+
+    ``indexed=False`` for probes of one resource's rows: its key range is the index to use,
+    and SQLite would otherwise walk every row of the parameter through (hash, value).
+    """
     hashes = sorted({hash_identity(t, param.code) for t in param.res_types})
+    column = table.c.hash_identity if indexed else table.c.hash_identity + literal(0)
     if len(hashes) == 1:
-        return table.c.hash_identity == hashes[0]
-    return table.c.hash_identity.in_(hashes)
+        return column == hashes[0]  # type: ignore[no-any-return]
+    return column.in_(hashes)  # type: ignore[no-any-return]
 
 
 def rows_of(table: Table, pk: Any) -> ColumnElement[bool]:

@@ -1,17 +1,20 @@
-"""A clause of the query IR -> a SQL condition on a ``resource`` row (alias).
+"""Clauses of the query IR -> SQL conditions on a ``resource`` row (alias).
 
-Each parameter clause becomes ``pk IN (rows of the parameter matching any value)`` (or
-``NOT IN`` for ``:not`` and ``:missing=true``), so the database can drive the search from
-the index; chains join the reference rows to their target resources and ``_has`` looks for
-referring resources, each with the caller's access filter applied to every resource read.
+One clause of each level *drives* the search: ``pk IN (index rows matching the values)``,
+which the database reads from a parameter's index and then looks resources up by key. Every
+other clause is a *probe*: ``EXISTS`` over the candidate's own contiguous range of index
+rows (``rows_of``), a few key look-ups per candidate. ``:not`` and ``:missing=true`` are
+``NOT EXISTS`` probes. Chains join reference rows to their visible targets and ``_has``
+looks for visible referring resources; the caller's access filter applies to every
+resource read at every level.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.ir import (
@@ -19,14 +22,16 @@ from chartkeeper.fhir.search.ir import (
     Clause,
     HasClause,
     MissingValue,
+    Param,
     ParamClause,
     RangeValue,
     TokenValue,
     Value,
 )
+from chartkeeper.store.dialect import not_indexed
 from chartkeeper.store.models import AccessFilter
 from chartkeeper.store.schema import idx_reference, resource
-from chartkeeper.store.search.common import identity_condition, table_for
+from chartkeeper.store.search.common import identity_condition, rows_of, table_for
 from chartkeeper.store.search.ranges import (
     date_condition,
     date_range_condition,
@@ -51,49 +56,82 @@ BUILDERS: dict[str, RowCondition] = {
     "uri": uri_condition,
 }
 
+#: Which clause drives, best first: few index rows per value, read by an index prefix.
+_DRIVE_RANK = {"reference": 0, "token": 1, "string": 2, "uri": 3, "date": 4, "quantity": 5, "number": 5}
 
-def visible(r: Any, res_types: tuple[str, ...], access: AccessFilter) -> list[ColumnElement[bool]]:
+
+def conditions(
+    r: Any, res_types: Sequence[str], clauses: Sequence[Clause], access: AccessFilter
+) -> list[ColumnElement[bool]]:
+    """Everything a visible resource ``r`` of ``res_types`` must satisfy to match ``clauses``."""
+    driver = _driver(clauses)
+    out = visible(r, tuple(res_types), access, type_indexed=driver is None)
+    for n, clause in enumerate(clauses):
+        out.append(_clause(r, clause, access, drive=n == driver))
+    return out
+
+
+def _driver(clauses: Sequence[Clause]) -> int | None:
+    """The clause to read first, or None when an ``_id`` (a key look-up) or nothing is better."""
+    best: tuple[int, int] | None = None
+    for n, clause in enumerate(clauses):
+        if not isinstance(clause, ParamClause):
+            continue
+        if clause.param.code == "_id":
+            return None
+        rank = _DRIVE_RANK.get(clause.param.type)
+        negative = clause.modifier in ("not", "missing", "contains", "text")
+        if rank is not None and not negative and (best is None or rank < best[0]):
+            best = (rank, n)
+    return None if best is None else best[1]
+
+
+def visible(
+    r: Any, res_types: tuple[str, ...], access: AccessFilter, *, type_indexed: bool = True
+) -> list[ColumnElement[bool]]:
     """Current, non-deleted resources of ``res_types`` (empty: any) that ``access`` allows."""
-    conditions: list[ColumnElement[bool]] = [r.c.deleted.is_(False)]
+    out: list[ColumnElement[bool]] = [r.c.deleted.is_(False)]
     if res_types:
-        conditions.append(r.c.res_type == res_types[0] if len(res_types) == 1 else r.c.res_type.in_(res_types))
+        column = r.c.res_type if type_indexed else not_indexed(r.c.res_type)
+        out.append(column == res_types[0] if len(res_types) == 1 else column.in_(res_types))
     if access.types is not None:
-        conditions.append(r.c.res_type.in_(sorted(access.types)) if access.types else false())
+        out.append(r.c.res_type.in_(sorted(access.types)) if access.types else false())
     if access.patient_ids is not None:
         ids = sorted(access.patient_ids)
-        conditions.append(
-            or_(and_(r.c.res_type == "Patient", r.c.res_id.in_(ids)), r.c.patient_id.in_(ids))
-            if ids
-            else false()
-        )
-    return conditions
+        allowed = or_(and_(r.c.res_type == "Patient", r.c.res_id.in_(ids)), r.c.patient_id.in_(ids))
+        out.append(allowed if ids else false())
+    return out
 
 
-def clause_condition(r: Any, clause: Clause, access: AccessFilter) -> ColumnElement[bool]:
+def _clause(r: Any, clause: Clause, access: AccessFilter, *, drive: bool) -> ColumnElement[bool]:
     if isinstance(clause, ChainClause):
         return _chain(r, clause, access)
     if isinstance(clause, HasClause):
         return _has(r, clause, access)
-    return _param(r, clause)
-
-
-def _param(r: Any, clause: ParamClause) -> ColumnElement[bool]:
-    param, modifier = clause.param, clause.modifier
-    if param.type == "special":
+    if clause.param.type == "special":
         return _special(r, clause)
+    return _param(r, clause, drive)
+
+
+def _param(r: Any, clause: ParamClause, drive: bool) -> ColumnElement[bool]:
+    param, modifier = clause.param, clause.modifier
     table = table_for(param)
     first = clause.values[0]
     if isinstance(first, MissingValue):
-        has_rows = r.c.pk.in_(select(table.c.resource_pk).where(identity_condition(table, param)))
-        return ~has_rows if first.missing else has_rows
+        probe = exists(_probe(table, r, clause))
+        return ~probe if first.missing else probe
     build = BUILDERS[param.type]
-    matching = _matching_rows(table, clause, lambda v: build(None if modifier == "not" else modifier, v))
-    return ~r.c.pk.in_(matching) if modifier == "not" else r.c.pk.in_(matching)
+    mod = None if modifier == "not" else modifier
+    matching = or_(*(build(mod, v) for v in clause.values))
+    if drive:
+        return r.c.pk.in_(select(table.c.resource_pk).where(identity_condition(table, param), matching))
+    probe = exists(_probe(table, r, clause).where(matching))
+    return ~probe if modifier == "not" else probe
 
 
-def _matching_rows(table: Table, clause: ParamClause, build: Callable[[Value], ColumnElement[bool]]) -> Any:
-    values = [build(v) for v in clause.values]
-    return select(table.c.resource_pk).where(identity_condition(table, clause.param), or_(*values))
+def _probe(table: Any, r: Any, clause: ParamClause) -> Select[Any]:
+    """The rows of ``r`` for the clause's parameter, read by ``r``'s key range."""
+    return select(true()).where(identity_condition(table, clause.param, indexed=False), rows_of(table, r.c.pk))
 
 
 def _special(r: Any, clause: ParamClause) -> ColumnElement[bool]:
@@ -105,22 +143,24 @@ def _special(r: Any, clause: ParamClause) -> ColumnElement[bool]:
 
 
 def _chain(r: Any, clause: ChainClause, access: AccessFilter) -> ColumnElement[bool]:
+    """Some reference row of ``r`` for the parameter points at a visible matching target."""
     target = resource.alias()
     ref = idx_reference.alias()
-    joined = ref.join(target, and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id))
-    rows = (
-        select(ref.c.resource_pk)
-        .select_from(joined)
+    on = and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id)
+    rows: Select[Any] = (
+        select(true())
+        .select_from(ref.join(target, on))
         .where(
-            _identity(ref, clause.param.code, clause.param.res_types),
-            *visible(target, clause.target_types, access),
-            clause_condition(target, clause.inner, access),
+            _identity(ref, clause.param.code, clause.param.res_types, indexed=False),
+            rows_of(ref, r.c.pk),
+            *conditions(target, clause.target_types, [clause.inner], access),
         )
     )
-    return r.c.pk.in_(rows)
+    return exists(rows)
 
 
 def _has(r: Any, clause: HasClause, access: AccessFilter) -> ColumnElement[bool]:
+    """Some visible ``source_type`` resource matching the inner clause refers to ``r``."""
     source = resource.alias()
     ref = idx_reference.alias()
     return exists(
@@ -130,12 +170,10 @@ def _has(r: Any, clause: HasClause, access: AccessFilter) -> ColumnElement[bool]
             ref.c.target_type == r.c.res_type,
             ref.c.target_id == r.c.res_id,
             ref.c.hash_identity == hash_identity(clause.source_type, clause.ref.code),
-            *visible(source, (clause.source_type,), access),
-            clause_condition(source, clause.inner, access),
+            *conditions(source, (clause.source_type,), [clause.inner], access),
         )
     )
 
 
-def _identity(table: Any, code: str, res_types: tuple[str, ...]) -> ColumnElement[bool]:
-    hashes = sorted({hash_identity(t, code) for t in res_types})
-    return table.c.hash_identity.in_(hashes) if len(hashes) > 1 else table.c.hash_identity == hashes[0]  # type: ignore[no-any-return]
+def _identity(table: Any, code: str, res_types: tuple[str, ...], *, indexed: bool = True) -> ColumnElement[bool]:
+    return identity_condition(table, Param(code=code, type="reference", res_types=res_types), indexed=indexed)

@@ -23,7 +23,8 @@ from chartkeeper.store.search.common import STRING_MAX
 
 def date_range_condition(lo: Any, hi: Any, value: RangeValue) -> ColumnElement[bool]:
     low, high = value.low, value.high
-    inside = and_(lo >= low, hi <= high)
+    # ``lo <= high`` is implied (lo <= hi <= high) but bounds the index range on ``low``
+    inside = and_(lo >= low, lo <= high, hi <= high)
     prefix = value.prefix
     if prefix == "eq":
         return inside

@@ -8,8 +8,9 @@ than the page is read to know whether a next page exists without counting.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from chartkeeper.fhir.search.ir import SearchQuery
@@ -17,7 +18,7 @@ from chartkeeper.store.models import UNRESTRICTED, AccessFilter, StoredVersion
 from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import resource
 from chartkeeper.store.search.include import included
-from chartkeeper.store.search.predicates import clause_condition, visible
+from chartkeeper.store.search.predicates import conditions
 from chartkeeper.store.search.sort import order_by
 
 
@@ -44,10 +45,19 @@ class SearchPage:
 
 
 def _where(query: SearchQuery, access: AccessFilter) -> list[object]:
-    return [
-        *visible(resource, query.res_types, access),
-        *(clause_condition(resource, clause, access) for clause in query.clauses),
-    ]
+    return list(conditions(resource, query.res_types, query.clauses, access))
+
+
+def page_statement(query: SearchQuery, access: AccessFilter, limit: int, offset: int) -> Select[Any]:
+    """The SELECT of one page of matches (also what the query-plan tests EXPLAIN)."""
+    return (
+        select(resource.c.pk, *VERSION_COLUMNS)
+        .select_from(current_join())
+        .where(*_where(query, access))  # type: ignore[arg-type]
+        .order_by(*order_by(resource, query.sort))
+        .limit(limit)
+        .offset(offset)
+    )
 
 
 def count_matches(conn: Connection, query: SearchQuery, access: AccessFilter = UNRESTRICTED) -> int:
@@ -71,15 +81,7 @@ def run_search(
     matches: list[tuple[int, StoredVersion]] = []
     more = False
     if not only_total:
-        stmt = (
-            select(resource.c.pk, *VERSION_COLUMNS)
-            .select_from(current_join())
-            .where(*_where(query, access))  # type: ignore[arg-type]
-            .order_by(*order_by(resource, query.sort))
-            .limit(size + 1)
-            .offset(start)
-        )
-        rows = conn.execute(stmt).all()
+        rows = conn.execute(page_statement(query, access, size + 1, start)).all()
         more = len(rows) > size
         matches = [(row.pk, stored_version(row)) for row in rows[:size]]
     total: int | None = None
