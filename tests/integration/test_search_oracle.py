@@ -7,6 +7,7 @@ sorted searches must come back in the matcher's sort order.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,12 @@ LIZ = "ee9f8dd8-72d2-4769-8020-89e504b1504b"
 
 EXTRA: list[dict[str, Any]] = [
     {"resourceType": "ValueSet", "id": "vs1", "status": "active", "url": "http://acme.org/fhir/ValueSet/123"},
-    {"resourceType": "ValueSet", "id": "vs2", "status": "active", "url": "http://acme.org/fhir/ValueSet/123/x"},
+    {
+        "resourceType": "ValueSet",
+        "id": "vs2",
+        "status": "active",
+        "url": "http://acme.org/fhir/ValueSet/123/x",
+    },
     {"resourceType": "ValueSet", "id": "vs3", "status": "draft", "url": "http://acme.org/fhir"},
     {"resourceType": "ValueSet", "id": "vs4", "status": "draft", "url": "http://acme.org/fhirx"},
     {
@@ -202,7 +208,7 @@ def test_sorted_searches_follow_the_matcher_order(store: Store, tmp_path: Path) 
         got = _all_ids(store, res_type, params)
         assert len(got) > 3, params
         keys = [[sort_value(universe.resources[k], s, universe) for s in query.sort] for k in got]
-        for before, after in zip(keys, keys[1:], strict=False):
+        for before, after in itertools.pairwise(keys):
             assert _in_order(before, after, [s.descending for s in query.sort]), (params, before, after)
 
 
@@ -240,7 +246,9 @@ def test_access_filter_limits_matches_chains_has_and_includes(store: Store, tmp_
     _load(store, tmp_path)
     only_jose = AccessFilter(patient_ids=frozenset({JOSE}))
     page = store.search(parse_search("Observation", [("code", "8302-2"), ("_total", "accurate")]), only_jose)
-    assert page.total and all(m.content and m.content["subject"]["reference"] == f"Patient/{JOSE}" for m in page.matches)
+    assert page.total and all(
+        m.content and m.content["subject"]["reference"] == f"Patient/{JOSE}" for m in page.matches
+    )
     chained = parse_search("Observation", [("subject:Patient.name", "liz")])
     assert store.search(chained).matches and not store.search(chained, only_jose).matches
     has = parse_search("Patient", [("_has:Observation:patient:code", "8302-2")])
@@ -254,14 +262,21 @@ def test_access_filter_limits_matches_chains_has_and_includes(store: Store, tmp_
 
 def test_includes_revincludes_and_iterate(store: Store, tmp_path: Path) -> None:
     _load(store, tmp_path)
-    page = store.search(parse_search("Encounter", [("patient", LIZ), ("_revinclude", "Observation:encounter")]))
+    page = store.search(
+        parse_search("Encounter", [("patient", LIZ), ("_revinclude", "Observation:encounter")])
+    )
     assert page.matches and page.included
     encounters = {f"Encounter/{m.res_id}" for m in page.matches}
     assert all(i.res_type == "Observation" for i in page.included)
     assert all(i.content and i.content["encounter"]["reference"] in encounters for i in page.included)
     iterate = parse_search(
         "Observation",
-        [("code", "8302-2"), ("patient", LIZ), ("_include", "Observation:encounter"), ("_include:iterate", "Encounter:*")],
+        [
+            ("code", "8302-2"),
+            ("patient", LIZ),
+            ("_include", "Observation:encounter"),
+            ("_include:iterate", "Encounter:*"),
+        ],
     )
     kinds = {i.res_type for i in store.search(iterate).included}
     assert {"Encounter", "Practitioner", "Organization", "Patient"} <= kinds

@@ -28,7 +28,9 @@ HOT = [
 def _plan(engine: Engine, res_type: str, params: list[tuple[str, str]]) -> str:
     statement = page_statement(parse_search(res_type, params), UNRESTRICTED, 21, 0)
     sql = str(
-        statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True})
+        statement.compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True}
+        )
     )
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
@@ -47,6 +49,8 @@ def test_hot_searches_use_indexes(database_url: str, res_type: str, params: list
         engine.dispose()
     if engine.dialect.name == "sqlite":
         assert "SCAN " not in plan, plan
-        assert "SEARCH resource USING INTEGER PRIMARY KEY" in plan or "sqlite_autoindex_resource_1" in plan, plan
+        assert "SEARCH resource USING INTEGER PRIMARY KEY" in plan or "sqlite_autoindex_resource_1" in plan, (
+            plan
+        )
     else:
         assert "Seq Scan" not in plan, plan

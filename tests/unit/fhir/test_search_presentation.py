@@ -39,7 +39,7 @@ def test_summary_true_keeps_the_summary_elements_and_marks_the_cut() -> None:
     out = summarize(PATIENT, "true")
     assert set(out) == {"resourceType", "id", "meta", "name", "birthDate", "_birthDate", "deceasedBoolean"}
     assert SUBSETTED in tags(out) and out["meta"]["versionId"] == "2"
-    assert PATIENT == original  # the input is not changed
+    assert original == PATIENT  # the input is not changed
 
 
 def test_summary_text_data_and_false() -> None:

@@ -42,7 +42,9 @@ def test_string_values_are_normalized_like_the_index() -> None:
 
 
 def test_token_forms() -> None:
-    assert one("Observation", "code", "http://loinc.org|1234").values == (TokenValue("http://loinc.org", "1234"),)
+    assert one("Observation", "code", "http://loinc.org|1234").values == (
+        TokenValue("http://loinc.org", "1234"),
+    )
     assert one("Observation", "code", "|1234").values == (TokenValue("", "1234"),)
     assert one("Observation", "code", "http://loinc.org|").values == (TokenValue("http://loinc.org", None),)
     assert one("Observation", "code", "1234").values == (TokenValue(None, "1234"),)
@@ -79,14 +81,24 @@ def test_number_and_quantity_ranges() -> None:
     (value,) = one("RiskAssessment", "probability", "ap100").values
     assert isinstance(value, RangeValue) and (value.low, value.high) == (90.0, 110.0)
     (q,) = one("Observation", "value-quantity", "lt5.4|http://unitsofmeasure.org|mg").values
-    assert isinstance(q, RangeValue) and (q.prefix, q.value, q.system, q.code) == ("lt", 5.4, "http://unitsofmeasure.org", "mg")
+    assert isinstance(q, RangeValue) and (q.prefix, q.value, q.system, q.code) == (
+        "lt",
+        5.4,
+        "http://unitsofmeasure.org",
+        "mg",
+    )
     (q,) = one("Observation", "value-quantity", "5||mg").values
     assert isinstance(q, RangeValue) and (q.system, q.code) == (None, "mg")
 
 
 def test_uri_modifiers_and_rules() -> None:
     assert one("ValueSet", "url:below", "http://a.org/fhir").values == (UriValue("http://a.org/fhir"),)
-    assert uri_parents("http://a/fhir/ValueSet/1") == ["http://a/fhir/ValueSet/1", "http://a/fhir/ValueSet", "http://a/fhir", "http://a"]
+    assert uri_parents("http://a/fhir/ValueSet/1") == [
+        "http://a/fhir/ValueSet/1",
+        "http://a/fhir/ValueSet",
+        "http://a/fhir",
+        "http://a",
+    ]
     assert uri_below("http://a/fhir/x", "http://a/fhir") and not uri_below("http://a/fhirx", "http://a/fhir")
 
 
@@ -97,7 +109,9 @@ def test_chains_several_levels_and_reverse_chains() -> None:
     assert isinstance(chain.inner, ChainClause) and chain.inner.target_types == ("Organization",)
     untyped = parse_search("Observation", [("subject.name", "x")]).clauses[0]
     assert isinstance(untyped, ChainClause) and "Patient" in untyped.target_types
-    has = parse_search("Patient", [("_has:Observation:patient:_has:AuditEvent:entity:agent", "Practitioner/1")])
+    has = parse_search(
+        "Patient", [("_has:Observation:patient:_has:AuditEvent:entity:agent", "Practitioner/1")]
+    )
     clause = has.clauses[0]
     assert isinstance(clause, HasClause) and isinstance(clause.inner, HasClause)
 
@@ -184,14 +198,33 @@ def test_every_problem_is_reported_at_once() -> None:
 
 _names = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["name", "family:exact", "birthdate", "subject:Patient.name", "_has:Observation:patient:code", "_sort", "_include", "_count", "code:text", "identifier", "general-practitioner.name", "_lastUpdated", "_id", "address:contains"]),
+    st.sampled_from(
+        [
+            "name",
+            "family:exact",
+            "birthdate",
+            "subject:Patient.name",
+            "_has:Observation:patient:code",
+            "_sort",
+            "_include",
+            "_count",
+            "code:text",
+            "identifier",
+            "general-practitioner.name",
+            "_lastUpdated",
+            "_id",
+            "address:contains",
+        ]
+    ),
 )
 
 
 _values = st.one_of(
     st.text(max_size=40),
     st.from_regex(r"(ge|lt|ap|eq|sa|ne|eb)?-?[0-9.eE+:TZ|,\\-]{0,16}", fullmatch=True),
-    st.sampled_from(["true", "false", "Patient/1", "http://x/Patient/1", "-date,_id", "Observation:patient", "*"]),
+    st.sampled_from(
+        ["true", "false", "Patient/1", "http://x/Patient/1", "-date,_id", "Observation:patient", "*"]
+    ),
 )
 
 

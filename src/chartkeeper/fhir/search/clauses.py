@@ -151,7 +151,9 @@ def _value_parser(param: Param, modifier: str, now_us: int) -> Callable[[str], V
         allowed = MODIFIERS.get(param.type, frozenset())
         is_type = param.type == "reference" and modifier in resource_types()
         if modifier not in allowed and not is_type:
-            raise Unsupported(f"modifier :{modifier} is not supported on {param.type} parameter {param.code!r}")
+            raise Unsupported(
+                f"modifier :{modifier} is not supported on {param.type} parameter {param.code!r}"
+            )
     kind = param.type
     if param.code == "_id":
         return lambda raw: TokenValue(system=None, code=unescape(raw))

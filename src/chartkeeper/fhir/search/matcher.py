@@ -92,7 +92,11 @@ def _clause(res: dict[str, Any], clause: Clause, universe: Universe) -> bool:
     if isinstance(clause, ChainClause):
         for _, ttype, tid, _ in _rows(res, "reference", clause.param.code, universe):
             target = universe.resources.get((ttype, tid))
-            if ttype in clause.target_types and target is not None and _clause(target, clause.inner, universe):
+            if (
+                ttype in clause.target_types
+                and target is not None
+                and _clause(target, clause.inner, universe)
+            ):
                 return True
         return False
     if isinstance(clause, HasClause):
@@ -154,7 +158,9 @@ def _string(modifier: str | None, normalized: str, exact: str, value: StringValu
     return normalized.startswith(query)
 
 
-def _token(modifier: str | None, system: str | None, code: str | None, display: str | None, v: TokenValue) -> bool:
+def _token(
+    modifier: str | None, system: str | None, code: str | None, display: str | None, v: TokenValue
+) -> bool:
     if modifier == "text":
         return display is not None and v.text is not None and display.lower().startswith(v.text)
     if v.code is not None and (code is None or code[:CUT] != v.code[:CUT]):

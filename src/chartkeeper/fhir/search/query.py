@@ -12,6 +12,7 @@ known parameters fail in both modes (a search that silently matches everything i
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.instant import now_us as current_us
 from chartkeeper.fhir.outcome import Issue
@@ -83,7 +84,9 @@ def parse_search(
     )
 
 
-def _search_types(res_type: str | None, params: Sequence[tuple[str, str]], issues: list[Issue]) -> tuple[str, ...]:
+def _search_types(
+    res_type: str | None, params: Sequence[tuple[str, str]], issues: list[Issue]
+) -> tuple[str, ...]:
     """The searched types: ``res_type``, or the union of every ``_type`` (system search only)."""
     if res_type is not None:
         if any(name == "_type" for name, _ in params):
@@ -99,4 +102,3 @@ def _search_types(res_type: str | None, params: Sequence[tuple[str, str]], issue
             else:
                 issues.append(Issue("error", "invalid", f"_type: {item!r} is not a resource type", "_type"))
     return tuple(found)
-

@@ -53,7 +53,7 @@ def identity_condition(table: Any, param: Param, *, indexed: bool = True) -> Col
     return column.in_(hashes)  # type: ignore[no-any-return]
 
 
-def rows_of(table: Table, pk: Any) -> ColumnElement[bool]:
+def rows_of(table: Any, pk: Any) -> ColumnElement[bool]:
     """Index rows of the resource whose key is ``pk`` (a column or a value): one contiguous
     range of the table's primary key, so no index on resource_pk is needed."""
     low = pk * literal(1 << INDEX_KEY_BITS)

@@ -124,14 +124,19 @@ def _param(r: Any, clause: ParamClause, drive: bool) -> ColumnElement[bool]:
     mod = None if modifier == "not" else modifier
     matching = or_(*(build(mod, v) for v in clause.values))
     if drive:
-        return r.c.pk.in_(select(table.c.resource_pk).where(identity_condition(table, param), matching))
+        driving: ColumnElement[bool] = r.c.pk.in_(
+            select(table.c.resource_pk).where(identity_condition(table, param), matching)
+        )
+        return driving
     probe = exists(_probe(table, r, clause).where(matching))
     return ~probe if modifier == "not" else probe
 
 
 def _probe(table: Any, r: Any, clause: ParamClause) -> Select[Any]:
     """The rows of ``r`` for the clause's parameter, read by ``r``'s key range."""
-    return select(true()).where(identity_condition(table, clause.param, indexed=False), rows_of(table, r.c.pk))
+    return select(true()).where(
+        identity_condition(table, clause.param, indexed=False), rows_of(table, r.c.pk)
+    )
 
 
 def _special(r: Any, clause: ParamClause) -> ColumnElement[bool]:
@@ -175,5 +180,7 @@ def _has(r: Any, clause: HasClause, access: AccessFilter) -> ColumnElement[bool]
     )
 
 
-def _identity(table: Any, code: str, res_types: tuple[str, ...], *, indexed: bool = True) -> ColumnElement[bool]:
+def _identity(
+    table: Any, code: str, res_types: tuple[str, ...], *, indexed: bool = True
+) -> ColumnElement[bool]:
     return identity_condition(table, Param(code=code, type="reference", res_types=res_types), indexed=indexed)
