@@ -160,6 +160,9 @@ SORTED: list[tuple[str, list[tuple[str, str]]]] = [
     ("Observation", [("patient", JOSE), ("_sort", "-date,code")]),
     ("Observation", [("code", "8302-2"), ("_sort", "value-quantity")]),
     ("Encounter", [("_sort", "-_lastUpdated,_id"), ("patient", LIZ)]),
+    ("Patient", [("_sort", "death-date,-given")]),  # most have no death date: those sort last
+    ("Observation", [("patient", JOSE), ("_sort", "-value-quantity")]),
+    ("ValueSet", [("_sort", "-url")]),
 ]
 
 

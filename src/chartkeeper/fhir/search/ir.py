@@ -163,6 +163,7 @@ class SearchQuery:
     dropped: tuple[tuple[str, str], ...] = field(default=())
 
     def applied_params(self) -> list[tuple[str, str]]:
-        """The parameters actually applied, in canonical form (for the Bundle's self link);
-        paging (``_offset``) is left for the caller to add per link."""
+        """The parameters actually applied, in canonical form (``_count`` as capped), for the
+        Bundle's links; ``_offset`` is left out: each link (self, next, previous) adds its own
+        from ``SearchPage``."""
         return list(self.applied)

@@ -57,7 +57,8 @@ def parse_search(
         try:
             if results.is_result_param(name):
                 canonical = results.apply(state, name, value)
-                applied.append((name, canonical))
+                if name != "_offset":  # each paging link sets its own
+                    applied.append((name, canonical))
                 continue
             if value == "":
                 dropped.append((name, value))  # an empty value is ignored, as the spec allows
