@@ -58,6 +58,7 @@ BUILDERS: dict[str, RowCondition] = {
 
 #: Which clause drives, best first: few index rows per value, read by an index prefix.
 _DRIVE_RANK = {"reference": 0, "token": 1, "string": 2, "uri": 3, "date": 4, "quantity": 5, "number": 5}
+_CHAIN_RANK = 6  # a chain drives from its matching targets back through their reference rows
 
 
 def conditions(
@@ -75,6 +76,8 @@ def _driver(clauses: Sequence[Clause]) -> int | None:
     """The clause to read first, or None when an ``_id`` (a key look-up) or nothing is better."""
     best: tuple[int, int] | None = None
     for n, clause in enumerate(clauses):
+        if isinstance(clause, ChainClause) and best is None:
+            best = (_CHAIN_RANK, n)
         if not isinstance(clause, ParamClause):
             continue
         if clause.param.code == "_id":
@@ -105,7 +108,7 @@ def visible(
 
 def _clause(r: Any, clause: Clause, access: AccessFilter, *, drive: bool) -> ColumnElement[bool]:
     if isinstance(clause, ChainClause):
-        return _chain(r, clause, access)
+        return _chain(r, clause, access, drive)
     if isinstance(clause, HasClause):
         return _has(r, clause, access)
     if clause.param.type == "special":
@@ -147,21 +150,40 @@ def _special(r: Any, clause: ParamClause) -> ColumnElement[bool]:
     return or_(*(date_range_condition(r.c.last_updated, r.c.last_updated, v) for v in ranges))
 
 
-def _chain(r: Any, clause: ChainClause, access: AccessFilter) -> ColumnElement[bool]:
-    """Some reference row of ``r`` for the parameter points at a visible matching target."""
+def _chain(r: Any, clause: ChainClause, access: AccessFilter, drive: bool) -> ColumnElement[bool]:
+    """Some reference row of ``r`` for the parameter points at a visible matching target.
+
+    Driving: the matching targets, then the reference rows pointing at them. Probing: ``r``'s
+    own reference rows, then their targets."""
     target = resource.alias()
     ref = idx_reference.alias()
     on = and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id)
+    matching_target = conditions(target, clause.target_types, [clause.inner], access)
+    if drive:
+        return r.c.pk.in_(_chain_rows(clause, access))
     rows: Select[Any] = (
         select(true())
         .select_from(ref.join(target, on))
         .where(
             _identity(ref, clause.param.code, clause.param.res_types, indexed=False),
             rows_of(ref, r.c.pk),
-            *conditions(target, clause.target_types, [clause.inner], access),
+            *matching_target,
         )
     )
     return exists(rows)
+
+
+def _chain_rows(clause: ChainClause, access: AccessFilter) -> Select[Any]:
+    """Keys of resources whose reference rows point at a matching target, read target first:
+    per target type, the matching ids, then the rows by (parameter, target id)."""
+    per_type = []
+    for target_type in clause.target_types:
+        target = resource.alias()
+        ids = select(target.c.res_id).where(*conditions(target, (target_type,), [clause.inner], access))
+        per_type.append(and_(idx_reference.c.target_type == target_type, idx_reference.c.target_id.in_(ids)))
+    return select(idx_reference.c.resource_pk).where(
+        _identity(idx_reference, clause.param.code, clause.param.res_types), or_(*per_type)
+    )
 
 
 def _has(r: Any, clause: HasClause, access: AccessFilter) -> ColumnElement[bool]:
