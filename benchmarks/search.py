@@ -55,7 +55,11 @@ def main() -> None:
     store = Store.open(args.db)
     rng = random.Random(7)
     patients = _sample_patients(store, args.samples, rng)
-    results: dict[str, object] = {"db": store.dialect, "samples": len(patients), "target_p95_ms": TARGET_P95_MS}
+    results: dict[str, object] = {
+        "db": store.dialect,
+        "samples": len(patients),
+        "target_p95_ms": TARGET_P95_MS,
+    }
     times: dict[str, list[float]] = {"patient_family_birthdate": [], "observation_patient_code_date": []}
     found: dict[str, list[int]] = {k: [] for k in times}
     for patient in patients:
@@ -64,11 +68,17 @@ def main() -> None:
         ms, n = _timed(lambda q=query: len(store.search(q).matches))
         times["patient_family_birthdate"].append(ms)
         found["patient_family_birthdate"].append(n)
-        first = store.search(parse_search("Observation", [("patient", patient["id"]), ("_count", "1")])).matches
+        first = store.search(
+            parse_search("Observation", [("patient", patient["id"]), ("_count", "1")])
+        ).matches
         code = first[0].content["code"]["coding"][0] if first and first[0].content else {"code": "none"}
         obs = parse_search(
             "Observation",
-            [("patient", patient["id"]), ("code", f"{code.get('system', '')}|{code['code']}"), ("date", "ge2020")],
+            [
+                ("patient", patient["id"]),
+                ("code", f"{code.get('system', '')}|{code['code']}"),
+                ("date", "ge2020"),
+            ],
         )
         ms, n = _timed(lambda q=obs: len(store.search(q).matches))
         times["observation_patient_code_date"].append(ms)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from chartkeeper.fhir.search.extract import hash_identity
@@ -21,6 +21,7 @@ from chartkeeper.fhir.search.params import search_params
 from chartkeeper.store.models import AccessFilter, StoredVersion
 from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import idx_reference, resource
+from chartkeeper.store.search.common import rows_of
 from chartkeeper.store.search.predicates import visible
 
 MAX_ROUNDS = 4
@@ -51,10 +52,13 @@ def _forward(conn: Connection, include: Include, sources: list[Found], access: A
     pks = [pk for pk, s in sources if s.res_type == include.source_type]
     if not pks:
         return []
+    source = resource.alias()
     rows = conn.execute(
-        select(idx_reference.c.target_type, idx_reference.c.target_id).where(
-            idx_reference.c.resource_pk.in_(pks),
-            idx_reference.c.hash_identity.in_(_hashes(include)),
+        select(idx_reference.c.target_type, idx_reference.c.target_id)
+        .select_from(source.join(idx_reference, rows_of(idx_reference, source.c.pk)))
+        .where(
+            source.c.pk.in_(pks),
+            (idx_reference.c.hash_identity + literal(0)).in_(_hashes(include)),  # read by key range
             idx_reference.c.target_type.is_not(None),
         )
     )

@@ -59,6 +59,7 @@ BUILDERS: dict[str, RowCondition] = {
 #: Which clause drives, best first: few index rows per value, read by an index prefix.
 _DRIVE_RANK = {"reference": 0, "token": 1, "string": 2, "uri": 3, "date": 4, "quantity": 5, "number": 5}
 _CHAIN_RANK = 6  # a chain drives from its matching targets back through their reference rows
+_HAS_RANK = 7  # _has drives from its matching sources forward through their reference rows
 
 
 def conditions(
@@ -76,8 +77,10 @@ def _driver(clauses: Sequence[Clause]) -> int | None:
     """The clause to read first, or None when an ``_id`` (a key look-up) or nothing is better."""
     best: tuple[int, int] | None = None
     for n, clause in enumerate(clauses):
-        if isinstance(clause, ChainClause) and best is None:
+        if isinstance(clause, ChainClause) and (best is None or best[0] > _CHAIN_RANK):
             best = (_CHAIN_RANK, n)
+        if isinstance(clause, HasClause) and best is None:
+            best = (_HAS_RANK, n)
         if not isinstance(clause, ParamClause):
             continue
         if clause.param.code == "_id":
@@ -110,7 +113,7 @@ def _clause(r: Any, clause: Clause, access: AccessFilter, *, drive: bool) -> Col
     if isinstance(clause, ChainClause):
         return _chain(r, clause, access, drive)
     if isinstance(clause, HasClause):
-        return _has(r, clause, access)
+        return _has_driving(r, clause, access) if drive else _has(r, clause, access)
     if clause.param.type == "special":
         return _special(r, clause)
     return _param(r, clause, drive)
@@ -160,7 +163,7 @@ def _chain(r: Any, clause: ChainClause, access: AccessFilter, drive: bool) -> Co
     on = and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id)
     matching_target = conditions(target, clause.target_types, [clause.inner], access)
     if drive:
-        return r.c.pk.in_(_chain_rows(clause, access))
+        return r.c.pk.in_(_chain_rows(clause, access))  # type: ignore[no-any-return]
     rows: Select[Any] = (
         select(true())
         .select_from(ref.join(target, on))
@@ -199,6 +202,26 @@ def _has(r: Any, clause: HasClause, access: AccessFilter) -> ColumnElement[bool]
             ref.c.hash_identity == hash_identity(clause.source_type, clause.ref.code),
             *conditions(source, (clause.source_type,), [clause.inner], access),
         )
+    )
+
+
+def _has_driving(r: Any, clause: HasClause, access: AccessFilter) -> ColumnElement[bool]:
+    """``r`` is among the targets of the reference rows of matching sources (per target
+    type, so the type and id are looked up together)."""
+    source = resource.alias()
+    rows = (
+        select(idx_reference.c.target_id)
+        .select_from(source.join(idx_reference, rows_of(idx_reference, source.c.pk)))
+        .where(
+            _identity(idx_reference, clause.ref.code, (clause.source_type,), indexed=False),
+            *conditions(source, (clause.source_type,), [clause.inner], access),
+        )
+    )
+    target_type = not_indexed(idx_reference.c.target_type)  # the sources' key ranges drive
+    if not clause.ref.targets:
+        return r.c.res_id.in_(rows.where(target_type == r.c.res_type))  # type: ignore[no-any-return]
+    return or_(
+        *(and_(r.c.res_type == t, r.c.res_id.in_(rows.where(target_type == t))) for t in clause.ref.targets)
     )
 
 

@@ -36,7 +36,9 @@ def sort_value(r: Any, key: SortKey) -> Any:
         column = table.c[_SORT_COLUMN[param.type]]
     pick = func.max if key.descending else func.min
     return (
-        select(pick(column)).where(identity_condition(table, param), rows_of(table, r.c.pk)).scalar_subquery()
+        select(pick(column))
+        .where(identity_condition(table, param, indexed=False), rows_of(table, r.c.pk))
+        .scalar_subquery()
     )
 
 
