@@ -241,3 +241,8 @@ def test_arbitrary_queries_raise_nothing_but_invalid_input(
         parse_search(res_type, params, strict=strict)
     except InvalidInput as exc:
         assert exc.issues and all(isinstance(i, Issue) for i in exc.issues)
+
+
+def test_undecodable_text_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput):
+        parse_search("Patient", [("name", "a\udcff")])

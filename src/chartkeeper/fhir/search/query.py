@@ -55,6 +55,7 @@ def parse_search(
                 applied.append((name, value))
             continue
         try:
+            _encodable(name, value)
             if results.is_result_param(name):
                 canonical = results.apply(state, name, value)
                 if name != "_offset":  # each paging link sets its own
@@ -103,3 +104,12 @@ def _search_types(
             else:
                 issues.append(Issue("error", "invalid", f"_type: {item!r} is not a resource type", "_type"))
     return tuple(found)
+
+
+def _encodable(name: str, value: str) -> None:
+    """Lone surrogates (undecodable input) cannot reach a database as UTF-8 text."""
+    try:
+        name.encode()
+        value.encode()
+    except UnicodeEncodeError as exc:
+        raise BadValue("the parameter is not valid UTF-8 text") from exc

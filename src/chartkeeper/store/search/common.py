@@ -65,9 +65,11 @@ def successor(prefix: str) -> str | None:
     which is UTF-8 byte order: SQLite's BINARY and PostgreSQL's "C" collation)."""
     chars = list(prefix)
     while chars:
-        last = ord(chars[-1])
-        if last < 0x10FFFF and not 0xD7FF <= last < 0xE000:
-            chars[-1] = chr(last + 1)
+        following = ord(chars[-1]) + 1
+        if following == 0xD800:
+            following = 0xE000  # surrogates are not characters (nor valid in UTF-8)
+        if following <= 0x10FFFF:
+            chars[-1] = chr(following)
             return "".join(chars)
         chars.pop()
     return None
