@@ -56,6 +56,8 @@ def identity_condition(table: Any, param: Param, *, indexed: bool = True) -> Col
 def rows_of(table: Any, pk: Any) -> ColumnElement[bool]:
     """Index rows of the resource whose key is ``pk`` (a column or a value): one contiguous
     range of the table's primary key, so no index on resource_pk is needed."""
+    if isinstance(pk, int):
+        return and_(table.c.row_key >= pk << INDEX_KEY_BITS, table.c.row_key < (pk + 1) << INDEX_KEY_BITS)
     low = pk * literal(1 << INDEX_KEY_BITS)
     return and_(table.c.row_key >= low, table.c.row_key < low + literal(1 << INDEX_KEY_BITS))
 

@@ -52,13 +52,10 @@ def _forward(conn: Connection, include: Include, sources: list[Found], access: A
     pks = [pk for pk, s in sources if s.res_type == include.source_type]
     if not pks:
         return []
-    source = resource.alias()
     rows = conn.execute(
-        select(idx_reference.c.target_type, idx_reference.c.target_id)
-        .select_from(source.join(idx_reference, rows_of(idx_reference, source.c.pk)))
-        .where(
-            source.c.pk.in_(pks),
-            (idx_reference.c.hash_identity + literal(0)).in_(_hashes(include)),  # read by key range
+        select(idx_reference.c.target_type, idx_reference.c.target_id).where(
+            or_(*(rows_of(idx_reference, pk) for pk in pks)),  # each source's key range
+            (idx_reference.c.hash_identity + literal(0)).in_(_hashes(include)),
             idx_reference.c.target_type.is_not(None),
         )
     )
