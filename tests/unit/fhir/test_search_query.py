@@ -246,3 +246,14 @@ def test_arbitrary_queries_raise_nothing_but_invalid_input(
 def test_undecodable_text_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         parse_search("Patient", [("name", "a\udcff")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(query_string=st.text(alphabet=st.characters(codec="utf-8"), max_size=80))
+def test_arbitrary_query_strings_raise_nothing_but_invalid_input(query_string: str) -> None:
+    from urllib.parse import parse_qsl
+
+    try:
+        parse_search("Observation", parse_qsl(query_string, keep_blank_values=True))
+    except InvalidInput:
+        pass

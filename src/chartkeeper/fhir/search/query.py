@@ -107,9 +107,11 @@ def _search_types(
 
 
 def _encodable(name: str, value: str) -> None:
-    """Lone surrogates (undecodable input) cannot reach a database as UTF-8 text."""
+    """Lone surrogates (undecodable input) and NUL cannot reach a database as text."""
     try:
         name.encode()
         value.encode()
     except UnicodeEncodeError as exc:
         raise BadValue("the parameter is not valid UTF-8 text") from exc
+    if "\x00" in name or "\x00" in value:
+        raise BadValue("the parameter contains a NUL character")

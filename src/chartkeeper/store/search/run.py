@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from chartkeeper.fhir.search.ir import SearchQuery
+from chartkeeper.fhir.search.results import MAX_COUNT
 from chartkeeper.store.models import UNRESTRICTED, AccessFilter, StoredVersion
 from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import resource
@@ -74,9 +75,10 @@ def run_search(
     offset: int | None = None,
 ) -> SearchPage:
     """The page of ``query`` at ``offset`` (default: the query's ``_offset``) of ``count``
-    matches (default: its ``_count``); everything read is filtered by ``access`` in SQL."""
-    size = query.count if count is None else count
-    start = query.offset if offset is None else offset
+    matches (default: its ``_count``; at most ``MAX_COUNT``); everything read is filtered by
+    ``access`` in SQL."""
+    size = max(0, min(query.count if count is None else count, MAX_COUNT))
+    start = max(0, query.offset if offset is None else offset)
     only_total = size == 0 or query.summary == "count"
     matches: list[tuple[int, StoredVersion]] = []
     more = False
