@@ -75,21 +75,20 @@ def conditions(
 
 def _driver(clauses: Sequence[Clause]) -> int | None:
     """The clause to read first, or None when an ``_id`` (a key look-up) or nothing is better."""
-    best: tuple[int, int] | None = None
-    for n, clause in enumerate(clauses):
-        if isinstance(clause, ChainClause) and (best is None or best[0] > _CHAIN_RANK):
-            best = (_CHAIN_RANK, n)
-        if isinstance(clause, HasClause) and best is None:
-            best = (_HAS_RANK, n)
-        if not isinstance(clause, ParamClause):
-            continue
-        if clause.param.code == "_id":
-            return None
-        rank = _DRIVE_RANK.get(clause.param.type)
-        negative = clause.modifier in ("not", "missing", "contains", "text")
-        if rank is not None and not negative and (best is None or rank < best[0]):
-            best = (rank, n)
-    return None if best is None else best[1]
+    if any(isinstance(c, ParamClause) and c.param.code == "_id" for c in clauses):
+        return None
+    ranked = [(rank, n) for n, c in enumerate(clauses) if (rank := _rank(c)) is not None]
+    return min(ranked)[1] if ranked else None
+
+
+def _rank(clause: Clause) -> int | None:
+    if isinstance(clause, ChainClause):
+        return _CHAIN_RANK
+    if isinstance(clause, HasClause):
+        return _HAS_RANK
+    if clause.modifier in ("not", "missing", "contains", "text"):
+        return None  # these match (or exclude) most of the parameter's rows
+    return _DRIVE_RANK.get(clause.param.type)
 
 
 def visible(
