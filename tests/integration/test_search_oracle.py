@@ -149,6 +149,14 @@ QUERIES: list[tuple[str | None, list[tuple[str, str]]]] = [
     ("Encounter", [("_has:Observation:encounter:value-quantity", "gt200")]),
     ("Patient", [("_has:Encounter:patient:_has:Observation:encounter:code", "2093-3")]),
     ("Patient", [("_has:RiskAssessment:subject:probability", "gt50")]),
+    # composite (the Observation code-value-* ones)
+    ("Observation", [("code-value-quantity", "http://loinc.org|8302-2$gt150,29463-7$lt50")]),
+    ("Observation", [("code-value-quantity", "8302-2$gt100||cm"), ("patient", JOSE)]),
+    ("Observation", [("code-value-concept", "72166-2$http://snomed.info/sct|266919005")]),
+    (
+        "Observation",
+        [("code-value-quantity", "8302-2$ge180"), ("code-value-quantity", "29463-7$ge90")],
+    ),  # one code each: none
     # AND of several
     ("Observation", [("patient", JOSE), ("code", "http://loinc.org|8302-2"), ("date", "ge2015")]),
 ]
@@ -201,7 +209,7 @@ def test_sql_search_agrees_with_the_matcher(store: Store, tmp_path: Path) -> Non
             disagreements.append((res_type, params, len(got), len(expected)))
         non_empty += bool(expected)
     assert disagreements == []
-    assert non_empty >= len(QUERIES) - 8  # the battery mostly asks questions with answers
+    assert non_empty >= len(QUERIES) - 9  # the battery mostly asks questions with answers
 
 
 def test_sorted_searches_follow_the_matcher_order(store: Store, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.outcome import Issue
 from chartkeeper.fhir.search.ir import (
     ChainClause,
+    CompositeClause,
     HasClause,
     Include,
     MissingValue,
@@ -179,9 +180,21 @@ def test_errors_name_the_parameter(name: str, value: str, code: str) -> None:
     assert isinstance(issue, Issue) and issue.code == code and issue.expression == name
 
 
-def test_composite_parameters_are_refused_cleanly() -> None:
-    with pytest.raises(InvalidInput, match="composite"):
-        parse_search("Observation", [("code-value-quantity", "1234$gt5")])
+def test_composites_over_the_resource_itself_and_only_those() -> None:
+    clause = parse_search(
+        "Observation", [("code-value-quantity", "http://loinc.org|1234$gt5,9$lt1")]
+    ).clauses[0]
+    assert isinstance(clause, CompositeClause)
+    assert [c.code for c in clause.components] == ["code", "value-quantity"]
+    assert clause.values[0][0] == TokenValue("http://loinc.org", "1234")
+    assert isinstance(clause.values[1][1], RangeValue) and clause.values[1][1].prefix == "lt"
+    for name, value in [
+        ("component-code-value-quantity", "1$2"),
+        ("code-value-quantity", "1"),
+        ("combo-code-value-quantity", "1$2"),
+    ]:
+        with pytest.raises(InvalidInput):
+            parse_search("Observation", [(name, value)])
 
 
 def test_lenient_mode_drops_unknown_parameters_and_reports_them() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from chartkeeper.fhir.search.ir import (
     ChainClause,
     Clause,
+    CompositeClause,
     HasClause,
     MissingValue,
     Param,
@@ -92,6 +93,8 @@ def parse_clause(res_types: tuple[str, ...], name: str, value: str, now_us: int)
     param = resolve_param(res_types, code)
     if dot:
         return _parse_chain(param, modifier or None, rest, value, now_us)
+    if param.type == "composite":
+        return _parse_composite(param, modifier, value, now_us)
     return ParamClause(param=param, modifier=modifier or None, values=_values(param, modifier, value, now_us))
 
 
@@ -130,9 +133,45 @@ def _parse_has(res_types: tuple[str, ...], name: str, value: str, now_us: int) -
     return HasClause(source_type=source, ref=ref, inner=parse_clause((source,), rest, value, now_us))
 
 
+def composite_components(param: Param) -> tuple[Param, ...]:
+    """The component parameters of a composite the index answers exactly, else Unsupported.
+
+    Exact when the composite's expression is the resource itself (R4: Observation's
+    ``code-value-*``): each component is then one element of the resource, indexed by the
+    component's own parameter, so "both values on the same element" is "on the resource".
+    Composites over repeating elements (``component-code-value-quantity``, ``useContext``)
+    would need index rows that tie component values together, which are not written.
+    """
+    if len(param.res_types) != 1:
+        raise Unsupported(f"composite parameter {param.code!r} is supported on one resource type only")
+    rtype = param.res_types[0]
+    found = search_param(rtype, param.code)
+    if found is None or found.expression is None or found.expression.strip() != rtype:
+        raise Unsupported(f"composite parameter {param.code!r} is not supported (its parts may repeat)")
+    components = []
+    for component in found.components:
+        if component.code is None:
+            raise Unsupported(f"composite parameter {param.code!r} has an unknown component")
+        components.append(resolve_param((rtype,), component.code))
+    return tuple(components)
+
+
+def _parse_composite(param: Param, modifier: str, value: str, now_us: int) -> Clause:
+    components = composite_components(param)
+    if modifier:
+        raise Unsupported(f"modifier :{modifier} is not supported on composite parameter {param.code!r}")
+    values = []
+    for raw in split_unescaped(value, ","):
+        parts = split_unescaped(raw, "$")
+        if len(parts) != len(components) or not all(parts):
+            raise BadValue(f"{param.code} takes {len(components)} values joined by $")
+        values.append(
+            tuple(_value_parser(c, "", now_us)(part) for c, part in zip(components, parts, strict=True))
+        )
+    return CompositeClause(param=param, components=components, values=tuple(values))
+
+
 def _values(param: Param, modifier: str, value: str, now_us: int) -> tuple[Value, ...]:
-    if param.type == "composite":
-        raise Unsupported(f"composite parameter {param.code!r} is not supported")
     if modifier == "missing":
         if param.type == "special":
             raise Unsupported(f"{param.code}:missing is not supported (every resource has it)")

@@ -125,7 +125,19 @@ class HasClause:
     inner: Clause
 
 
-Clause = ParamClause | ChainClause | HasClause
+@dataclass(frozen=True, slots=True)
+class CompositeClause:
+    """A composite parameter (``code-value-quantity=loinc|8480-6$gt140``): for some value,
+    every component matches. Only composites over single elements of the resource itself
+    are parsed (see ``clauses.composite_components``), so "the same element" is the resource.
+    ``values`` holds one tuple of component values per OR-ed value, in component order."""
+
+    param: Param
+    components: tuple[Param, ...]
+    values: tuple[tuple[Value, ...], ...]
+
+
+Clause = ParamClause | ChainClause | HasClause | CompositeClause
 
 
 @dataclass(frozen=True, slots=True)

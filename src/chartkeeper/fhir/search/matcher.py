@@ -16,6 +16,7 @@ from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.search.ir import (
     ChainClause,
     Clause,
+    CompositeClause,
     HasClause,
     MissingValue,
     ParamClause,
@@ -105,6 +106,14 @@ def _clause(res: dict[str, Any], clause: Clause, universe: Universe) -> bool:
                 if (ttype, tid) == (rtype, res.get("id")) and _clause(source, clause.inner, universe):
                     return True
         return False
+    if isinstance(clause, CompositeClause):
+        return any(
+            all(
+                _param(res, ParamClause(param=c, modifier=None, values=(v,)), universe)
+                for c, v in zip(clause.components, parts, strict=True)
+            )
+            for parts in clause.values
+        )
     return _param(res, clause, universe)
 
 

@@ -20,6 +20,7 @@ from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.ir import (
     ChainClause,
     Clause,
+    CompositeClause,
     HasClause,
     MissingValue,
     Param,
@@ -86,6 +87,8 @@ def _rank(clause: Clause) -> int | None:
         return _CHAIN_RANK
     if isinstance(clause, HasClause):
         return _HAS_RANK
+    if isinstance(clause, CompositeClause):
+        return _DRIVE_RANK.get(clause.components[0].type)
     if clause.modifier in ("not", "missing", "contains", "text"):
         return None  # these match (or exclude) most of the parameter's rows
     return _DRIVE_RANK.get(clause.param.type)
@@ -113,6 +116,8 @@ def _clause(r: Any, clause: Clause, access: AccessFilter, *, drive: bool) -> Col
         return _chain(r, clause, access, drive)
     if isinstance(clause, HasClause):
         return _has_driving(r, clause, access) if drive else _has(r, clause, access)
+    if isinstance(clause, CompositeClause):
+        return _composite(r, clause, drive)
     if clause.param.type == "special":
         return _special(r, clause)
     return _param(r, clause, drive)
@@ -142,6 +147,19 @@ def _probe(table: Any, r: Any, clause: ParamClause) -> Select[Any]:
     return select(true()).where(
         identity_condition(table, clause.param, indexed=False), rows_of(table, r.c.pk)
     )
+
+
+def _composite(r: Any, clause: CompositeClause, drive: bool) -> ColumnElement[bool]:
+    """For some value, every component parameter matches its part (the components are
+    single elements of the resource: see ``clauses.composite_components``)."""
+    alternatives = []
+    for parts in clause.values:
+        each = [
+            _param(r, ParamClause(param=c, modifier=None, values=(v,)), drive and n == 0)
+            for n, (c, v) in enumerate(zip(clause.components, parts, strict=True))
+        ]
+        alternatives.append(and_(*each))
+    return or_(*alternatives)
 
 
 def _special(r: Any, clause: ParamClause) -> ColumnElement[bool]:
