@@ -54,3 +54,20 @@ def test_hot_searches_use_indexes(database_url: str, res_type: str, params: list
         )
     else:
         assert "Seq Scan" not in plan, plan
+
+
+def test_prefix_columns_compare_in_code_point_order(database_url: str) -> None:
+    """Prefix search is an index range, exact only in code-point order (migration 0003)."""
+    engine = open_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        if engine.dialect.name != "postgresql":
+            return  # SQLite's default BINARY collation is code-point order
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+                " WHERE (table_name, column_name) IN (('idx_string', 'value_normalized'), ('idx_uri', 'uri'))"
+            ).all()
+    finally:
+        engine.dispose()
+    assert sorted(rows) == [("idx_string", "value_normalized", "C"), ("idx_uri", "uri", "C")]
