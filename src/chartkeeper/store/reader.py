@@ -49,6 +49,12 @@ def _current_join() -> Any:
     )
 
 
+#: Public names for the search module, which reads current versions the same way.
+VERSION_COLUMNS = _VERSION_COLS
+stored_version = _stored
+current_join = _current_join
+
+
 def read_current(conn: Connection, res_type: str, res_id: str) -> StoredVersion:
     """The current version; NotFound if it never existed, Gone if its last version is a delete."""
     stmt = (

@@ -43,6 +43,10 @@ metadata = MetaData()
 # SQLite's INTEGER PRIMARY KEY is its rowid; BigInteger keeps PostgreSQL roomy.
 PrimaryKey = BigInteger().with_variant(Integer(), "sqlite")
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# Prefix-searched columns compare in code-point order on both databases (SQLite's BINARY is
+# that already): string search turns "starts with" into an index range (migration 0003).
+PrefixString = String(255).with_variant(String(255, collation="C"), "postgresql")
+PrefixText = Text().with_variant(Text(collation="C"), "postgresql")
 
 resource = Table(
     "resource",
@@ -97,7 +101,7 @@ def _index_table(name: str, *columns: Column[Any]) -> Table:
 
 idx_string = _index_table(
     "idx_string",
-    Column("value_normalized", String(255), nullable=False),
+    Column("value_normalized", PrefixString, nullable=False),
     Column("value_exact", Text, nullable=False),
 )
 Index("ix_idx_string_value", idx_string.c.hash_identity, idx_string.c.value_normalized)
@@ -137,7 +141,7 @@ Index("ix_idx_quantity_value", idx_quantity.c.hash_identity, idx_quantity.c.valu
 idx_number = _index_table("idx_number", Column("value", Float, nullable=False))
 Index("ix_idx_number_value", idx_number.c.hash_identity, idx_number.c.value)
 
-idx_uri = _index_table("idx_uri", Column("uri", Text, nullable=False))
+idx_uri = _index_table("idx_uri", Column("uri", PrefixText, nullable=False))
 Index("ix_idx_uri_uri", idx_uri.c.hash_identity, idx_uri.c.uri)
 
 INDEX_TABLES = (idx_string, idx_token, idx_reference, idx_date, idx_quantity, idx_number, idx_uri)
