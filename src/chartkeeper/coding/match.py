@@ -1,0 +1,106 @@
+"""Scoring text against term documents: bag of stemmed words, weighted by rarity, typo-tolerant.
+
+Documents (see ``terms``) have word *groups* the text must say (a group holds interchangeable
+words, as in the main term "Abdomen, abdominal") and *optional* words it may say (nonessential
+modifiers, "unspecified"). The score blends how much of the text a document explains with how
+much of the document the text says, so "diabetes" prefers "Diabetes" to "Diabetes, type 2, with
+hyperglycemia" and "type 2 diabetes with hyperglycemia" the reverse. Word order never matters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from chartkeeper.coding.terms import SOURCES, Terms
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    score: float
+    doc: int
+    code: str
+    label: str
+    source: str
+
+
+class Matcher:
+    """Postings over the documents' words; scores the documents that share a word with the text."""
+
+    def __init__(self, terms: Terms) -> None:
+        self.terms = terms
+        self.ids = {w: i for i, w in enumerate(terms.vocabulary)}
+        self._by_initial: dict[str, list[str]] = {}
+        for w in terms.vocabulary:
+            if len(w) > 2 and w.isalpha():
+                self._by_initial.setdefault(w[0], []).append(w)
+        self._corrections: dict[str, str | None] = {}
+
+    def weight(self, word: str) -> float:
+        i = self.ids.get(word)
+        return self.terms.weights[i] if i is not None else 1.0
+
+    def correct(self, word: str) -> str | None:
+        """The vocabulary word a typo most likely meant (same initial, similarity ≥ 84), if any."""
+        if word in self.ids:
+            return word
+        if len(word) < 4 or not word.isalpha():
+            return None
+        if word in self._corrections:
+            return self._corrections[word]
+        pool = self._by_initial.get(word[0], [])
+        best = process.extractOne(word, pool, scorer=fuzz.ratio, score_cutoff=84) if pool else None
+        fixed = str(best[0]) if best else None
+        if len(self._corrections) < 50_000:
+            self._corrections[word] = fixed
+        return fixed
+
+    def normalize_query(self, tokens: list[str]) -> tuple[list[str], list[str]]:
+        """Known words (typos corrected, first occurrence kept) and words the code set never uses."""
+        known: list[str] = []
+        unknown: list[str] = []
+        for t in tokens:
+            fixed = self.correct(t)
+            if fixed is None:
+                unknown.append(t)
+            elif fixed not in known:
+                known.append(fixed)
+        return known, unknown
+
+    def best(self, tokens: list[str], limit: int, pool: int = 300, only: int | None = None) -> list[Hit]:
+        """The ``limit`` best documents for normalized tokens, best first, ties by document order.
+
+        only: a source (``terms.INDEX`` or ``terms.TABULAR``) to restrict the documents to.
+        """
+        t = self.terms
+        query = {self.ids[w] for w in tokens if w in self.ids}
+        if not query:
+            return []
+        hits: dict[int, float] = {}
+        for w in query:
+            weight = t.weights[w]
+            for n in t.postings[w]:
+                hits[n] = hits.get(n, 0.0) + weight
+        if only is not None:
+            hits = {n: h for n, h in hits.items() if t.sources[n] == only}
+        if not hits:
+            return []
+        shortlist = sorted(hits, key=lambda n: (-hits[n], len(t.groups[n]), n))[:pool]
+        query_weight = sum(t.weights[w] for w in query)
+        scored: list[tuple[float, int, int]] = []
+        for n in shortlist:
+            anchor = t.anchors[n]
+            if anchor and not any(a in query for a in anchor):
+                continue
+            need = said = 0.0
+            for group in t.groups[n]:
+                w = max(t.weights[x] for x in group)
+                need += w
+                if any(x in query for x in group):
+                    said += w
+            dcov = said / need if need else 0.0
+            qcov = hits[n] / query_weight
+            scored.append((round(0.6 * qcov + 0.4 * dcov, 4), len(t.groups[n]), n))
+        scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+        return [Hit(s, n, t.codes[n], t.labels[n], SOURCES[t.sources[n]]) for s, _g, n in scored[:limit]]
