@@ -33,6 +33,7 @@ def ref_id(reference: Any) -> str | None:
 
 def diagnosis_of(resource_label: str, concept: dict[str, Any], rank: int | None, use: str | None) -> Diagnosis:
     icd: list[str] = []
+    displays: list[str] = []
     other: list[tuple[str, str, str]] = []
     for coding in concept.get("coding", []) or []:
         system, code = coding.get("system", ""), coding.get("code")
@@ -40,10 +41,11 @@ def diagnosis_of(resource_label: str, concept: dict[str, Any], rank: int | None,
             continue
         if system == ICD10CM_SYSTEM:
             icd.append(str(code))
+            displays.append(str(coding.get("display") or ""))
         else:
             other.append((str(system), str(code), str(coding.get("display", ""))))
     text = concept.get("text") or (other[0][2] if other else "")
-    return Diagnosis(resource_label, tuple(icd), tuple(other), str(text), rank, use)
+    return Diagnosis(resource_label, tuple(icd), tuple(other), str(text), rank, use, tuple(displays))
 
 
 def patient_facts(patient: dict[str, Any] | None, on: str | None) -> tuple[str | None, int | None]:

@@ -98,6 +98,7 @@ class Diagnosis:
     text: str
     rank: int | None = None  # Encounter.diagnosis.rank or Claim.diagnosis.sequence
     use: str | None = None  # Encounter.diagnosis.use code (AD, DD, billing ...)
+    icd10_displays: tuple[str, ...] = ()  # the display written beside each ICD-10-CM code
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ was read from, the encounter and the patient, so a coder can go straight to the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from chartkeeper.coding.cases import Snapshot, diagnosis_of, patient_facts, ref_id
@@ -37,11 +38,26 @@ class Validator:
                 message = f"free text only ({dx.text!r}): needs an ICD-10-CM code"
             return [Finding("needs-icd10cm", "error", message, None, GUIDELINE, release, dx.resource)]
         out: list[Finding] = []
-        for code in dx.icd10:
+        for n, code in enumerate(dx.icd10):
             for f in code_findings(self.codeset, self.edits, code, sex, age):
                 out.append(replace(f, resource=dx.resource))
+            display = dx.icd10_displays[n] if n < len(dx.icd10_displays) else ""
+            out.extend(self._display(dx, code, display))
             out.extend(self._agreement(dx, code))
         return out
+
+    def _display(self, dx: Diagnosis, code: str, display: str) -> list[Finding]:
+        """A display that is not the code's description: the code or the display is wrong."""
+        status = self.codeset.status(code)
+        if not display or not status.billable or _words(display) == _words(status.description or ""):
+            return []
+        return [
+            Finding(
+                "display-mismatch", "warning",
+                f"{status.code} is {status.description!r} but the record says {display!r}",
+                status.code, "ICD-10-CM tabular list (code description)", self.codeset.release, dx.resource,
+            )
+        ]  # fmt: skip
 
     def _agreement(self, dx: Diagnosis, code: str) -> list[Finding]:
         """A SNOMED CT coding beside the ICD-10-CM one that the curated map puts elsewhere."""
@@ -85,6 +101,10 @@ class Validator:
         enc = f"Encounter/{case.encounter_id}"
         stamped = tuple(replace(f, encounter=enc, patient=case.patient_id) for f in findings)
         return CaseReview(case, stamped)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 def default_validator() -> Validator:
