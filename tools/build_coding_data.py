@@ -158,7 +158,9 @@ def build_mce() -> dict[str, Any]:
                 continue
             code = dotted.replace(".", "")
             if any(conflict(editor, code, a, 2, 20260401, "AGE_CONFLICT") for a in AGE_PROBES):
-                allowed = [a for a in range(125) if not conflict(editor, code, a, 2, 20260401, "AGE_CONFLICT")]
+                allowed = [
+                    a for a in range(125) if not conflict(editor, code, a, 2, 20260401, "AGE_CONFLICT")
+                ]
                 if allowed:
                     ages[dotted] = [allowed[0], allowed[-1]]
             if conflict(editor, code, 30, 0, 20240101, "SEX_CONFLICT"):

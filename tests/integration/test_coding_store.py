@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from conftest import SYNTHEA
-
 from chartkeeper.coding.service import CodingService
 from chartkeeper.demo import demo_truth
 from chartkeeper.demo.loader import load_demo
@@ -18,6 +16,8 @@ from chartkeeper.intake.service import ingest
 from chartkeeper.security.caller import local_caller
 from chartkeeper.security.ports import MemoryAuditSink
 from chartkeeper.store.repository import Store
+
+from conftest import SYNTHEA
 
 CALLER = local_caller("coder")
 
@@ -43,7 +43,11 @@ def test_synthea_queue_assign_and_dnfb(store: Store) -> None:
     ready, rows = service.dnfb(CALLER, date(2021, 6, 1))
     assert ready == 0 and len(rows) == 779
     assert all(r.age_days is not None and r.age_days >= 0 and r.reason for r in rows)
-    assert rows[0].age_days is not None and rows[-1].age_days is not None and rows[0].age_days >= rows[-1].age_days
+    assert (
+        rows[0].age_days is not None
+        and rows[-1].age_days is not None
+        and rows[0].age_days >= rows[-1].age_days
+    )
 
     codes = [dx["suggestions"][0]["code"] for dx in item.diagnoses]
     assert codes[0] == first["code"]
@@ -84,7 +88,9 @@ def test_demo_population_defects_are_found(store: Store) -> None:
     errors = {f.resource for f in report.findings if f.severity == "error" and f.resource}
     planted = {f"Condition/{d.condition_id}" for d in truth.coding_defects}
     assert errors <= planted  # no error on a correctly coded diagnosis
-    missing_dd = {f"Encounter/{c.encounter_id}" for c in truth.chart_defects if c.kind == "missing-discharge-diagnosis"}
+    missing_dd = {
+        f"Encounter/{c.encounter_id}" for c in truth.chart_defects if c.kind == "missing-discharge-diagnosis"
+    }
     flagged = {f.encounter for f in report.findings if f.rule == "missing-discharge-diagnosis"}
     assert missing_dd == flagged
 

@@ -59,7 +59,16 @@ def lookup(
     for key in ("chapter", "block"):
         if info.get(key):
             print(f"  {key}: {info[key]['code']} {info[key]['description']}")
-    for name in ("includes", "inclusion_term", "excludes1", "excludes2", "code_first", "use_additional_code", "code_also", "notes"):
+    for name in (
+        "includes",
+        "inclusion_term",
+        "excludes1",
+        "excludes2",
+        "code_first",
+        "use_additional_code",
+        "code_also",
+        "notes",
+    ):
         for value in info.get(name, []):
             print(f"  {name.replace('_', ' ')}: {value}")
     for name, groups in info.get("inherited_notes", {}).items():
@@ -76,7 +85,9 @@ def lookup(
 
 @code_app.command("browse")
 def browse(
-    code: Annotated[str | None, typer.Argument(help="A chapter, block or code; none for the chapters.")] = None,
+    code: Annotated[
+        str | None, typer.Argument(help="A chapter, block or code; none for the chapters.")
+    ] = None,
     json_out: JsonOut = False,
 ) -> None:
     """The hierarchy one level down from CODE (the 22 chapters when no code is given)."""
@@ -93,7 +104,9 @@ def browse(
 
 @code_app.command("search")
 def search(
-    text: Annotated[str, typer.Argument(help="Words to look for (any order; typos and abbreviations are fine).")],
+    text: Annotated[
+        str, typer.Argument(help="Words to look for (any order; typos and abbreviations are fine).")
+    ],
     limit: Limit = 20,
     json_out: JsonOut = False,
 ) -> None:
@@ -226,7 +239,13 @@ def assign(
     service = _service(ctx)
     result = common.guard(lambda: service.assign(_caller(), encounter, codes))
     if json_out:
-        _print_json({"encounter": result.encounter_id, "written": list(result.written), "created": list(result.created)})
+        _print_json(
+            {
+                "encounter": result.encounter_id,
+                "written": list(result.written),
+                "created": list(result.created),
+            }
+        )
         return
     console.print(f"Encounter/{encounter} coded: {' '.join(codes)} ({len(result.written)} resources written)")
 
@@ -234,7 +253,9 @@ def assign(
 @code_app.command("dnfb")
 def dnfb(
     ctx: typer.Context,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Count ages to this date (YYYY-MM-DD); default today.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Count ages to this date (YYYY-MM-DD); default today.")
+    ] = None,
     json_out: JsonOut = False,
 ) -> None:
     """Claim readiness and the DNFB report: finished encounters not ready to bill, age in days, reason."""
@@ -248,5 +269,7 @@ def dnfb(
         _print_json({"as_of": day.isoformat(), "ready_to_bill": ready, "dnfb": [r.as_json() for r in rows]})
         return
     for row in rows:
-        print(f"Encounter/{row.encounter_id}  {(row.discharged or '')[:10]}  {row.age_days:>6} d  {row.reason}")
+        print(
+            f"Encounter/{row.encounter_id}  {(row.discharged or '')[:10]}  {row.age_days:>6} d  {row.reason}"
+        )
     console.print(f"{ready} encounters ready to bill; {len(rows)} discharged, not final billed (as of {day})")

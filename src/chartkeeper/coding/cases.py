@@ -31,7 +31,9 @@ def ref_id(reference: Any) -> str | None:
     return text.rsplit("/", 1)[-1].removeprefix("urn:uuid:")
 
 
-def diagnosis_of(resource_label: str, concept: dict[str, Any], rank: int | None, use: str | None) -> Diagnosis:
+def diagnosis_of(
+    resource_label: str, concept: dict[str, Any], rank: int | None, use: str | None
+) -> Diagnosis:
     icd: list[str] = []
     displays: list[str] = []
     other: list[tuple[str, str, str]] = []
@@ -143,9 +145,7 @@ class Snapshot:
             missing_discharge_diagnosis=class_code == "IMP" and bool(entries) and not billing,
         )
 
-    def _add(
-        self, out: list[Diagnosis], seen: set[str], cid: str | None, rank: Any, use: str | None
-    ) -> None:
+    def _add(self, out: list[Diagnosis], seen: set[str], cid: str | None, rank: Any, use: str | None) -> None:
         if cid is None or cid in seen or cid not in self.conditions:
             return
         seen.add(cid)

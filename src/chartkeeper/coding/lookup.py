@@ -41,7 +41,8 @@ def describe(code: str, codeset: CodeSet | None = None) -> dict[str, Any]:
         "block": _first(parents, "block"),
         "parents": parents,
         "children": [
-            {"code": c, "description": cs.status(c).description} for c in (cs.child_codes(status.code) if status.code == node.code else [])
+            {"code": c, "description": cs.status(c).description}
+            for c in (cs.child_codes(status.code) if status.code == node.code else [])
         ],
     }
     if status.problem:
@@ -50,7 +51,7 @@ def describe(code: str, codeset: CodeSet | None = None) -> dict[str, Any]:
         values = [v for n in own for v in n.notes.get(name, ())]
         if values:
             out[name] = values
-    inherited = {}
+    inherited: dict[str, list[dict[str, Any]]] = {}
     for ancestor in ancestors:
         for name in ("excludes1", "excludes2", "code_first", "use_additional_code", "code_also"):
             if ancestor.notes.get(name):
@@ -59,7 +60,11 @@ def describe(code: str, codeset: CodeSet | None = None) -> dict[str, Any]:
         out["inherited_notes"] = inherited
     rule = cs.seventh(node.code)
     if rule is not None:
-        out["seventh_character"] = {"at": rule[0].code, "values": rule[1], "note": rule[0].notes.get("seven_chr_note", "")}
+        out["seventh_character"] = {
+            "at": rule[0].code,
+            "values": rule[1],
+            "note": rule[0].notes.get("seven_chr_note", ""),
+        }
     return out
 
 

@@ -93,12 +93,12 @@ class Matcher:
             anchor = t.anchors[n]
             if anchor and not any(a in query for a in anchor):
                 continue
-            need = said = 0.0
+            need, said = 0.0, 0.0
             for group in t.groups[n]:
-                w = max(t.weights[x] for x in group)
-                need += w
+                gw = max(t.weights[x] for x in group)
+                need += gw
                 if any(x in query for x in group):
-                    said += w
+                    said += gw
             dcov = said / need if need else 0.0
             qcov = hits[n] / query_weight
             scored.append((round(0.6 * qcov + 0.4 * dcov, 4), len(t.groups[n]), n))

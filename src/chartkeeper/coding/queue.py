@@ -73,7 +73,9 @@ def _state(review: CaseReview) -> str:
     return "invalid"
 
 
-def coding_queue(report: Report, suggester: Suggester | None = None, limit: int | None = None) -> list[QueueItem]:
+def coding_queue(
+    report: Report, suggester: Suggester | None = None, limit: int | None = None
+) -> list[QueueItem]:
     """Encounters to code, oldest first; uncoded diagnoses carry up to 3 suggestions."""
     todo = [r for r in report.reviews if r.blocking]
     todo.sort(key=lambda r: (r.case.start or "", r.case.encounter_id))
@@ -85,12 +87,23 @@ def coding_queue(report: Report, suggester: Suggester | None = None, limit: int 
         dxs = []
         for dx in review.case.diagnoses:
             entry: dict[str, Any] = {"resource": dx.resource, "text": dx.text, "icd10": list(dx.icd10)}
-            if suggester is not None and (not dx.icd10 or any(f.resource == dx.resource for f in review.blocking)):
+            if suggester is not None and (
+                not dx.icd10 or any(f.resource == dx.resource for f in review.blocking)
+            ):
                 entry["suggestions"] = [s.as_json() for s in _suggest(suggester, dx.other, dx.text)]
             dxs.append(entry)
         case = review.case
         items.append(
-            QueueItem(case.encounter_id, case.patient_id, case.start, case.end, case.status, _state(review), reasons, tuple(dxs))
+            QueueItem(
+                case.encounter_id,
+                case.patient_id,
+                case.start,
+                case.end,
+                case.status,
+                _state(review),
+                reasons,
+                tuple(dxs),
+            )
         )
     return items
 

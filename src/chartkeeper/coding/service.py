@@ -19,7 +19,7 @@ from chartkeeper.coding.codeset import default_codeset
 from chartkeeper.coding.models import ICD10CM_SYSTEM, AssignResult
 from chartkeeper.coding.queue import DnfbRow, QueueItem, coding_queue, dnfb, readiness
 from chartkeeper.coding.suggest import default_suggester
-from chartkeeper.coding.validate import Report, review_snapshot, default_validator
+from chartkeeper.coding.validate import Report, default_validator, review_snapshot
 from chartkeeper.errors import Forbidden, InvalidInput, NotFound
 from chartkeeper.fhir.instant import format_instant, now_us
 from chartkeeper.fhir.resource import fingerprint, without_server_meta
@@ -79,7 +79,9 @@ class CodingService:
         if encounter_id not in snap.encounters:
             raise NotFound(f"Encounter/{encounter_id} does not exist (or is not visible to you)")
         case = snap.case(encounter_id, *self._links(snap, encounter_id))
-        condition_ids = [dx.resource.split("/", 1)[1] for dx in case.diagnoses if dx.resource.startswith("Condition/")]
+        condition_ids = [
+            dx.resource.split("/", 1)[1] for dx in case.diagnoses if dx.resource.startswith("Condition/")
+        ]
         encounter = dict(snap.encounters[encounter_id])
         writes: list[tuple[str, str, dict[str, Any]]] = []
         created: list[str] = []
@@ -108,12 +110,21 @@ class CodingService:
         claims = [
             k
             for k, claim in snap.claims.items()
-            if any(ref_id(r) == encounter_id for item in claim.get("item", []) or [] for r in item.get("encounter", []) or [])
+            if any(
+                ref_id(r) == encounter_id
+                for item in claim.get("item", []) or []
+                for r in item.get("encounter", []) or []
+            )
         ]
         return linked, claims
 
     def _write(
-        self, caller: Caller, encounter_id: str, writes: list[tuple[str, str, dict[str, Any]]], created: list[str], codes: list[str]
+        self,
+        caller: Caller,
+        encounter_id: str,
+        writes: list[tuple[str, str, dict[str, Any]]],
+        created: list[str],
+        codes: list[str],
     ) -> AssignResult:
         targets = [f"{t}/{i}" for t, i, _ in writes]
         provenance = _provenance(caller, targets, codes)
@@ -138,10 +149,19 @@ class CodingService:
     def _require(self, caller: Caller, types: tuple[str, ...], action: Action) -> None:
         for res_type in types:
             if not caller.permits(res_type, action):
-                self.audit.record(AccessEvent(caller=caller, action="operation", outcome="denied", detail=f"{res_type}: {action.name}"))
+                self.audit.record(
+                    AccessEvent(
+                        caller=caller,
+                        action="operation",
+                        outcome="denied",
+                        detail=f"{res_type}: {action.name}",
+                    )
+                )
                 raise Forbidden(f"{caller.display} may not {action.name.lower()} {res_type} resources")
 
-    def _record(self, caller: Caller, action: AuditAction, operation: str, snap: Snapshot, patient: str | None) -> None:
+    def _record(
+        self, caller: Caller, action: AuditAction, operation: str, snap: Snapshot, patient: str | None
+    ) -> None:
         self.audit.record(
             AccessEvent(
                 caller=caller,
@@ -158,9 +178,23 @@ def _new_condition(cid: str, encounter: dict[str, Any], coding: dict[str, Any]) 
     return {
         "resourceType": "Condition",
         "id": cid,
-        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
-        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
-        "category": [{"coding": [{"system": _CATEGORY, "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}]}],
+        "clinicalStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}
+            ]
+        },
+        "verificationStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
+            ]
+        },
+        "category": [
+            {
+                "coding": [
+                    {"system": _CATEGORY, "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}
+                ]
+            }
+        ],
         "code": {"coding": [coding], "text": coding["display"]},
         "subject": dict(encounter.get("subject") or {}),
         "encounter": {"reference": f"Encounter/{encounter['id']}"},
@@ -176,9 +210,17 @@ def _diagnosis_list(encounter: dict[str, Any], condition_ids: list[str]) -> list
         if any(c.get("code") == "AD" for c in (d.get("use") or {}).get("coding", []) or [])
     ]
     inpatient = (encounter.get("class") or {}).get("code") == "IMP"
-    use = {"code": "DD", "display": "Discharge diagnosis"} if inpatient else {"code": "billing", "display": "Billing"}
+    use = (
+        {"code": "DD", "display": "Discharge diagnosis"}
+        if inpatient
+        else {"code": "billing", "display": "Billing"}
+    )
     ranked = [
-        {"condition": {"reference": f"Condition/{cid}"}, "use": {"coding": [{"system": _DX_ROLE, **use}]}, "rank": n}
+        {
+            "condition": {"reference": f"Condition/{cid}"},
+            "use": {"coding": [{"system": _DX_ROLE, **use}]},
+            "rank": n,
+        }
         for n, cid in enumerate(condition_ids, 1)
     ]
     return kept + ranked

@@ -66,7 +66,9 @@ class Suggester:
                 matched = (hit.label,) if prior is None else (hit.label, *prior.matched[:2])
                 best[code] = Suggestion(code, description, total, matched, hit.source)
             elif len(prior.matched) < 3 and hit.label not in prior.matched:
-                best[code] = Suggestion(code, prior.description, prior.score, (*prior.matched, hit.label), prior.source)
+                best[code] = Suggestion(
+                    code, prior.description, prior.score, (*prior.matched, hit.label), prior.source
+                )
         ranked = sorted(best.values(), key=lambda s: (-s.score, order[s.code]))
         return ranked[:limit]
 
@@ -78,7 +80,11 @@ class Suggester:
             status = self.codeset.status(mapped.icd10)
             out.append(
                 Suggestion(
-                    status.code, status.description or "", 1.0, (f"SNOMED CT {code} {mapped.display}",), "snomed-map"
+                    status.code,
+                    status.description or "",
+                    1.0,
+                    (f"SNOMED CT {code} {mapped.display}",),
+                    "snomed-map",
                 )
             )
         for s in self.suggest(_SEMANTIC_TAG.sub("", display), limit):
@@ -146,4 +152,6 @@ def build_suggester(held_out: HeldOut, codeset: CodeSet | None = None) -> Sugges
 @cache
 def default_suggester() -> Suggester:
     """The suggester over the shipped, precompiled terms and SNOMED map (built once per process)."""
-    return Suggester(default_codeset(), Terms.from_json(load_data("icd10cm-terms.json.gz")), default_snomed_map())
+    return Suggester(
+        default_codeset(), Terms.from_json(load_data("icd10cm-terms.json.gz")), default_snomed_map()
+    )

@@ -42,7 +42,14 @@ class Terms:
         return {
             "vocabulary": self.vocabulary,
             "docs": [
-                [self.codes[i], self.labels[i], self.sources[i], self.anchors[i], self.groups[i], self.optional[i]]
+                [
+                    self.codes[i],
+                    self.labels[i],
+                    self.sources[i],
+                    self.anchors[i],
+                    self.groups[i],
+                    self.optional[i],
+                ]
                 for i in range(len(self.codes))
             ],
         }
@@ -79,13 +86,22 @@ def _assemble(vocabulary: list[str], docs: list[list[Any]]) -> Terms:
     )
 
 
-def compile_terms(codeset: CodeSet, index: AlphabeticIndex, held_inclusions: frozenset[tuple[str, str]]) -> Terms:
+def compile_terms(
+    codeset: CodeSet, index: AlphabeticIndex, held_inclusions: frozenset[tuple[str, str]]
+) -> Terms:
     """Tokenize every document and give each word an id (sorted, so the output is deterministic)."""
     raw = index_docs(index) + tabular_docs(codeset, held_inclusions)
     vocabulary = sorted({w for d in raw for w in (*d[3], *(x for g in d[4] for x in g), *d[5])})
     ids = {w: i for i, w in enumerate(vocabulary)}
     docs = [
-        [code, label, src, [ids[w] for w in anchor], [[ids[w] for w in g] for g in groups], [ids[w] for w in opt]]
+        [
+            code,
+            label,
+            src,
+            [ids[w] for w in anchor],
+            [[ids[w] for w in g] for g in groups],
+            [ids[w] for w in opt],
+        ]
         for code, label, src, anchor, groups, opt in raw
     ]
     return _assemble(vocabulary, docs)

@@ -134,11 +134,44 @@ ABBREVIATIONS: dict[str, str] = {
 
 #: Words that carry no meaning for code choice (kept out of both queries and documents).
 STOPWORDS = frozenset(
-    "a an and as at by for from in into is of on or the to with due than other its his her "
-    "patient pt diagnosis dx history of presenting presents complains c/o".split()
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "due",
+        "than",
+        "other",
+        "its",
+        "his",
+        "her",
+        "patient",
+        "pt",
+        "diagnosis",
+        "dx",
+        "history",
+        "of",
+        "presenting",
+        "presents",
+        "complains",
+        "c/o",
+    ]
 )
 #: Words that may appear in a code's description without the text having to say them.
-SOFT_WORDS = frozenset("unspecified nos type site classified elsewhere not otherwise".split())
+SOFT_WORDS = frozenset(["unspecified", "nos", "type", "site", "classified", "elsewhere", "not", "otherwise"])
 
 _SPLIT = re.compile(r"[^a-z0-9/]+")
 _SLASH_ABBR = re.compile(r"\b(?:n/v|w/o|w/|b/l|h/o|c/o)")

@@ -83,7 +83,14 @@ class Validator:
         findings: list[Finding] = []
         if not case.diagnoses and case.status == "finished":
             findings.append(
-                Finding("no-diagnosis", "error", "the finished encounter has no diagnosis", None, GUIDELINE, release)
+                Finding(
+                    "no-diagnosis",
+                    "error",
+                    "the finished encounter has no diagnosis",
+                    None,
+                    GUIDELINE,
+                    release,
+                )
             )
         if case.missing_discharge_diagnosis:
             findings.append(
@@ -154,7 +161,8 @@ def check_codes(
     ranked = [(c, i) for i, c in enumerate(codes, 1) if v.codeset.status(c).billable]
     findings.extend(encounter_findings(v.codeset, ranked))
     statuses = [v.codeset.status(c) for c in codes]
-    valid = all(s.exists and s.problem in (None, "header-not-billable", "seventh-character-missing") for s in statuses)
+    valid = all(
+        s.exists and s.problem in (None, "header-not-billable", "seventh-character-missing") for s in statuses
+    )
     billable = all(s.billable for s in statuses) and not any(f.severity == "error" for f in findings)
     return valid and bool(codes), billable and bool(codes), findings
-

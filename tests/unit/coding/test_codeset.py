@@ -15,7 +15,9 @@ def test_release_is_fy2026_april() -> None:
     assert "FY2026" in cs.release and "April 1, 2026" in cs.release
 
 
-@pytest.mark.parametrize(("written", "code"), [("e119", "E11.9"), (" E11.9 ", "E11.9"), ("S72001A", "S72.001A"), ("I10", "I10")])
+@pytest.mark.parametrize(
+    ("written", "code"), [("e119", "E11.9"), (" E11.9 ", "E11.9"), ("S72001A", "S72.001A"), ("I10", "I10")]
+)
 def test_normalize(written: str, code: str) -> None:
     assert normalize(written) == code
 
@@ -38,7 +40,11 @@ def test_s72_001_needs_a_seventh_character() -> None:
     assert not status.billable and status.problem == "seventh-character-missing"
     assert "7th character" in (status.message or "") and "S72.001A" in (status.message or "")
     full = cs.status("S72.001A")
-    assert full.billable and full.description is not None and "initial encounter for closed fracture" in full.description
+    assert (
+        full.billable
+        and full.description is not None
+        and "initial encounter for closed fracture" in full.description
+    )
 
 
 def test_invalid_seventh_character_and_placeholders() -> None:
@@ -90,4 +96,8 @@ def test_browse_from_the_chapters_down() -> None:
     blocks = browse("4")
     assert any(b["code"] == "E08-E13" for b in blocks)
     kids = browse("E11.6")
-    assert {"code": "E11.65", "description": "Type 2 diabetes mellitus with hyperglycemia", "billable": True} in kids
+    assert {
+        "code": "E11.65",
+        "description": "Type 2 diabetes mellitus with hyperglycemia",
+        "billable": True,
+    } in kids

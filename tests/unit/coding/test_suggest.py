@@ -50,7 +50,11 @@ def test_suggestions_carry_score_and_matched_terms() -> None:
     [best] = suggester.suggest("abdominalgia", 1)
     assert 0 < best.score <= 1 and best.source == "index"
     assert any("Abdominalgia" in m for m in best.matched)
-    assert best.as_json() == {"code": "R10.9", "description": "Unspecified abdominal pain", "score": best.score}
+    assert best.as_json() == {
+        "code": "R10.9",
+        "description": "Unspecified abdominal pain",
+        "score": best.score,
+    }
 
 
 def test_unspecified_side_when_the_text_says_none() -> None:
@@ -103,7 +107,12 @@ def test_suggest_never_crashes_and_is_deterministic(text: str) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from(["DM2", "chf", "left", "fracture", "femur", "x", "(", "1", "é", "-", "acute"]), max_size=8))
+@given(
+    st.lists(
+        st.sampled_from(["DM2", "chf", "left", "fracture", "femur", "x", "(", "1", "é", "-", "acute"]),
+        max_size=8,
+    )
+)
 def test_search_and_suggest_handle_word_soup(words: list[str]) -> None:
     text = " ".join(words)
     assert search(text, 5) == search(text, 5)
