@@ -48,5 +48,9 @@ def test_seventh_character_codes_agree_with_simple_icd_10_cm() -> None:
         # the build tidies "type I or II/\tinitial encounter" into "type I or II / initial encounter"
         expected = " ".join(reference.get_description(code).replace("/\t", " / ").split())
         assert cs.status(code).description == expected, code
-    leaves = [c for c in reference.get_all_codes(True) if reference.is_leaf(c)]
+    leaves = [
+        c
+        for c in reference.get_all_codes(True)
+        if reference.is_leaf(c) and not reference.is_chapter_or_block(c)
+    ]
     assert sum(1 for c in leaves[::11] if not cs.status(c).billable) == 0
