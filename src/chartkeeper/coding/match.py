@@ -9,6 +9,7 @@ hyperglycemia" and "type 2 diabetes with hyperglycemia" the reverse. Word order 
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -30,6 +31,7 @@ class Matcher:
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
+        self.sizes = [len(g) for g in terms.groups]
         self.ids = {w: i for i, w in enumerate(terms.vocabulary)}
         self._by_initial: dict[str, list[str]] = {}
         for w in terms.vocabulary:
@@ -86,7 +88,12 @@ class Matcher:
             hits = {n: h for n, h in hits.items() if t.sources[n] == only}
         if not hits:
             return []
-        shortlist = sorted(hits, key=lambda n: (-hits[n], len(t.groups[n]), n))[:pool]
+        # a document explaining less than half of what the best one explains cannot rank high
+        floor = 0.5 * max(hits.values())
+        sizes = self.sizes
+        shortlist = heapq.nsmallest(
+            pool, (n for n, h in hits.items() if h >= floor), key=lambda n: (-hits[n], sizes[n], n)
+        )
         query_weight = sum(t.weights[w] for w in query)
         scored: list[tuple[float, int, int]] = []
         for n in shortlist:

@@ -28,6 +28,11 @@ from chartkeeper.coding.text import SOFT_WORDS, document_tokens, query_tokens
 
 _SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|situation|morphologic abnormality|event)\)\s*$", re.I)
 INDEX_BONUS = 0.03
+#: The final score: this share from the index/tabular route, the rest from how well the full
+#: code's tabular description agrees with the text (the coder's check in the tabular list).
+ROUTE_SHARE = 0.75
+#: How many matched documents are followed to a full code per result asked for.
+CANDIDATES_PER_RESULT = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +59,15 @@ class Suggester:
         query = frozenset(tokens)
         best: dict[str, Suggestion] = {}
         order: dict[str, int] = {}
-        for hit in self.matcher.best(tokens, limit=limit * 8):
+        for hit in self.matcher.best(tokens, limit=limit * CANDIDATES_PER_RESULT):
             full = self.complete(hit.code, query)
             if full is None:
                 continue
             code, description = full
-            total = round(min(1.0, hit.score + (INDEX_BONUS if hit.source == "index" else 0.0)), 4)
+            route = hit.score + (INDEX_BONUS if hit.source == "index" else 0.0)
+            total = round(
+                min(1.0, ROUTE_SHARE * route + (1 - ROUTE_SHARE) * self._agreement(description, query)), 4
+            )
             prior = best.get(code)
             order.setdefault(code, len(order))
             if prior is None or total > prior.score:
@@ -122,6 +130,19 @@ class Suggester:
         char = max(chars, key=lambda c: (self._said(rule[1][c], query), -chars.index(c)))
         status = self.codeset.status(_with_seventh(node.code, char))
         return (status.code, status.description or "") if status.billable else None
+
+    def _agreement(self, description: str, query: frozenset[str]) -> float:
+        """Weighted F1 of the text's words against the code's description words."""
+        if not query:
+            return 0.0
+        weight = self.matcher.weight
+        words = set(document_tokens(description)) - SOFT_WORDS
+        if not words:
+            return 0.0
+        common = sum(weight(w) for w in words & query)
+        precision = common / sum(weight(w) for w in words)
+        recall = common / sum(weight(w) for w in query)
+        return 2 * precision * recall / (precision + recall) if common else 0.0
 
     def _said(self, description: str, query: frozenset[str]) -> float:
         return sum(self.matcher.weight(w) for w in set(document_tokens(description)) & query)
