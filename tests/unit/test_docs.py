@@ -31,6 +31,15 @@ def test_readme_names_every_command_and_setting() -> None:
         "quarantine show",
         "demo",
         "serve",
+        "code lookup",
+        "code browse",
+        "code search",
+        "code suggest",
+        "code check",
+        "code validate",
+        "code queue",
+        "code assign",
+        "code dnfb",
     ):
         assert f"chartkeeper {command}" in readme, command
     for setting in (
