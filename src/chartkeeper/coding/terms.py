@@ -86,11 +86,44 @@ def _assemble(vocabulary: list[str], docs: list[list[Any]]) -> Terms:
     )
 
 
+#: Words of one-word cross-references not used as synonyms: too common, or not the same thing.
+_NOT_SYNONYMS = frozenset({"condition", "age", "affection", "advice", "active", "old", "late", "state"})
+
+
+def synonyms(index: AlphabeticIndex) -> dict[str, frozenset[str]]:
+    """Word equivalences from one-word "see" references between main terms ("Ache, see Pain").
+
+    Coders follow these; the matcher treats the two words as interchangeable in documents.
+    """
+    pairs: dict[str, set[str]] = {}
+    for entry in index.entries:
+        if len(entry.path) != 1 or entry.code or not entry.see:
+            continue
+        source, target = entry.path[0].strip(), entry.see.strip()
+        if " " in source or " " in target or "," in source or "," in target:
+            continue
+        a, b = document_tokens(source), document_tokens(target)
+        if len(a) != 1 or len(b) != 1 or a[0] in _NOT_SYNONYMS or b[0] in _NOT_SYNONYMS or a == b:
+            continue
+        pairs.setdefault(a[0], set()).add(b[0])
+        pairs.setdefault(b[0], set()).add(a[0])
+    return {w: frozenset(v) for w, v in pairs.items()}
+
+
+def _widen(group: tuple[str, ...], syn: dict[str, frozenset[str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*group, *sorted(x for w in group for x in syn.get(w, ())))))
+
+
 def compile_terms(
     codeset: CodeSet, index: AlphabeticIndex, held_inclusions: frozenset[tuple[str, str]]
 ) -> Terms:
     """Tokenize every document and give each word an id (sorted, so the output is deterministic)."""
-    raw = index_docs(index) + tabular_docs(codeset, held_inclusions)
+    syn = synonyms(index)
+    raw = [
+        (code, label, src, _widen(anchor, syn), tuple(_widen(g, syn) for g in groups), opt)
+        for code, label, src, anchor, groups, opt in index_docs(index)
+        + tabular_docs(codeset, held_inclusions)
+    ]
     vocabulary = sorted({w for d in raw for w in (*d[3], *(x for g in d[4] for x in g), *d[5])})
     ids = {w: i for i, w in enumerate(vocabulary)}
     docs = [

@@ -60,7 +60,6 @@ ABBREVIATIONS: dict[str, str] = {
     "gad": "generalized anxiety disorder",
     "ptsd": "post traumatic stress disorder",
     "adhd": "attention deficit hyperactivity disorder",
-    "add": "attention deficit disorder",
     "ckd": "chronic kidney disease",
     "esrd": "end stage renal disease",
     "aki": "acute kidney injury",
@@ -126,7 +125,6 @@ ABBREVIATIONS: dict[str, str] = {
     "ocd": "obsessive compulsive disorder",
     "asd": "autism spectrum disorder",
     "bpd": "borderline personality disorder",
-    "ed": "erectile dysfunction",
     "uncontrolled": "hyperglycemia",
     "ii": "2",
     "i": "1",
@@ -168,8 +166,22 @@ STOPWORDS = frozenset(
         "c/o",
     ]
 )
-#: Words that may appear in a code's description without the text having to say them.
-SOFT_WORDS = frozenset(["unspecified", "nos", "type", "site", "classified", "elsewhere", "not", "otherwise"])
+#: Words that may appear in a code's description without the text having to say them
+#: ("accidental (unintentional)" is the intent a poisoning has when none is documented).
+SOFT_WORDS = frozenset(
+    [
+        "unspecified",
+        "nos",
+        "type",
+        "site",
+        "classified",
+        "elsewhere",
+        "not",
+        "otherwise",
+        "accidental",
+        "unintentional",
+    ]
+)
 
 _SPLIT = re.compile(r"[^a-z0-9/]+")
 _SLASH_ABBR = re.compile(r"\b(?:n/v|w/o|w/|b/l|h/o|c/o)")
