@@ -16,6 +16,10 @@ from rapidfuzz import fuzz, process
 
 from chartkeeper.coding.terms import SOURCES, Terms
 
+#: The score's share from how much of the text a document explains (the rest: how much of the
+#: document the text says).
+QCOV_SHARE = 0.6
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -31,7 +35,8 @@ class Matcher:
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
-        self.sizes = [len(g) for g in terms.groups]
+        gs = terms.group_start
+        self.sizes = [gs[n + 1] - gs[n] for n in range(len(terms.codes))]
         self.ids = {w: i for i, w in enumerate(terms.vocabulary)}
         self._by_initial: dict[str, list[str]] = {}
         for w in terms.vocabulary:
@@ -80,9 +85,10 @@ class Matcher:
         if not query:
             return []
         hits: dict[int, float] = {}
+        ps, pd = t.post_start, t.post_docs
         for w in query:
             weight = t.weights[w]
-            for n in t.postings[w]:
+            for n in pd[ps[w] : ps[w + 1]]:
                 hits[n] = hits.get(n, 0.0) + weight
         if only is not None:
             hits = {n: h for n, h in hits.items() if t.sources[n] == only}
@@ -96,18 +102,21 @@ class Matcher:
         )
         query_weight = sum(t.weights[w] for w in query)
         scored: list[tuple[float, int, int]] = []
+        a_start, a_words = t.anchor_start, t.anchor_words
+        g_start, w_start, g_words, weights = t.group_start, t.word_start, t.group_words, t.weights
         for n in shortlist:
-            anchor = t.anchors[n]
-            if anchor and not any(a in query for a in anchor):
+            a0, a1 = a_start[n], a_start[n + 1]
+            if a1 > a0 and not any(a_words[i] in query for i in range(a0, a1)):
                 continue
             need, said = 0.0, 0.0
-            for group in t.groups[n]:
-                gw = max(t.weights[x] for x in group)
+            for g in range(g_start[n], g_start[n + 1]):
+                words = g_words[w_start[g] : w_start[g + 1]]
+                gw = max(weights[x] for x in words)
                 need += gw
-                if any(x in query for x in group):
+                if any(x in query for x in words):
                     said += gw
             dcov = said / need if need else 0.0
             qcov = hits[n] / query_weight
-            scored.append((round(0.6 * qcov + 0.4 * dcov, 4), len(t.groups[n]), n))
+            scored.append((round(QCOV_SHARE * qcov + (1 - QCOV_SHARE) * dcov, 4), sizes[n], n))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         return [Hit(s, n, t.codes[n], t.labels[n], SOURCES[t.sources[n]]) for s, _g, n in scored[:limit]]
