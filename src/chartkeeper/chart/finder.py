@@ -1,0 +1,176 @@
+"""The patient finder: FHIR search for candidates, then typo- and phonetic-tolerant ranking.
+
+FHIR's ``name`` search is a starts-with match, so a misspelled name finds nothing by itself.
+The finder asks for candidates with short prefixes of each name the user typed (the first two
+letters; the first and third, for a slip in the second letter; phonetic alternatives of the
+first sound such as C/K or PH/F), together with the exact filters (birth date, sex,
+identifier) so the database narrows first. At most ``MAX_CANDIDATES`` come back per prefix —
+a big database never loads into Python — and those are ranked by edit distance (rapidfuzz)
+and Metaphone codes (jellyfish). Every search is one audited ``search-type`` access.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import jellyfish
+from rapidfuzz import fuzz
+
+from chartkeeper.chart import text
+from chartkeeper.chart.models import PatientRow
+from chartkeeper.chart.summary import identifiers
+from chartkeeper.fhir.search.query import parse_search
+from chartkeeper.records.audit import audited, require
+from chartkeeper.security.caller import Caller
+from chartkeeper.security.ports import AuditSink
+from chartkeeper.security.scopes import Action
+from chartkeeper.store.models import AccessFilter, StoredVersion
+from chartkeeper.store.repository import Store
+
+Json = dict[str, Any]
+MAX_CANDIDATES = 500
+MIN_SCORE = 70.0
+PAGE_SIZE = 20
+#: identifier types not shown in result lists (a social security number is not for over-the-shoulder eyes)
+_HIDDEN_IDS = frozenset({"SS", "SB"})
+#: first sounds written in more than one way
+_SOUND_ALIKE = {"c": ("k", "s"), "k": ("c", "q"), "q": ("k",), "s": ("c", "z"), "z": ("s",), "f": ("ph",),
+                "ph": ("f",), "j": ("g",), "g": ("j",), "i": ("y",), "y": ("i",), "w": ("v",), "v": ("w",)}
+
+
+@dataclass(frozen=True, slots=True)
+class FindRequest:
+    name: str = ""
+    birthdate: str = ""
+    identifier: str = ""
+    gender: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.name.strip() or self.birthdate or self.identifier.strip() or self.gender)
+
+
+@dataclass(frozen=True, slots=True)
+class FindResult:
+    rows: list[PatientRow]
+    total: int
+    page: int
+    pages: int
+    truncated: bool  # some prefix had more candidates than were read: narrow the search
+
+
+def fold(value: str) -> str:
+    """Lower case, accents removed, letters only: "Ordóñez" -> "ordonez"."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    return re.sub(r"[^a-z]", "", "".join(c for c in decomposed if not unicodedata.combining(c)).lower())
+
+
+def name_tokens(value: str) -> list[str]:
+    return [t for t in (fold(part) for part in re.split(r"[\s,\-']+", value)) if t]
+
+
+def prefixes(token: str) -> set[str]:
+    """The starts-with probes for one typed name (see the module docstring)."""
+    found = {token[:2]} if len(token) >= 2 else {token}
+    if len(token) >= 3:
+        found.add(token[0] + token[2])
+    for start, alikes in _SOUND_ALIKE.items():
+        if token.startswith(start):
+            found.update(alike + token[len(start) : len(start) + 1] for alike in alikes)
+    return found
+
+
+def similarity(typed: str, stored: str) -> float:
+    """0-100: the better of edit similarity and "sounds the same" (equal Metaphone: 90)."""
+    score = fuzz.ratio(typed, stored)
+    if typed and stored and jellyfish.metaphone(typed) == jellyfish.metaphone(stored):
+        score = max(score, 90.0)
+    if len(typed) >= 3 and stored.startswith(typed):
+        score = max(score, 85.0)
+    return float(score)
+
+
+def score(tokens: list[str], patient: Json) -> float:
+    """How well the typed names match the patient's names: the mean, over typed names, of the
+    best similarity with any of the patient's given or family names."""
+    stored = [t for n in patient.get("name", []) for part in [n.get("family", ""), *n.get("given", [])]
+              for t in name_tokens(str(part))]
+    if not stored:
+        return 0.0
+    return sum(max(similarity(t, s) for s in stored) for t in tokens) / len(tokens)
+
+
+class PatientFinder:
+    def __init__(self, store: Store, audit: AuditSink) -> None:
+        self.store = store
+        self.audit = audit
+
+    def find(self, caller: Caller, request: FindRequest, page: int = 0) -> FindResult:
+        filters = [(k, v) for k, v in (("birthdate", request.birthdate), ("gender", request.gender),
+                                       ("identifier", request.identifier.strip())) if v]
+        tokens = name_tokens(request.name)
+        query = "&".join(f"{k}={v}" for k, v in [*filters, *(("name~", t) for t in tokens)])
+        with audited(self.audit, caller, "search-type", query=f"Patient?{query}") as trail:
+            require(caller, "Patient", Action.SEARCH)
+            access = caller.access_filter(Action.SEARCH)
+            if tokens:
+                ranked, truncated = self._ranked(tokens, filters, access)
+                total = len(ranked)
+                chosen = ranked[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+            else:
+                chosen, total, truncated = self._plain(filters, access, page)
+            rows = [self._row(p, s, access) for p, s in chosen]
+            for row in rows:
+                trail.touch("Patient", row.patient_id)
+        pages = max(1, -(-total // PAGE_SIZE))
+        return FindResult(rows, total, page + 1, pages, truncated)
+
+    def _ranked(
+        self, tokens: list[str], filters: list[tuple[str, str]], access: AccessFilter
+    ) -> tuple[list[tuple[Json, float]], bool]:
+        candidates: dict[str, Json] = {}
+        truncated = False
+        for probe in sorted({p for t in tokens for p in prefixes(t)}):
+            query = parse_search("Patient", [*filters, ("name", probe)])
+            found = self.store.search(query, access, count=MAX_CANDIDATES, offset=0)
+            truncated = truncated or found.next_offset is not None
+            for version in found.matches:
+                if version.content is not None:
+                    candidates[version.res_id] = version.content
+        scored = [(p, score(tokens, p)) for p in candidates.values()]
+        ranked = sorted((x for x in scored if x[1] >= MIN_SCORE), key=lambda x: (-x[1], text.human_name(x[0].get("name"))))
+        return ranked, truncated
+
+    def _plain(
+        self, filters: list[tuple[str, str]], access: AccessFilter, page: int
+    ) -> tuple[list[tuple[Json, float]], int, bool]:
+        query = parse_search("Patient", [*filters, ("_sort", "family"), ("_total", "accurate")])
+        found = self.store.search(query, access, count=PAGE_SIZE, offset=page * PAGE_SIZE)
+        rows = [(v.content, 100.0) for v in found.matches if v.content is not None]
+        return rows, found.total if found.total is not None else len(rows), False
+
+    def _row(self, patient: Json, match: float, access: AccessFilter) -> PatientRow:
+        pid = str(patient["id"])
+        return PatientRow(
+            patient_id=pid,
+            name=text.human_name(patient.get("name")),
+            birth_date=str(patient.get("birthDate", "")),
+            age=None if patient.get("deceasedDateTime") or patient.get("deceasedBoolean") else text.age(patient.get("birthDate")),
+            sex=str(patient.get("gender", "")),
+            identifiers=[(label, value) for label, value in identifiers(patient) if label not in _HIDDEN_IDS],
+            last_encounter=self._last_encounter(pid, access),
+            score=match,
+        )
+
+    def _last_encounter(self, patient_id: str, access: AccessFilter) -> str:
+        """The start date of the patient's latest encounter (one indexed search per row)."""
+        if access.types is not None and "Encounter" not in access.types:
+            return ""
+        query = parse_search("Encounter", [("patient", f"Patient/{patient_id}"), ("_sort", "-date")])
+        found: list[StoredVersion] = self.store.search(query, access, count=1, offset=0).matches
+        if not found or found[0].content is None:
+            return ""
+        return text.day(found[0].content.get("period", {}).get("start"))
