@@ -35,8 +35,9 @@ TYPICAL_RANGES: dict[str, tuple[float | None, float | None, str]] = {
     "8867-4": (60, 100, "/min"),  # heart rate
 }
 
-#: trends drawn as one plot of several components
-BLOOD_PRESSURE = "85354-9"
+#: trends shown first (the summary page shows the first few): HbA1c, blood pressure (the
+#: panel code and Synthea's 55284-4), BMI, body weight, glucose, LDL
+KEY_TRENDS = ("4548-4", "85354-9", "55284-4", "39156-5", "29463-7", "2339-0", "18262-6")
 _COMPONENT_LABELS = {"8480-6": "Systolic", "8462-4": "Diastolic"}
 
 
@@ -104,7 +105,7 @@ def results(observations: list[Json]) -> list[Result]:
 
 def trends(observations: list[Json], min_points: int = 2) -> list[Trend]:
     """Numeric series by LOINC code (blood pressure: systolic and diastolic together) with at
-    least ``min_points`` values, the most measured first."""
+    least ``min_points`` values: the KEY_TRENDS first, then the most measured."""
     by_code: dict[str, dict[str, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
     titles: dict[str, tuple[str, str]] = {}
     for obs in observations:
@@ -131,5 +132,6 @@ def trends(observations: list[Json], min_points: int = 2) -> list[Trend]:
             continue
         title, unit = titles[code]
         found.append(Trend(code, title, unit, [Series(label, sorted(points)) for label, points in series.items()]))
-    found.sort(key=lambda t: (-sum(len(s.points) for s in t.series), t.title))
+    priority = {code: rank for rank, code in enumerate(KEY_TRENDS)}
+    found.sort(key=lambda t: (priority.get(t.key, len(KEY_TRENDS)), -sum(len(s.points) for s in t.series), t.title))
     return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from chartkeeper.fhir.instant import now_us
 from chartkeeper.security.roles import ROLES
 from chartkeeper.web.pages import ADMIN_ROLES, PageRoute, render, security, signed_in
 
@@ -20,7 +21,8 @@ def users(request: Request) -> Response:
     user = signed_in(request, ADMIN_ROLES)
     accounts = security(request).accounts.list_users()
     roles = {name: text for name, (text, _) in ROLES.items()}
-    return render(request, "admin_users.html", {"accounts": accounts, "roles": roles}, user=user)
+    context = {"accounts": accounts, "roles": roles, "now_us": now_us()}
+    return render(request, "admin_users.html", context, user=user)
 
 
 @router.get("/admin/clients")
