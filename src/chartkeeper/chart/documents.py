@@ -37,7 +37,12 @@ def documents(resources: list[Json]) -> list[Document]:
     """One Document per attachment (the first text one shown inline), newest first."""
     found = []
     for res in resources:
-        title = text.concept(res.get("type")) or text.concept(res.get("code")) or res.get("description") or "Document"
+        title = (
+            text.concept(res.get("type"))
+            or text.concept(res.get("code"))
+            or res.get("description")
+            or "Document"
+        )
         for index, attachment in enumerate(attachments(res)):
             if not attachment:
                 continue

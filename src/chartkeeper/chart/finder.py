@@ -37,8 +37,21 @@ PAGE_SIZE = 20
 #: identifier types not shown in result lists (a social security number is not for over-the-shoulder eyes)
 _HIDDEN_IDS = frozenset({"SS", "SB"})
 #: first sounds written in more than one way
-_SOUND_ALIKE = {"c": ("k", "s"), "k": ("c", "q"), "q": ("k",), "s": ("c", "z"), "z": ("s",), "f": ("ph",),
-                "ph": ("f",), "j": ("g",), "g": ("j",), "i": ("y",), "y": ("i",), "w": ("v",), "v": ("w",)}
+_SOUND_ALIKE = {
+    "c": ("k", "s"),
+    "k": ("c", "q"),
+    "q": ("k",),
+    "s": ("c", "z"),
+    "z": ("s",),
+    "f": ("ph",),
+    "ph": ("f",),
+    "j": ("g",),
+    "g": ("j",),
+    "i": ("y",),
+    "y": ("i",),
+    "w": ("v",),
+    "v": ("w",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +109,12 @@ def similarity(typed: str, stored: str) -> float:
 def score(tokens: list[str], patient: Json) -> float:
     """How well the typed names match the patient's names: the mean, over typed names, of the
     best similarity with any of the patient's given or family names."""
-    stored = [t for n in patient.get("name", []) for part in [n.get("family", ""), *n.get("given", [])]
-              for t in name_tokens(str(part))]
+    stored = [
+        t
+        for n in patient.get("name", [])
+        for part in [n.get("family", ""), *n.get("given", [])]
+        for t in name_tokens(str(part))
+    ]
     if not stored:
         return 0.0
     return sum(max(similarity(t, s) for s in stored) for t in tokens) / len(tokens)
@@ -109,8 +126,15 @@ class PatientFinder:
         self.audit = audit
 
     def find(self, caller: Caller, request: FindRequest, page: int = 0) -> FindResult:
-        filters = [(k, v) for k, v in (("birthdate", request.birthdate), ("gender", request.gender),
-                                       ("identifier", request.identifier.strip())) if v]
+        filters = [
+            (k, v)
+            for k, v in (
+                ("birthdate", request.birthdate),
+                ("gender", request.gender),
+                ("identifier", request.identifier.strip()),
+            )
+            if v
+        ]
         tokens = name_tokens(request.name)
         query = "&".join(f"{k}={v}" for k, v in [*filters, *(("name~", t) for t in tokens)])
         with audited(self.audit, caller, "search-type", query=f"Patient?{query}") as trail:
@@ -141,7 +165,9 @@ class PatientFinder:
                 if version.content is not None:
                     candidates[version.res_id] = version.content
         scored = [(p, score(tokens, p)) for p in candidates.values()]
-        ranked = sorted((x for x in scored if x[1] >= MIN_SCORE), key=lambda x: (-x[1], text.human_name(x[0].get("name"))))
+        ranked = sorted(
+            (x for x in scored if x[1] >= MIN_SCORE), key=lambda x: (-x[1], text.human_name(x[0].get("name")))
+        )
         return ranked, truncated
 
     def _plain(
@@ -158,7 +184,9 @@ class PatientFinder:
             patient_id=pid,
             name=text.human_name(patient.get("name")),
             birth_date=str(patient.get("birthDate", "")),
-            age=None if patient.get("deceasedDateTime") or patient.get("deceasedBoolean") else text.age(patient.get("birthDate")),
+            age=None
+            if patient.get("deceasedDateTime") or patient.get("deceasedBoolean")
+            else text.age(patient.get("birthDate")),
             sex=str(patient.get("gender", "")),
             identifiers=[(label, value) for label, value in identifiers(patient) if label not in _HIDDEN_IDS],
             last_encounter=self._last_encounter(pid, access),

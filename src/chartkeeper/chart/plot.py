@@ -41,7 +41,9 @@ class Plot:
         parts = []
         for line in self.lines:
             first, last = line.points[0], line.points[-1]
-            parts.append(f"{line.label}: {len(line.points)} values from {first[2]} to {last[2]}, latest {last[3]:g}")
+            parts.append(
+                f"{line.label}: {len(line.points)} values from {first[2]} to {last[2]}, latest {last[3]:g}"
+            )
         return f"{self.trend.title} ({self.trend.unit}). " + "; ".join(parts)
 
 

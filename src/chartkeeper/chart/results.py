@@ -50,7 +50,9 @@ def _range(obs: Json, loinc: str | None) -> tuple[float | None, float | None, st
     """(low, high, shown text, typical?) for a result."""
     for ref in obs.get("referenceRange", []):
         low, high = ref.get("low", {}).get("value"), ref.get("high", {}).get("value")
-        shown = ref.get("text") or _range_text(low, high, ref.get("low", {}).get("unit") or ref.get("high", {}).get("unit") or "")
+        shown = ref.get("text") or _range_text(
+            low, high, ref.get("low", {}).get("unit") or ref.get("high", {}).get("unit") or ""
+        )
         return low, high, shown, False
     if loinc in TYPICAL_RANGES:
         low, high, unit = TYPICAL_RANGES[loinc]
@@ -60,7 +62,7 @@ def _range(obs: Json, loinc: str | None) -> tuple[float | None, float | None, st
 
 def _range_text(low: object, high: object, unit: str) -> str:
     if low is not None and high is not None:
-        return f"{text.number(low)}–{text.number(high)} {unit}".strip()
+        return f"{text.number(low)}\u2013{text.number(high)} {unit}".strip()
     if high is not None:
         return f"< {text.number(high)} {unit}".strip()
     if low is not None:
@@ -93,13 +95,24 @@ def results(observations: list[Json]) -> list[Result]:
                 continue
             loinc = text.first_code(part.get("code"), LOINC)
             value = _numeric(part)
-            shown = text.quantity(part.get("valueQuantity")) or text.concept(part.get("valueCodeableConcept")) or str(
-                part.get("valueString", "")
+            shown = (
+                text.quantity(part.get("valueQuantity"))
+                or text.concept(part.get("valueCodeableConcept"))
+                or str(part.get("valueString", ""))
             )
             if not shown:
                 continue
             low, high, ref_text, _typical = _range(part, loinc)
-            rows.append(Result(when, text.concept(part.get("code")), loinc, shown, ref_text, _flag(part, value, low, high)))
+            rows.append(
+                Result(
+                    when,
+                    text.concept(part.get("code")),
+                    loinc,
+                    shown,
+                    ref_text,
+                    _flag(part, value, low, high),
+                )
+            )
     return sorted(rows, key=lambda r: r.when, reverse=True)
 
 
@@ -120,7 +133,9 @@ def trends(observations: list[Json], min_points: int = 2) -> list[Trend]:
                 if value is not None and comp_code:
                     label = _COMPONENT_LABELS.get(comp_code, text.concept(comp.get("code")))
                     by_code[code][label].append((when, value))
-                    titles.setdefault(code, (text.concept(obs.get("code")), comp["valueQuantity"].get("unit", "")))
+                    titles.setdefault(
+                        code, (text.concept(obs.get("code")), comp["valueQuantity"].get("unit", ""))
+                    )
             continue
         value = _numeric(obs)
         if value is not None:
@@ -131,7 +146,11 @@ def trends(observations: list[Json], min_points: int = 2) -> list[Trend]:
         if max(len(points) for points in series.values()) < min_points:
             continue
         title, unit = titles[code]
-        found.append(Trend(code, title, unit, [Series(label, sorted(points)) for label, points in series.items()]))
+        found.append(
+            Trend(code, title, unit, [Series(label, sorted(points)) for label, points in series.items()])
+        )
     priority = {code: rank for rank, code in enumerate(KEY_TRENDS)}
-    found.sort(key=lambda t: (priority.get(t.key, len(KEY_TRENDS)), -sum(len(s.points) for s in t.series), t.title))
+    found.sort(
+        key=lambda t: (priority.get(t.key, len(KEY_TRENDS)), -sum(len(s.points) for s in t.series), t.title)
+    )
     return found

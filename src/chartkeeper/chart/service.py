@@ -13,6 +13,7 @@ from typing import Any
 
 from chartkeeper.chart import documents, results, summary
 from chartkeeper.chart.models import Chart
+from chartkeeper.chart.text import decode_attachment
 from chartkeeper.errors import NotFound
 from chartkeeper.records import RecordService
 from chartkeeper.records.paging import MAX_COUNT, PageRequest
@@ -83,8 +84,6 @@ class ChartService:
         if not 0 <= index < len(found):
             raise NotFound(f"{res_type}/{res_id} has no attachment {index}")
         attachment = found[index]
-        from chartkeeper.chart.text import decode_attachment
-
         data = decode_attachment(attachment)
         if data is None:
             raise NotFound(f"{res_type}/{res_id} attachment {index} has no inline data")

@@ -68,7 +68,12 @@ def problems(conditions: list[Json]) -> list[Entry]:
     """Active (or recurring/relapsed) conditions, newest onset first."""
     active = [c for c in conditions if _clinical_status(c) in ("active", "recurrence", "relapse", "")]
     entries = [
-        Entry(text.concept(c.get("code")), text.day(text.effective(c)), _clinical_status(c), text.codes(c.get("code")))
+        Entry(
+            text.concept(c.get("code")),
+            text.day(text.effective(c)),
+            _clinical_status(c),
+            text.codes(c.get("code")),
+        )
         for c in active
     ]
     return sorted(entries, key=lambda e: e.when, reverse=True)
@@ -79,25 +84,41 @@ def medications(requests: list[Json]) -> list[Entry]:
     entries = []
     for req in requests:
         med = text.concept(req.get("medicationCodeableConcept")) or str(
-            req.get("medicationReference", {}).get("display") or req.get("medicationReference", {}).get("reference", "")
+            req.get("medicationReference", {}).get("display")
+            or req.get("medicationReference", {}).get("reference", "")
         )
-        entries.append(Entry(med, text.day(req.get("authoredOn")), str(req.get("status", "")),
-                             text.codes(req.get("medicationCodeableConcept"))))
+        entries.append(
+            Entry(
+                med,
+                text.day(req.get("authoredOn")),
+                str(req.get("status", "")),
+                text.codes(req.get("medicationCodeableConcept")),
+            )
+        )
     entries.sort(key=lambda e: e.when, reverse=True)
     return sorted(entries, key=lambda e: e.status != "active")
 
 
 def allergies(items: list[Json]) -> list[Entry]:
     return [
-        Entry(text.concept(a.get("code")), text.day(text.effective(a)), _clinical_status(a), text.codes(a.get("code")))
+        Entry(
+            text.concept(a.get("code")),
+            text.day(text.effective(a)),
+            _clinical_status(a),
+            text.codes(a.get("code")),
+        )
         for a in items
     ]
 
 
 def immunizations(items: list[Json]) -> list[Entry]:
     entries = [
-        Entry(text.concept(i.get("vaccineCode")), text.day(text.effective(i)), str(i.get("status", "")),
-              text.codes(i.get("vaccineCode")))
+        Entry(
+            text.concept(i.get("vaccineCode")),
+            text.day(text.effective(i)),
+            str(i.get("status", "")),
+            text.codes(i.get("vaccineCode")),
+        )
         for i in items
     ]
     return sorted(entries, key=lambda e: e.when, reverse=True)

@@ -85,7 +85,7 @@ def age(birth: object, at: date | None = None) -> int | None:
 
 
 def quantity(value: Json | None) -> str:
-    """"6.2 %" — a Quantity's value (at most 4 significant decimals) and unit."""
+    """ "6.2 %" — a Quantity's value (at most 4 significant decimals) and unit."""
     if not value or value.get("value") is None:
         return ""
     return f"{number(value['value'])} {value.get('unit') or value.get('code') or ''}".strip()
@@ -99,8 +99,16 @@ def number(value: object) -> str:
 
 def effective(resource: Json) -> str:
     """When a clinical resource happened: the first of the usual date elements."""
-    for key in ("effectiveDateTime", "occurrenceDateTime", "recordedDate", "onsetDateTime",
-                "authoredOn", "date", "issued", "created"):
+    for key in (
+        "effectiveDateTime",
+        "occurrenceDateTime",
+        "recordedDate",
+        "onsetDateTime",
+        "authoredOn",
+        "date",
+        "issued",
+        "created",
+    ):
         if resource.get(key):
             return str(resource[key])
     period = resource.get("effectivePeriod") or resource.get("period") or {}

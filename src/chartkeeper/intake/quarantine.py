@@ -14,7 +14,7 @@ from chartkeeper.errors import Forbidden, InvalidInput
 from chartkeeper.intake.models import AnyUnit, DocumentUnit, LinesUnit
 from chartkeeper.intake.service import ingest_in_process
 from chartkeeper.security.caller import Caller
-from chartkeeper.security.ports import AccessEvent, AuditSink
+from chartkeeper.security.ports import AccessEvent, AuditOutcome, AuditSink
 from chartkeeper.store.models import QuarantineItem
 from chartkeeper.store.repository import Store
 
@@ -55,7 +55,9 @@ class QuarantineService:
         """One item with its original bytes (audited: the original may hold patient data)."""
         self._require(caller, VIEW_ROLES, "quarantine-read")
         found = self.store.quarantine_get(pk)
-        self.audit.record(AccessEvent(caller, "operation", "success", operation="quarantine-read", query=str(pk)))
+        self.audit.record(
+            AccessEvent(caller, "operation", "success", operation="quarantine-read", query=str(pk))
+        )
         return found
 
     def retry(self, caller: Caller, pk: int, reason: str) -> RetryOutcome:
@@ -68,10 +70,12 @@ class QuarantineService:
         resolved = report.rejected == 0
         if resolved:
             self.store.quarantine_resolve(pk, "retried", f"{caller.subject}: {reason}")
-        outcome = "success" if resolved else "failed"
+        outcome: AuditOutcome = "success" if resolved else "failed"
         detail = None if resolved else "; ".join(report.messages)[:500]
         self.audit.record(
-            AccessEvent(caller, "operation", outcome, operation="quarantine-retry", query=str(pk), detail=detail)
+            AccessEvent(
+                caller, "operation", outcome, operation="quarantine-retry", query=str(pk), detail=detail
+            )
         )
         return RetryOutcome(resolved, list(report.messages))
 
@@ -82,7 +86,9 @@ class QuarantineService:
         _open(self.store.quarantine_get(pk))
         self.store.quarantine_resolve(pk, "discarded", f"{caller.subject}: {reason}")
         self.audit.record(
-            AccessEvent(caller, "operation", "success", operation="quarantine-discard", query=str(pk), detail=reason)
+            AccessEvent(
+                caller, "operation", "success", operation="quarantine-discard", query=str(pk), detail=reason
+            )
         )
 
 

@@ -111,7 +111,7 @@ class SecurityService:
     def sign_in(self, username: str, password: str, source_address: str | None = None) -> Caller:
         """A person signing in to the web workspace: the same checks, lockout and audit as the
         password grant, but no token (the workspace keeps a server-side session instead)."""
-        user, who = self._check_password(username, password, source_address)
+        _, who = self._check_password(username, password, source_address)
         self.audit.record(AccessEvent(who, "login", "success", detail="web workspace"))
         return self.caller_for_user(username, source_address)
 

@@ -43,7 +43,9 @@ def login_page(request: Request, next: str | None = None, expired: str | None = 
     notice = notice or session.notice
     session.notice = None
     response = render(
-        request, "login.html", {"csrf": session.csrf, "next": _safe_next(next), "notice": notice, "error": None}
+        request,
+        "login.html",
+        {"csrf": session.csrf, "next": _safe_next(next), "notice": notice, "error": None},
     )
     set_cookie(request, response, session)
     return response
@@ -61,12 +63,20 @@ async def login(request: Request) -> Response:
         security(request).sign_in(username, form.get("password", ""), peer(request))
     except TooManyAttempts:
         error = "Too many failed attempts: this account is locked for 15 minutes. Ask an administrator to unlock it."
-        return render(request, "login.html", {"csrf": session.csrf, "next": target, "error": error,
-                                              "username": username}, 403)
+        return render(
+            request,
+            "login.html",
+            {"csrf": session.csrf, "next": target, "error": error, "username": username},
+            403,
+        )
     except NotAuthenticated:
         error = "Wrong username or password."
-        return render(request, "login.html", {"csrf": session.csrf, "next": target, "error": error,
-                                              "username": username}, 401)
+        return render(
+            request,
+            "login.html",
+            {"csrf": session.csrf, "next": target, "error": error, "username": username},
+            401,
+        )
     sessions(request).end(session.sid)
     fresh = sessions(request).new(username)
     response = RedirectResponse(target, status_code=303)
@@ -90,5 +100,6 @@ async def logout(request: Request) -> Response:
 @router.get("/")
 def home(request: Request) -> Response:
     user = signed_in(request)
-    return RedirectResponse("/admin/users" if user.has(ADMIN_ROLES) and len(user.roles) == 1 else "/patients",
-                            status_code=303)
+    return RedirectResponse(
+        "/admin/users" if user.has(ADMIN_ROLES) and len(user.roles) == 1 else "/patients", status_code=303
+    )

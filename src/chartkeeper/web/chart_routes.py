@@ -43,10 +43,18 @@ def _page_number(value: str | None) -> int:
 @router.get("/patients/{patient_id}")
 def summary(request: Request, patient_id: str) -> Response:
     user, chart = _open(request, patient_id)
-    return render(request, "chart_summary.html", {
-        "chart": chart, "tab": "summary", "visits": chart.visits[:5],
-        "results": chart.results[:10], "plots": [plot(t) for t in chart.trends[:SUMMARY_TRENDS]],
-    }, user=user)
+    return render(
+        request,
+        "chart_summary.html",
+        {
+            "chart": chart,
+            "tab": "summary",
+            "visits": chart.visits[:5],
+            "results": chart.results[:10],
+            "plots": [plot(t) for t in chart.trends[:SUMMARY_TRENDS]],
+        },
+        user=user,
+    )
 
 
 @router.get("/patients/{patient_id}/encounters")
@@ -61,17 +69,33 @@ def results(request: Request, patient_id: str, page: str | None = None) -> Respo
     number = _page_number(page)
     rows = chart.results[number * RESULTS_PAGE : (number + 1) * RESULTS_PAGE]
     pages = max(1, -(-len(chart.results) // RESULTS_PAGE))
-    return render(request, "chart_results.html", {
-        "chart": chart, "tab": "results", "rows": rows, "page": number + 1, "pages": pages,
-    }, user=user)
+    return render(
+        request,
+        "chart_results.html",
+        {
+            "chart": chart,
+            "tab": "results",
+            "rows": rows,
+            "page": number + 1,
+            "pages": pages,
+        },
+        user=user,
+    )
 
 
 @router.get("/patients/{patient_id}/trends")
 def trends(request: Request, patient_id: str) -> Response:
     user, chart = _open(request, patient_id)
-    return render(request, "chart_trends.html", {
-        "chart": chart, "tab": "trends", "plots": [plot(t) for t in chart.trends],
-    }, user=user)
+    return render(
+        request,
+        "chart_trends.html",
+        {
+            "chart": chart,
+            "tab": "trends",
+            "plots": [plot(t) for t in chart.trends],
+        },
+        user=user,
+    )
 
 
 @router.get("/patients/{patient_id}/documents")
@@ -85,16 +109,21 @@ def download(request: Request, patient_id: str, res_type: str, res_id: str, inde
     user = signed_in(request, CHART_ROLES)
     found = _service(request).download(user.caller, res_type, res_id, index)
     # served as an attachment, never rendered inline: a stored HTML "note" cannot run here
-    return Response(found.data, media_type=found.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{found.filename}"',
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-    })
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{found.filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 @router.get("/patients/{patient_id}/history")
 def history(request: Request, patient_id: str) -> Response:
     user, chart = _open(request, patient_id)
     versions = _service(request).history(user.caller, patient_id)
-    return render(request, "chart_history.html", {"chart": chart, "tab": "history", "versions": versions},
-                  user=user)
+    return render(
+        request, "chart_history.html", {"chart": chart, "tab": "history", "versions": versions}, user=user
+    )

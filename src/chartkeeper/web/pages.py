@@ -8,6 +8,7 @@ means even markup that slipped through escaping could not run a script).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -118,8 +119,9 @@ def set_cookie(request: Request, response: Response, session: Session) -> None:
     )
 
 
-def render(request: Request, template: str, context: dict[str, Any], status: int = 200,
-           user: User | None = None) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200, user: User | None = None
+) -> HTMLResponse:
     ctx = {"user": user, "csrf": user.session.csrf if user else None, **context}
     if user is not None and user.session.notice:
         ctx["notice"], user.session.notice = user.session.notice, None
@@ -130,10 +132,8 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
     user = None
-    try:
+    with contextlib.suppress(LoginRequired, ChartkeeperError):
         user = signed_in(request)
-    except (LoginRequired, ChartkeeperError):
-        pass
     return render(request, "error.html", {"title": title, "message": message, "status": status}, status, user)
 
 

@@ -45,8 +45,9 @@ def queues(request: Request, page: int = 1) -> Response:
     user = signed_in(request, VIEW_ROLES)
     items, total = _service(request).held(user.caller, max(page - 1, 0))
     pages = max(1, -(-total // PAGE_SIZE))
-    return render(request, "queues.html", {"items": items, "total": total, "page": page, "pages": pages},
-                  user=user)
+    return render(
+        request, "queues.html", {"items": items, "total": total, "page": page, "pages": pages}, user=user
+    )
 
 
 @router.get("/queues/quarantine/{pk}")
@@ -56,11 +57,19 @@ def item(request: Request, pk: int) -> Response:
     found = service.item(user.caller, pk)
     content = found.content or b""
     preview = content[:ORIGINAL_PREVIEW_BYTES].decode("utf-8", errors="replace")
-    return render(request, "quarantine_item.html", {
-        "item": found, "original": preview, "truncated": len(content) > ORIGINAL_PREVIEW_BYTES,
-        "issues": json.dumps(found.issues, indent=2) if found.issues else "",
-        "patient_id": _patient_of(content), "may_decide": service.may_decide(user.caller),
-    }, user=user)
+    return render(
+        request,
+        "quarantine_item.html",
+        {
+            "item": found,
+            "original": preview,
+            "truncated": len(content) > ORIGINAL_PREVIEW_BYTES,
+            "issues": json.dumps(found.issues, indent=2) if found.issues else "",
+            "patient_id": _patient_of(content),
+            "may_decide": service.may_decide(user.caller),
+        },
+        user=user,
+    )
 
 
 @router.post("/queues/quarantine/{pk}/retry")

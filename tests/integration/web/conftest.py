@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from chartkeeper.store.repository import Store
-from conftest import SYNTHEA, _pg_admin_url, _unavailable
 
 from .world import PASSWORD, World, build
+from conftest import SYNTHEA, _pg_admin_url, _unavailable
 
 CHUNG_FILE = next(SYNTHEA.glob("Chung_Haley_*.json"))
 

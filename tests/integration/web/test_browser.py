@@ -8,22 +8,26 @@ Screenshots of the search page and the chart go to docs/screenshots/.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from api.server import serving
 
 from chartkeeper.store.repository import Store
-from conftest import ROOT, SYNTHEA
 
-from api.server import serving
 from .world import HOSTILE_ID, NOTE_TEXT, PASSWORD, build
+from conftest import ROOT, SYNTHEA
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
@@ -79,7 +83,9 @@ def test_search_misspelled_name_open_chart_note_queue_sign_out(page: object) -> 
     problems = page.locator("section[aria-labelledby=problems] li")
     expect(problems.first).to_be_visible()
     expect(page.locator("section[aria-labelledby=medications] li").first).to_be_visible()
-    expect(page.locator("table.results td.value", has_text="%").first).to_be_visible()  # a lab value with its unit
+    expect(
+        page.locator("table.results td.value", has_text="%").first
+    ).to_be_visible()  # a lab value with its unit
     expect(page.locator('svg.plot[data-code="4548-4"] polyline')).to_be_visible()  # the HbA1c trend
     page.screenshot(path=str(SCREENSHOTS / "chart.png"), full_page=False)
     page.get_by_role("navigation", name="Chart sections").get_by_role("link", name="Documents").click()
@@ -118,7 +124,9 @@ def test_hostile_name_and_note_are_text_and_no_script_runs(page: object) -> None
     expect = sync_api.expect
     sign_in(page, "rita")
     page.goto(f"/patients/{HOSTILE_ID}/documents")
-    expect(page.locator("#patient-name")).to_have_text("Mallory Evil<script>window.__pwned=1</script><b>Bold</b>")
+    expect(page.locator("#patient-name")).to_have_text(
+        "Mallory Evil<script>window.__pwned=1</script><b>Bold</b>"
+    )
     expect(page.locator("pre.note")).to_contain_text('<img src=x onerror="window.__pwned=3"> <b>not bold</b>')
     assert page.locator("#patient-name b, pre.note b, pre.note img, main script").count() == 0
     assert page.evaluate("window.__pwned") is None

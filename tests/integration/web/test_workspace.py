@@ -7,9 +7,9 @@ import json
 
 from fastapi.testclient import TestClient
 
-from chartkeeper.security.caller import local_caller
 from chartkeeper.records import RecordService
 from chartkeeper.security.audit import AuditTrail
+from chartkeeper.security.caller import local_caller
 
 from .conftest import csrf_of, sign_in
 from .world import CHUNG_ID, HOSTILE_ID, NOTE_TEXT, PASSWORD, World
@@ -55,7 +55,9 @@ def test_forms_without_a_valid_csrf_token_are_refused(anonymous: TestClient, wor
 def test_wrong_password_then_lockout_on_the_fifth_failure(anonymous: TestClient) -> None:
     token = csrf_of(anonymous.get("/login").text)
     for attempt in range(1, 6):
-        response = anonymous.post("/login", data={"csrf": token, "username": "locky", "password": "wrong one!"})
+        response = anonymous.post(
+            "/login", data={"csrf": token, "username": "locky", "password": "wrong one!"}
+        )
         if attempt < 5:
             assert response.status_code == 401 and "Wrong username or password." in response.text
     assert response.status_code == 403 and "locked" in response.text
@@ -108,8 +110,10 @@ def test_each_page_checks_the_role(world: World) -> None:
         assert carl.get("/admin/clients").status_code == 403
         item = carl.get(f"/queues/quarantine/{world.quarantined_pk}")
         assert item.status_code == 200 and "needs the integrator role" in item.text
-        retry = carl.post(f"/queues/quarantine/{world.quarantined_pk}/retry",
-                          data={"csrf": csrf_of(item.text), "reason": "try"})
+        retry = carl.post(
+            f"/queues/quarantine/{world.quarantined_pk}/retry",
+            data={"csrf": csrf_of(item.text), "reason": "try"},
+        )
         assert retry.status_code == 403
     with TestClient(world.app, raise_server_exceptions=False) as ada:
         sign_in(ada, "ada")
@@ -139,7 +143,7 @@ def test_the_chart_shows_summary_results_trends_and_is_audited(rita: TestClient,
     assert 'data-code="4548-4"' in text and "<polyline" in text  # the HbA1c trend on the summary
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
     results = rita.get(f"{CHART}/results").text
-    assert "Hemoglobin A1c" in results and " %</td>" in results and "4–5.6 % (typical)" in results
+    assert "Hemoglobin A1c" in results and " %</td>" in results and "4\u20135.6 % (typical)" in results
     assert 'class="flag"' in results  # Chung's HbA1c is above the typical range
     trends = rita.get(f"{CHART}/trends").text
     assert 'data-code="4548-4"' in trends and 'data-code="55284-4"' in trends  # HbA1c, blood pressure
@@ -188,4 +192,6 @@ def test_quarantine_retry_and_discard(rita: TestClient, world: World) -> None:
     assert done.status_code == 200 and "went in and is closed" in done.text
     resolved = world.store.quarantine_get(pk)
     assert resolved.status == "retried" and resolved.resolution == "user/rita: patient registered"
-    assert rita.post(f"/queues/quarantine/{pk}/discard", data={"csrf": token, "reason": "x"}).status_code == 400
+    assert (
+        rita.post(f"/queues/quarantine/{pk}/discard", data={"csrf": token, "reason": "x"}).status_code == 400
+    )

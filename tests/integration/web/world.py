@@ -32,8 +32,7 @@ CHUNG_ID = "010fd829-1ef3-49c9-98c4-df7561709bc7"  # Chung Haley in ../shared/da
 HOSTILE_ID = "hostile-1"
 HOSTILE_FAMILY = "Evil<script>window.__pwned=1</script><b>Bold</b>"
 HOSTILE_NOTE = (
-    "Note <script>window.__pwned=2</script><img src=x onerror=\"window.__pwned=3\"> "
-    "<b>not bold</b> & done"
+    'Note <script>window.__pwned=2</script><img src=x onerror="window.__pwned=3"> <b>not bold</b> & done'
 )
 NOTE_TEXT = "Progress note: HbA1c trending down since metformin was started. Continue."
 
@@ -46,9 +45,13 @@ LATE_BUNDLE = {
     "entry": [
         {
             "fullUrl": "urn:uuid:6f1c1c2e-0d5e-4c53-9d55-1f5b6d0b7a01",
-            "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "Weight"},
-                         "subject": {"reference": "Patient/late-1"},
-                         "valueQuantity": {"value": 70, "unit": "kg"}},
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"text": "Weight"},
+                "subject": {"reference": "Patient/late-1"},
+                "valueQuantity": {"value": 70, "unit": "kg"},
+            },
             "request": {"method": "POST", "url": "Observation"},
         }
     ],
@@ -96,11 +99,23 @@ def build(store: Store, tmp: Path, synthea: list[Path], idle_timeout: float | No
         op,
         "Patient",
         HOSTILE_ID,
-        {"resourceType": "Patient", "id": HOSTILE_ID, "name": [{"family": HOSTILE_FAMILY, "given": ["Mallory"]}],
-         "gender": "female", "birthDate": "1980-01-02"},
+        {
+            "resourceType": "Patient",
+            "id": HOSTILE_ID,
+            "name": [{"family": HOSTILE_FAMILY, "given": ["Mallory"]}],
+            "gender": "female",
+            "birthDate": "1980-01-02",
+        },
     )
-    records.update(op, "DocumentReference", "hostile-note", _note("hostile-note", HOSTILE_ID, HOSTILE_NOTE, "Hostile note"))
-    records.update(op, "DocumentReference", "chung-note", _note("chung-note", CHUNG_ID, NOTE_TEXT, "Progress note"))
+    records.update(
+        op,
+        "DocumentReference",
+        "hostile-note",
+        _note("hostile-note", HOSTILE_ID, HOSTILE_NOTE, "Hostile note"),
+    )
+    records.update(
+        op, "DocumentReference", "chung-note", _note("chung-note", CHUNG_ID, NOTE_TEXT, "Progress note")
+    )
     bad = tmp / "bad-observation.json"
     bad.write_bytes(orjson.dumps(LATE_BUNDLE))
     report = ingest(store, [bad], workers=1)
