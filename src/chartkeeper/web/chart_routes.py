@@ -9,11 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from chartkeeper.chart.access_log import AccessLog
 from chartkeeper.chart.models import Chart
 from chartkeeper.chart.plot import plot
 from chartkeeper.chart.service import ChartService
 from chartkeeper.errors import InvalidInput
-from chartkeeper.web.pages import CHART_ROLES, PageRoute, User, render, sessions, signed_in
+from chartkeeper.web.pages import AUDITOR_ROLES, CHART_ROLES, PageRoute, User, render, sessions, signed_in
 
 router = APIRouter(route_class=PageRoute)
 RESULTS_PAGE = 50
@@ -126,4 +127,26 @@ def history(request: Request, patient_id: str) -> Response:
     versions = _service(request).history(user.caller, patient_id)
     return render(
         request, "chart_history.html", {"chart": chart, "tab": "history", "versions": versions}, user=user
+    )
+
+
+@router.get("/patients/{patient_id}/access")
+def access(request: Request, patient_id: str, page: int = 1) -> Response:
+    """Who viewed this chart (the auditor role: the only one that reads the access log)."""
+    user = signed_in(request, AUDITOR_ROLES)
+    chart = _service(request).chart(user.caller, patient_id)
+    log: AccessLog = request.app.state.access_log
+    found = log.viewers(user.caller, patient_id, max(page - 1, 0))
+    pages = found.page + (1 if found.has_next else 0)
+    return render(
+        request,
+        "chart_access.html",
+        {
+            "chart": chart,
+            "tab": "access",
+            "rows": found.rows,
+            "page": found.page,
+            "pages": pages,
+        },
+        user=user,
     )

@@ -43,6 +43,7 @@ SECURITY_HEADERS = {
 #: roles that work with charts (the admin role manages accounts and sees no charts)
 CHART_ROLES = frozenset({"clerk", "coder", "roi", "registrar", "integrator", "auditor"})
 ADMIN_ROLES = frozenset({"admin"})
+AUDITOR_ROLES = frozenset({"auditor"})
 
 
 class LoginRequired(Exception):

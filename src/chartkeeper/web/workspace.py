@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from chartkeeper.chart.access_log import AccessLog
 from chartkeeper.chart.finder import PatientFinder
 from chartkeeper.chart.service import ChartService
 from chartkeeper.chart.text import human_name
@@ -23,7 +24,7 @@ from chartkeeper.intake.quarantine import VIEW_ROLES, QuarantineService
 from chartkeeper.records import RecordService
 from chartkeeper.security.service import SecurityService
 from chartkeeper.web import admin_routes, auth_routes, chart_routes, patient_routes, queue_routes
-from chartkeeper.web.pages import ADMIN_ROLES, CHART_ROLES, TEMPLATES, PageRoute
+from chartkeeper.web.pages import ADMIN_ROLES, AUDITOR_ROLES, CHART_ROLES, TEMPLATES, PageRoute
 from chartkeeper.web.session import SessionStore
 
 
@@ -39,7 +40,9 @@ def _patient_name(content: dict[str, Any]) -> str:
 
 TEMPLATES.env.filters["instant"] = _instant
 TEMPLATES.env.filters["patient_name"] = _patient_name
-TEMPLATES.env.globals.update(chart_roles=CHART_ROLES, queue_roles=VIEW_ROLES, admin_roles=ADMIN_ROLES)
+TEMPLATES.env.globals.update(
+    chart_roles=CHART_ROLES, queue_roles=VIEW_ROLES, admin_roles=ADMIN_ROLES, auditor_roles=AUDITOR_ROLES
+)
 
 _fallback = APIRouter(route_class=PageRoute)
 
@@ -62,6 +65,7 @@ def install_workspace(
     app.state.sessions = sessions or SessionStore()
     app.state.charts = ChartService(records)
     app.state.quarantine = QuarantineService(records.store, records.audit)
+    app.state.access_log = AccessLog(records.store, records.audit)
     app.state.finder = PatientFinder(records.store, records.audit)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
     for module in (auth_routes, patient_routes, chart_routes, queue_routes, admin_routes):
