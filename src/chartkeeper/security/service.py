@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
-from chartkeeper.errors import NotAuthenticated, TooManyAttempts
+from chartkeeper.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from chartkeeper.security import passwords, smart_backend, tokens
 from chartkeeper.security.accounts import NAME_PATTERN, Accounts
 from chartkeeper.security.audit import AuditTrail
@@ -129,6 +129,23 @@ class SecurityService:
             roles=frozenset(user.roles),
             source_address=source_address,
         )
+
+    def set_user_enabled(self, admin: Caller, username: str, *, enabled: bool) -> None:
+        """An administrator enables a person (which also lifts a lockout) or disables them (their
+        sign-ins and tokens stop at once). Only the admin role; audited either way."""
+        state = "enable" if enabled else "disable"
+        if "admin" not in admin.roles:
+            self.audit.record(AccessEvent(admin, "update", "denied", query=f"user/{username}", detail=state))
+            raise Forbidden("only an administrator manages accounts")
+        if admin.subject == f"user/{username}" and not enabled:
+            raise InvalidInput("you cannot disable your own account")
+        if self.accounts.get_user(username) is None:
+            raise NotFound(f"there is no user {username!r}")
+        if enabled:
+            self.accounts.enable_user(username)
+        else:
+            self.accounts.disable_user(username)
+        self.audit.record(AccessEvent(admin, "update", "success", query=f"user/{username}", detail=state))
 
     def _check_password(
         self, username: str, password: str, source_address: str | None

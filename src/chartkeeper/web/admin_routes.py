@@ -1,17 +1,19 @@
 """Admin pages (the admin role only): people and their roles, API clients.
 
-Read-only views here; creating accounts and secrets stays in the CLI (``chartkeeper user add``,
-``client add``), which shows a generated secret once on the operator's own terminal.
+An administrator can enable (which also unlocks) or disable a person here; creating accounts,
+roles and secrets stays in the CLI (``chartkeeper users add``, ``clients add``), which shows a
+generated secret once on the operator's own terminal.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.security.roles import ROLES
-from chartkeeper.web.pages import ADMIN_ROLES, PageRoute, render, security, signed_in
+from chartkeeper.errors import NotFound
+from chartkeeper.web.pages import ADMIN_ROLES, PageRoute, check_csrf, render, security, sessions, signed_in
 
 router = APIRouter(route_class=PageRoute)
 
@@ -30,3 +32,16 @@ def clients(request: Request) -> Response:
     user = signed_in(request, ADMIN_ROLES)
     found = security(request).accounts.list_clients()
     return render(request, "admin_clients.html", {"clients": found}, user=user)
+
+
+@router.post("/admin/users/{username}/{state}")
+async def set_state(request: Request, username: str, state: str) -> Response:
+    user = signed_in(request, ADMIN_ROLES)
+    await check_csrf(request, user.session)
+    if state not in ("enable", "disable"):
+        raise NotFound("no such action")
+    security(request).set_user_enabled(user.caller, username, enabled=state == "enable")
+    if state == "disable":
+        sessions(request).end_user(username)
+    user.session.notice = f"User {username} is {state}d."
+    return RedirectResponse("/admin/users", status_code=303)

@@ -195,3 +195,22 @@ def test_quarantine_retry_and_discard(rita: TestClient, world: World) -> None:
     assert (
         rita.post(f"/queues/quarantine/{pk}/discard", data={"csrf": token, "reason": "x"}).status_code == 400
     )
+
+
+def test_an_admin_unlocks_and_disables_a_person(world: World) -> None:
+    with TestClient(world.app) as victim, TestClient(world.app) as ada:
+        token = csrf_of(victim.get("/login").text)
+        for _ in range(5):
+            victim.post("/login", data={"csrf": token, "username": "locky", "password": "wrong one!"})
+        sign_in(ada, "ada")
+        users = ada.get("/admin/users").text
+        assert 'action="/admin/users/locky/enable"' in users and "Unlock" in users
+        assert ada.post("/admin/users/locky/enable", data={}).status_code == 403  # no CSRF token
+        ada.post("/admin/users/locky/enable", data={"csrf": csrf_of(users)})
+        sign_in(victim, "locky")
+        assert victim.get(CHART, follow_redirects=False).status_code == 200
+        ada.post("/admin/users/locky/disable", data={"csrf": csrf_of(users)})
+        assert victim.get(CHART, follow_redirects=False).status_code == 303  # signed out at once
+        ada.post("/admin/users/locky/enable", data={"csrf": csrf_of(users)})
+        page = ada.post("/admin/users/ada/disable", data={"csrf": csrf_of(users)})
+        assert page.status_code == 400 and "your own account" in page.text
