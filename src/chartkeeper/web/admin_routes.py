@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from chartkeeper.errors import NotFound
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.security.roles import ROLES
-from chartkeeper.errors import NotFound
 from chartkeeper.web.pages import ADMIN_ROLES, PageRoute, check_csrf, render, security, sessions, signed_in
 
 router = APIRouter(route_class=PageRoute)
