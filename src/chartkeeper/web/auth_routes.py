@@ -37,7 +37,9 @@ def _safe_next(target: str | None) -> str:
 @router.get("/login")
 def login_page(request: Request, next: str | None = None, expired: str | None = None) -> Response:
     session, _ = current_session(request)
-    if session is None or session.username is not None:
+    if session is not None and session.username is not None:  # already signed in
+        return RedirectResponse(_safe_next(next), status_code=303)
+    if session is None:
         session = sessions(request).new()
     notice = "Your session has ended after a period of inactivity. Please sign in again." if expired else None
     notice = notice or session.notice
