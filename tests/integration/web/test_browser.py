@@ -7,6 +7,7 @@ Screenshots of the search page and the chart go to docs/screenshots/.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -83,12 +84,15 @@ def test_search_misspelled_name_open_chart_note_queue_sign_out(page: object) -> 
     problems = page.locator("section[aria-labelledby=problems] li")
     expect(problems.first).to_be_visible()
     expect(page.locator("section[aria-labelledby=medications] li").first).to_be_visible()
-    expect(
-        page.locator("table.results td.value", has_text="%").first
-    ).to_be_visible()  # a lab value with its unit
+    latest = page.locator("table.results tbody tr").first  # the latest result: a value with its unit
+    expect(latest.locator("td.value")).to_have_text(re.compile(r"^\d+(\.\d+)? \S+$"))
     expect(page.locator('svg.plot[data-code="4548-4"] polyline')).to_be_visible()  # the HbA1c trend
-    page.screenshot(path=str(SCREENSHOTS / "chart.png"), full_page=False)
-    page.get_by_role("navigation", name="Chart sections").get_by_role("link", name="Documents").click()
+    page.screenshot(path=str(SCREENSHOTS / "chart.png"), full_page=True)
+    sections = page.get_by_role("navigation", name="Chart sections")
+    sections.get_by_role("link", name="Results").click()
+    hba1c = page.locator("table.results tbody tr", has_text="Hemoglobin A1c").first
+    expect(hba1c.locator("td.value")).to_have_text(re.compile(r"^\d+(\.\d+)? %$"))
+    sections.get_by_role("link", name="Documents").click()
     expect(page.locator("pre.note", has_text=NOTE_TEXT)).to_be_visible()
     page.get_by_role("link", name="Patients").click()
     expect(page.locator("ul.recent").get_by_role("link", name="Chung Haley")).to_be_visible()
