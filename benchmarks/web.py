@@ -5,7 +5,7 @@ The requests go through the whole app in-process (FastAPI TestClient: routing, s
 services, audit, Jinja) so the figure is what the server spends, without the network.
 Prints one JSON object with p50/p95 per page and the targets (chart <= 200 ms, search <= 100 ms).
 
-    python benchmarks/web.py [--patients 10000] [--runs 40] [--db sqlite:///path (reuse a loaded one)]
+    python benchmarks/web.py [--patients 10000] [--runs 40] [--db sqlite:///path (loaded on first use, reused after)]
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def main() -> None:
     store = Store.open(args.db or f"sqlite:///{tmp / 'bench.db'}")
     store.init()
     started = time.perf_counter()
-    if not args.db:
+    if not store.count_by_type().get("Patient"):
         load_demo(store, args.patients)
         ingest(store, [next(SYNTHEA.glob("Chung_Haley_*.json")), big_chart(tmp, 600)], workers=1)
     load_seconds = time.perf_counter() - started

@@ -4,12 +4,14 @@ and the quarantine queue, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi.testclient import TestClient
 
 from chartkeeper.records import RecordService
 from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.caller import local_caller
+from chartkeeper.web.pages import PageRoute
 
 from .conftest import csrf_of, sign_in
 from .world import CHUNG_ID, HOSTILE_ID, NOTE_TEXT, PASSWORD, World
@@ -214,3 +216,18 @@ def test_an_admin_unlocks_and_disables_a_person(world: World) -> None:
         ada.post("/admin/users/locky/enable", data={"csrf": csrf_of(users)})
         page = ada.post("/admin/users/ada/disable", data={"csrf": csrf_of(users)})
         assert page.status_code == 400 and "your own account" in page.text
+
+
+def test_every_workspace_page_needs_a_session(world: World, anonymous: TestClient) -> None:
+    """No route can forget: every page but the login form sends an anonymous visitor to sign in."""
+    checked = 0
+    for route in world.app.routes:
+        if not isinstance(route, PageRoute) or route.path in ("/login", "/{path:path}"):
+            continue
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        for method in route.methods:
+            response = anonymous.request(method, path, follow_redirects=False)
+            assert response.status_code == 303, (method, route.path)
+            assert response.headers["location"].startswith("/login"), (method, route.path)
+            checked += 1
+    assert checked >= 15
