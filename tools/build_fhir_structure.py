@@ -29,6 +29,8 @@ Output layout (all plain JSON so that it is diff-able once decompressed):
                  (external code systems such as UCUM, BCP-47, BCP-13, ISO 4217).
 ``codesystems``  url -> [case sensitive, [codes...]] for every core CodeSystem with complete content.
 ``constraints``  invariant key -> [context path, severity, human text, FHIRPath expression].
+``summary``      resource name -> top-level element names marked ``isSummary`` (choice elements
+                 as ``value[x]``), for ``_summary=true``.
 """
 
 from __future__ import annotations
@@ -294,12 +296,14 @@ def build(defs_dir: Path) -> dict[str, Any]:
         datatypes.append(sd["id"])
 
     resources: list[str] = []
+    summary: dict[str, list[str]] = {}
     for sd in res_sds:
         if sd["kind"] != "resource" or sd.get("fhirVersion") != "4.0.1":
             continue  # MetadataResource (logical) and R4B back-ports are not R4 resources
         builder.add(sd, sd["id"])
         if not sd.get("abstract"):
             resources.append(sd["id"])
+            summary[sd["id"]] = summary_elements(sd)
 
     expander = ValueSetExpander(terminology)
     valuesets: dict[str, list[list[Any]]] = {}
@@ -333,7 +337,18 @@ def build(defs_dir: Path) -> dict[str, Any]:
         "unexpanded_valuesets": dict(sorted(unexpanded.items())),
         "codesystems": codesystems,
         "constraints": dict(sorted(constraints.items())),
+        "summary": dict(sorted(summary.items())),
     }
+
+
+def summary_elements(sd: dict[str, Any]) -> list[str]:
+    """Top-level elements of a resource marked ``isSummary`` in its snapshot."""
+    names = []
+    for el in sd["snapshot"]["element"]:
+        parts = el["path"].split(".")
+        if len(parts) == 2 and el.get("isSummary"):
+            names.append(parts[1])
+    return names
 
 
 def main(argv: list[str]) -> int:

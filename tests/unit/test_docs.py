@@ -39,6 +39,7 @@ def test_readme_names_every_command_and_setting() -> None:
         "clients list",
         "clients disable",
         "token",
+        "mllp",
     ):
         assert f"chartkeeper {command}" in readme, command
     for setting in (
@@ -54,3 +55,15 @@ def test_readme_names_every_command_and_setting() -> None:
         "make test",
     ):
         assert setting in readme, setting
+
+
+def test_search_doc_names_every_modifier_and_result_parameter() -> None:
+    from chartkeeper.fhir.search.clauses import MODIFIERS
+    from chartkeeper.fhir.search.results import _RESULT, _UNSUPPORTED
+
+    doc = (ROOT / "docs" / "search.md").read_text()
+    for modifiers in MODIFIERS.values():
+        for modifier in modifiers:
+            assert f"`:{modifier}`" in doc, modifier
+    for name in sorted(_RESULT | _UNSUPPORTED):
+        assert f"`{name}`" in doc, name

@@ -17,6 +17,7 @@ from chartkeeper.config import Settings
 from chartkeeper.export.bulk.service import BulkExportService
 from chartkeeper.records import RecordService
 from chartkeeper.records.models import Matcher, Searcher
+from chartkeeper.records.search import SearchService
 from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.ports import AuditSink, Authenticator
@@ -40,9 +41,9 @@ def create_app(
 ) -> FastAPI:
     """The application. ``store`` defaults to one opened from ``settings.database_url``;
     ``authenticator`` turns bearer tokens into Callers and ``audit`` records every access (both
-    from the security layer in production); ``matcher`` resolves conditional criteria (default:
-    the store's identity lookup; the search module passes full search); ``searcher`` runs search
-    entries of batches and transactions (none: they are 400 not-supported); ``token_service``
+    from the security layer in production); ``matcher`` resolves conditional criteria and
+    ``searcher`` runs the search entries of batches and transactions (default for both: FHIR
+    search, the same code as ``GET [type]?``); ``token_service``
     adds ``POST /auth/token`` and ``bulk`` the Bulk Data ``$export`` routes; ``status_page``
     False leaves ``/`` free for the web workspace (``/healthz`` is always there)."""
     store = store or Store.open(settings.database_url)
@@ -55,7 +56,11 @@ def create_app(
     )
     app.state.store = store
     app.state.authenticator = authenticator
-    app.state.records = RecordService(store, audit, matcher, searcher)
+    search = SearchService(store, audit)
+    app.state.search = search
+    app.state.records = RecordService(
+        store, audit, matcher or search.matcher(), searcher or search.searcher()
+    )
     errors.install(app)
     features = []
     if token_service is not None:

@@ -1,7 +1,7 @@
 """GET /fhir/metadata: a CapabilityStatement that lists exactly what this server does.
 
-No ``searchParam`` and no ``search-type``/``search-system`` interactions yet: search is added by
-the search module, which should extend ``capability_statement`` (``rest[0].resource[*]``) there.
+Search parameters are those the search parser accepts (``fhir.search.supported``), so a
+parameter is listed exactly when ``GET [type]?param=`` works.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from chartkeeper import __version__
 from chartkeeper.fhir.instant import format_instant, now_us
+from chartkeeper.fhir.search.supported import supported_params
 from chartkeeper.fhir.validation.validator import get_validator
 
 TYPE_INTERACTIONS = (
@@ -22,8 +23,15 @@ TYPE_INTERACTIONS = (
     "history-instance",
     "history-type",
     "create",
+    "search-type",
 )
-SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system")
+SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system")
+
+
+def _search_params(res_type: str) -> list[dict[str, Any]]:
+    return [
+        {"name": p.code, "type": p.type} for p in supported_params(res_type) if not p.code.startswith("_")
+    ]
 
 
 @cache
@@ -40,6 +48,10 @@ def _resources() -> tuple[dict[str, Any], ...]:
             "conditionalRead": "full-support",
             "conditionalUpdate": True,
             "conditionalDelete": "single",
+            "searchInclude": [
+                f"{res_type}:{p.code}" for p in supported_params(res_type) if p.type == "reference"
+            ],
+            "searchParam": _search_params(res_type),
             "operation": [
                 {
                     "name": "validate",
@@ -120,6 +132,11 @@ def _statement(base: str) -> dict[str, Any]:
                 "documentation": "Every /fhir request except GET /fhir/metadata needs Authorization: Bearer.",
                 "resource": [dict(r) for r in _resources()],
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+                "searchParam": [
+                    {"name": p.code, "type": p.type}
+                    for p in supported_params("Patient")
+                    if p.code.startswith("_")
+                ],
             }
         ],
     }

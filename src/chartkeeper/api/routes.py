@@ -1,4 +1,4 @@
-"""The /fhir routes: every FHIR R4 interaction except search (which the search module adds).
+"""The /fhir routes: every FHIR R4 interaction the server supports, search included.
 
 Each route parses HTTP, calls one RecordService method and renders its result; scope checks,
 access filtering and audit are the service's. Routes are plain ``def``: FastAPI runs them in its
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from chartkeeper.api.bearer import current_caller
@@ -25,6 +26,7 @@ from chartkeeper.api.deps import (
     saved_response,
 )
 from chartkeeper.api.fhirhttp import (
+    UnsupportedMediaType,
     base_url,
     check_format,
     not_modified,
@@ -37,6 +39,7 @@ from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.outcome import operation_outcome
 from chartkeeper.records import RecordService
 from chartkeeper.records.render import history_bundle, searchset_bundle
+from chartkeeper.records.search import SearchService, query_pairs
 from chartkeeper.security.caller import Caller
 from chartkeeper.store.models import StoredVersion
 
@@ -241,3 +244,69 @@ def _validate(
                 mode = param.get("valueCode") or param.get("valueString")
     issues = service.validate(caller, resource, res_type=res_type, res_id=res_id, mode=mode)
     return render(request, operation_outcome(issues))
+
+
+# -- search (last: the fixed paths above take precedence over /{res_type}) ----------------
+def _searches(request: Request) -> SearchService:
+    return request.app.state.search  # type: ignore[no-any-return]
+
+
+Search = Depends(_searches)
+
+
+def _strict(request: Request) -> bool:
+    """``Prefer: handling=strict`` makes unknown parameters an error (400); the default is
+    lenient: they are dropped, and the Bundle says so in its self link and an outcome entry."""
+    return "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
+
+
+async def _form_pairs(request: Request) -> list[tuple[str, str]]:
+    """``POST …/_search``: the query string plus an application/x-www-form-urlencoded body."""
+    pairs = list(request.query_params.multi_items())
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    body = await request.body()
+    if body:
+        if content_type != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
+        pairs += query_pairs(body.decode("utf-8", errors="replace"))
+    return pairs
+
+
+@router.get("", summary="search all types (system search, _type)")
+def search_system(request: Request, caller: Caller = Who, search: SearchService = Search) -> Response:
+    pairs = list(request.query_params.multi_items())
+    return render(
+        request, search.search(caller, None, pairs, base=base_url(request), strict=_strict(request))
+    )
+
+
+@router.post("/_search", summary="search all types (parameters in the form body)")
+async def search_system_post(
+    request: Request, caller: Caller = Who, search: SearchService = Search
+) -> Response:
+    pairs = await _form_pairs(request)
+    bundle = await run_in_threadpool(
+        search.search, caller, None, pairs, base=base_url(request), strict=_strict(request)
+    )
+    return render(request, bundle)
+
+
+@router.get("/{res_type}", summary="search")
+def search_type(
+    request: Request, res_type: str, caller: Caller = Who, search: SearchService = Search
+) -> Response:
+    pairs = list(request.query_params.multi_items())
+    return render(
+        request, search.search(caller, res_type, pairs, base=base_url(request), strict=_strict(request))
+    )
+
+
+@router.post("/{res_type}/_search", summary="search (parameters in the form body)")
+async def search_type_post(
+    request: Request, res_type: str, caller: Caller = Who, search: SearchService = Search
+) -> Response:
+    pairs = await _form_pairs(request)
+    bundle = await run_in_threadpool(
+        search.search, caller, res_type, pairs, base=base_url(request), strict=_strict(request)
+    )
+    return render(request, bundle)

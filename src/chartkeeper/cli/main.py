@@ -54,12 +54,15 @@ def init(ctx: typer.Context) -> None:
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(help="Files and folders: FHIR Bundles (JSON) and NDJSON, gzip too.")
+        list[Path],
+        typer.Argument(
+            help="Files and folders: FHIR Bundles (JSON), NDJSON, C-CDA documents (XML) and HL7 v2 messages (.hl7, .txt), gzip too."
+        ),
     ],
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
 ) -> None:
-    """Import FHIR data: ids kept, urn:uuid references resolved, each bundle applied atomically."""
+    """Import FHIR data, C-CDA documents and HL7 v2 messages: each bundle, document or message atomic."""
     from chartkeeper.intake.service import ingest as run_ingest
     from chartkeeper.intake.service import total_bytes
 
@@ -190,6 +193,54 @@ def serve(
     security_cmds.initialize_security(ctx, store)
     console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect})")
     uvicorn.run(production_app(ctx.obj, store), host=host, port=port, log_level="info")
+
+
+@app.command()
+def mllp(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (2575 is HL7's registered port).")] = 2575,
+    max_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-bytes", help="Largest message accepted; a larger one gets AR and the connection closes."
+        ),
+    ] = 1 << 20,
+    idle_timeout: Annotated[
+        float,
+        typer.Option("--idle-timeout", help="Seconds a connection may stay silent before it is closed."),
+    ] = 300.0,
+    workers: Annotated[
+        int, typer.Option(help="Processes that parse and map messages (0 = in the listener process).")
+    ] = 0,
+) -> None:
+    """Receive HL7 v2 messages over MLLP; each is stored before its ACK (AA, AE or AR) is sent."""
+    import asyncio
+    import contextlib
+    import logging
+    import signal
+
+    from chartkeeper.intake.hl7v2.mllp import MllpSettings, serve
+
+    if max_bytes < 1024 or idle_timeout <= 0:
+        fail("--max-bytes must be at least 1024 and --idle-timeout positive")
+    store = common.open_store(ctx, migrate=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    settings = MllpSettings(host, port, max_bytes, idle_timeout, workers)
+    ready = asyncio.Event()
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        serving = asyncio.create_task(serve(store, settings, ready))
+        await ready.wait()
+        console.print(f"MLLP listener on {host}:{port} ({store.dialect})")
+        await serving
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        common.guard(lambda: asyncio.run(main()))
+    console.print(f"MLLP listener stopped: {settings.stats}")
 
 
 quarantine_app = typer.Typer(help="Rejected input, kept with its reason.", no_args_is_help=True)

@@ -40,6 +40,15 @@ class StreamedBundleUnit:
 
 
 @dataclass(slots=True)
+class CcdaUnit:
+    """One C-CDA XML document: mapped to a FHIR transaction Bundle and applied all or nothing."""
+
+    source: str
+    raw: bytes
+    fmt: str = "ccda"
+
+
+@dataclass(slots=True)
 class UnreadableFile:
     """A file rejected before parsing (empty, unreadable, or not a format FHIR intake takes)."""
 
@@ -49,8 +58,17 @@ class UnreadableFile:
     fmt: str = "fhir-json"
 
 
+@dataclass(slots=True)
+class V2MessageUnit:
+    """One HL7 v2 message cut from a file (segments CR-separated): mapped and applied alone."""
+
+    source: str
+    raw: bytes
+    fmt: str = "hl7v2"
+
+
 Unit = DocumentUnit | LinesUnit
-AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit | UnreadableFile
+AnyUnit = DocumentUnit | LinesUnit | StreamedBundleUnit | CcdaUnit | UnreadableFile | V2MessageUnit
 
 
 @dataclass(slots=True)
@@ -76,6 +94,7 @@ class Prepared:
         the writer checks them against the store in the write transaction.
     deferred: the unit needs the store (conditional create/reference/delete) and is prepared
         again in the writer process with a resolver.
+    mapped: for a deferred C-CDA unit, the FHIR Bundle the worker mapped it to.
     """
 
     writes: list[ResourceWrite] = field(default_factory=list)
@@ -83,7 +102,9 @@ class Prepared:
     ref_checks: list[tuple[str, str, str]] = field(default_factory=list)
     deferred: bool = False
     bytes_in: int = 0
+    mapped: bytes | None = None  # a deferred C-CDA unit's Bundle (JSON), so the writer need not map again
     skipped: str | None = None  # why the unit holds nothing to import
+    v2: Any = None  # an HL7 v2 message prepared by intake.hl7v2.process (applied by apply_v2)
 
 
 @dataclass

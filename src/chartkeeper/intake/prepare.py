@@ -45,6 +45,23 @@ def prepare_document(unit: DocumentUnit, resolver: Resolver | None = None) -> Pr
         # skipped, not quarantined — there is no record in it to lose.
         prepared.skipped = "a JSON object without resourceType is not a FHIR resource"
         return prepared
+    return prepare_parsed(parsed, unit, prepared, resolver)
+
+
+def prepare_parsed(
+    parsed: dict[str, Any],
+    unit: DocumentUnit,
+    prepared: Prepared,
+    resolver: Resolver | None = None,
+    *,
+    validate: bool = True,
+) -> Prepared:
+    """Plan, resolve, validate and index one parsed resource or Bundle into ``prepared``.
+
+    Shared by FHIR JSON and by the formats mapped to a FHIR Bundle (C-CDA), so every format
+    reaches the store through the same checks; rejects carry ``unit``'s source and raw bytes.
+    ``validate=False`` only for a Bundle whose resources were already validated in a worker.
+    """
     if parsed.get("resourceType") == "Bundle":
         plan, errors = _bundle_plan(parsed, resolver)
         if plan is None:
@@ -64,7 +81,11 @@ def prepare_document(unit: DocumentUnit, resolver: Resolver | None = None) -> Pr
             writes.append(ResourceWrite(entry.res_type, entry.res_id, None, "", None, None, delete=True))
             continue
         assert entry.resource is not None and entry.res_id is not None
-        found = validate_entry_resource(entry.resource, entry.expression if plan_is_bundle(parsed) else None)
+        found = (
+            validate_entry_resource(entry.resource, entry.expression if plan_is_bundle(parsed) else None)
+            if validate
+            else []
+        )
         if found:
             errors.extend(found)
             continue

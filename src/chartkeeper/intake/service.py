@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -21,9 +22,14 @@ from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.outcome import Issue, operation_outcome
 from chartkeeper.intake import sources, streamed
+from chartkeeper.intake.ccda.patients import store_reader
+from chartkeeper.intake.ccda.prepare import prepare_ccda
+from chartkeeper.intake.hl7v2.parse import decode, split_messages
+from chartkeeper.intake.hl7v2.process import V2Prepared, apply_v2, prepare_v2
 from chartkeeper.intake.integrity import missing_references
 from chartkeeper.intake.models import (
     AnyUnit,
+    CcdaUnit,
     DocumentUnit,
     IngestReport,
     LinesUnit,
@@ -31,6 +37,7 @@ from chartkeeper.intake.models import (
     Reject,
     StreamedBundleUnit,
     UnreadableFile,
+    V2MessageUnit,
 )
 from chartkeeper.intake.prepare import prepare
 from chartkeeper.intake.streamed import StreamedBundleError
@@ -70,9 +77,14 @@ def units_for(paths: list[Path], report: IngestReport) -> Iterator[AnyUnit]:
             yield StreamedBundleUnit(source, path)
         elif kind == "json":
             yield DocumentUnit(source, sources.read_all(path))
+        elif kind == "xml":
+            yield CcdaUnit(source, sources.read_all(path))
+        elif kind == "hl7":
+            yield from _v2_units(path)
         else:
             code = "required" if kind == "empty" else "structure"
             fmt = "fhir-json" if kind == "empty" else kind
+            fmt = "hl7v2" if path.suffix.lower() == ".hl7" else fmt
             yield UnreadableFile(
                 source, _safe_read(path), Issue("fatal", code, _UNSUPPORTED[kind], None), fmt
             )
@@ -83,6 +95,21 @@ def _safe_read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError:
         return b""
+
+
+def _v2_units(path: Path) -> Iterator[AnyUnit]:
+    """Each HL7 v2 message of a file is its own unit (a file may hold one or many, batched or not)."""
+    raw = sources.read_all(path)
+    texts = list(split_messages(decode(raw)))
+    if not texts:
+        issue = Issue("fatal", "structure", "no HL7 v2 message (MSH segment) in the file", None)
+        yield UnreadableFile(str(path), raw, issue, "hl7v2")
+        return
+    if len(texts) == 1:
+        yield V2MessageUnit(str(path), raw)  # the file's own bytes are the message's record
+        return
+    for number, text in enumerate(texts, start=1):
+        yield V2MessageUnit(f"{path}#{number}", text.encode("utf-8"))
 
 
 def _line_units(path: Path) -> Iterator[LinesUnit]:
@@ -103,18 +130,20 @@ def _line_units(path: Path) -> Iterator[LinesUnit]:
 
 _UNSUPPORTED = {
     "empty": "the file is empty",
-    "xml": "XML (C-CDA) is not a FHIR JSON document; C-CDA intake is not available in this version",
-    "hl7": "an HL7 v2 message, not FHIR JSON; HL7 v2 intake is not available in this version",
 }
 
 
 def _prepare_unit(unit: AnyUnit) -> Prepared:
     if isinstance(unit, StreamedBundleUnit):
         return Prepared(deferred=True, bytes_in=unit.path.stat().st_size)  # applied by the writer
+    if isinstance(unit, V2MessageUnit):
+        return Prepared(v2=prepare_v2(unit.raw, unit.source), bytes_in=len(unit.raw))
     if isinstance(unit, UnreadableFile):
         return Prepared(
             rejects=[Reject(unit.source, unit.fmt, unit.raw, [unit.issue])], bytes_in=len(unit.raw)
         )
+    if isinstance(unit, CcdaUnit):
+        return prepare_ccda(unit)
     return prepare(unit)
 
 
@@ -151,8 +180,11 @@ def ingest_units(
     started = time.perf_counter()
     report = report if report is not None else IngestReport()
     count = workers if workers > 0 else default_workers()
-    with relaxed_gc(), GroupCommit(store) as group:
-        for unit, prepared in ordered_map(_prepare_unit, units, count, _warm_up):
+    # closing(): if the writer fails, the worker pool is torn down at once, not at interpreter
+    # exit (where a pool with queued tasks could wait forever).
+    results = closing(ordered_map(_prepare_unit, units, count, _warm_up))
+    with relaxed_gc(), GroupCommit(store) as group, results as prepared_units:
+        for unit, prepared in prepared_units:
             _commit(store, group, unit, prepared, report)
             if progress is not None:
                 progress(prepared.bytes_in)
@@ -226,6 +258,9 @@ def _commit(
     store: Store, group: GroupCommit, unit: AnyUnit, prepared: Prepared, report: IngestReport
 ) -> None:
     conn = group.connection()
+    if prepared.v2 is not None:
+        _commit_v2(conn, group, prepared.v2, report)
+        return
     for reject in prepared.rejects:
         _quarantine(store, conn, reject, report)
     if prepared.skipped:
@@ -253,6 +288,17 @@ def _commit(
         return
 
 
+def _commit_v2(conn: Connection, group: GroupCommit, prepared: V2Prepared, report: IngestReport) -> None:
+    outcome = apply_v2(conn, prepared)
+    report.summary.add(outcome.summary)
+    if outcome.rejection is not None:
+        report.rejected += 1
+        report.messages.append(f"{prepared.source}: {outcome.rejection.reason}")
+    if outcome.quarantine_pk is not None:
+        report.quarantined.append(outcome.quarantine_pk)
+    group.wrote(len(prepared.writes) + 1)
+
+
 def _apply_unit(store: Store, conn: Connection, unit: AnyUnit, prepared: Prepared) -> WriteSummary:
     """Write one unit in the caller's savepoint; RejectedInStore when the store shows it is wrong."""
     if isinstance(unit, StreamedBundleUnit):
@@ -260,7 +306,11 @@ def _apply_unit(store: Store, conn: Connection, unit: AnyUnit, prepared: Prepare
             return streamed.apply_streamed_bundle(conn, unit, _resolver(store, conn))
         except StreamedBundleError as exc:
             raise RejectedInStore(exc.issues) from exc
-    if prepared.deferred:
+    if prepared.deferred and isinstance(unit, CcdaUnit):
+        prepared = prepare_ccda(unit, _resolver(store, conn), earlier=prepared, read=store_reader(conn))
+        if prepared.rejects:
+            raise RejectedInStore(prepared.rejects[0].issues)
+    elif prepared.deferred:
         assert isinstance(unit, DocumentUnit)
         prepared = prepare(unit, resolver=_resolver(store, conn))
         if prepared.rejects:

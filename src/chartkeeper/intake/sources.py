@@ -12,6 +12,9 @@ from chartkeeper.errors import InvalidInput
 GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 1 << 16
 _BOM = b"\xef\xbb\xbf"
+_XML_NAMES = (".xml", ".cda", ".ccda")
+#: HL7 v2 content starts with a message header, or a file or batch header (FHS/BHS).
+_HL7_STARTS = (b"MSH", b"FHS", b"BHS")
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -66,7 +69,9 @@ def sniff(path: Path) -> str:
         return "ndjson"
     if text.startswith(b"<"):
         return "xml"
-    if text.startswith(b"MSH") or text.startswith(b"\x0bMSH"):
+    if name.endswith(_XML_NAMES) and not text.startswith((b"{", b"[")):
+        return "xml"  # e.g. UTF-16 XML: the XML parser reads its byte-order mark
+    if text.lstrip(b"\x0b").startswith(_HL7_STARTS) or name.endswith(".hl7"):
         return "hl7"
     if text.startswith(b"{"):
         first, newline, rest = text.partition(b"\n")

@@ -10,7 +10,7 @@ import gc
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -53,7 +53,7 @@ def ordered_map(
     items: Iterable[T],
     workers: int,
     warm_up: Callable[[], Any] | None = None,
-) -> Iterator[tuple[T, R]]:
+) -> Generator[tuple[T, R], None, None]:
     """(item, func(item)) in order, computed in ``workers`` processes (inline when 0)."""
     if warm_up is not None:
         warm_up()  # load definitions before forking: children share them copy-on-write

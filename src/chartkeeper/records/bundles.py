@@ -262,7 +262,7 @@ class BundleProcessor:
         res_type = entry.path[0] if entry.path else None
         if self.searcher is None:
             raise NotSupported(f"GET {res_type or ''}?{entry.query}: search is not supported yet")
-        found = self.searcher(self.ctx.caller, conn, res_type, entry.query, self.base)
+        found = self.searcher(self.ctx.caller, conn, res_type, entry.query, self.base, self.ctx.trail)
         return {"resource": found, "response": {"status": status_line(200)}}
 
     def _get(self, conn: Connection, entry: Entry) -> dict[str, Any]:

@@ -78,5 +78,9 @@ class Searcher(Protocol):
     entries are NotSupported."""
 
     def __call__(
-        self, caller: Caller, conn: Connection, res_type: str | None, query: str, base: str
-    ) -> dict[str, Any]: ...
+        self, caller: Caller, conn: Connection, res_type: str | None, query: str, base: str, trail: Any
+    ) -> dict[str, Any]:
+        """``trail`` is the Bundle's audit Trail: what the search returns is recorded with the
+        Bundle's own AuditEvent (a second audit write inside the Bundle's transaction would
+        wait on its own lock on SQLite)."""
+        ...

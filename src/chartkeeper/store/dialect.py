@@ -125,3 +125,15 @@ def _copy_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: list[
         raise exc.IntegrityError(str(statement), None, error) from error
     except psycopg.Error as error:
         raise exc.DBAPIError(str(statement), None, error) from error
+
+
+def not_indexed(column: Any) -> Any:
+    """``column`` written so that no index can serve a test on it (``column || ''``).
+
+    SQLite's planner, without statistics, takes an equality on an indexed column (the
+    resource type) to match about ten rows and prefers it over the key list of a search
+    parameter, which would walk every resource of the type. Where a parameter's index rows
+    drive the search, the type test is written this way so that SQLite follows them;
+    PostgreSQL plans from statistics and is indifferent.
+    """
+    return column.concat("")

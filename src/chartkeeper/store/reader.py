@@ -49,6 +49,12 @@ def _current_join() -> Any:
     )
 
 
+#: Public names for the search module, which reads current versions the same way.
+VERSION_COLUMNS = _VERSION_COLS
+stored_version = _stored
+current_join = _current_join
+
+
 def read_current(conn: Connection, res_type: str, res_id: str) -> StoredVersion:
     """The current version; NotFound if it never existed, Gone if its last version is a delete."""
     stmt = (
@@ -64,12 +70,18 @@ def read_current(conn: Connection, res_type: str, res_id: str) -> StoredVersion:
     return _stored(row)
 
 
-def read_version(conn: Connection, res_type: str, res_id: str, version_id: int) -> StoredVersion:
-    stmt = select(*_VERSION_COLS).where(
-        resource_version.c.res_type == res_type,
-        resource_version.c.res_id == res_id,
-        resource_version.c.version_id == version_id,
+def _versions_of(res_type: str, res_id: str) -> Any:
+    """The versions of one resource, found through its ``resource`` row and then the
+    (resource_pk, version_id) key: resource_version has no index on (type, id), and needs none."""
+    return (
+        select(*_VERSION_COLS)
+        .select_from(resource_version.join(resource, resource.c.pk == resource_version.c.resource_pk))
+        .where(resource.c.res_type == res_type, resource.c.res_id == res_id)
     )
+
+
+def read_version(conn: Connection, res_type: str, res_id: str, version_id: int) -> StoredVersion:
+    stmt = _versions_of(res_type, res_id).where(resource_version.c.version_id == version_id)
     row = conn.execute(stmt).first()
     if row is None:
         raise NotFound(f"{res_type}/{res_id} has no version {version_id}")
@@ -78,11 +90,7 @@ def read_version(conn: Connection, res_type: str, res_id: str, version_id: int) 
 
 def history(conn: Connection, res_type: str, res_id: str) -> list[StoredVersion]:
     """Every version, newest first, tombstones included."""
-    stmt = (
-        select(*_VERSION_COLS)
-        .where(resource_version.c.res_type == res_type, resource_version.c.res_id == res_id)
-        .order_by(resource_version.c.version_id.desc())
-    )
+    stmt = _versions_of(res_type, res_id).order_by(resource_version.c.version_id.desc())
     versions = [_stored(row) for row in conn.execute(stmt)]
     if not versions:
         raise NotFound(f"{res_type}/{res_id} does not exist")

@@ -17,9 +17,11 @@ from sqlalchemy.exc import OperationalError
 from chartkeeper.errors import StoreUnavailable
 from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
+from chartkeeper.fhir.search.ir import SearchQuery
 from chartkeeper.store import export_reader, lookup, migrate, quarantine, reader, versions, writer
 from chartkeeper.store.engine import open_engine
 from chartkeeper.store.models import (
+    UNRESTRICTED,
     AccessFilter,
     CurrentRow,
     HistoryQuery,
@@ -28,6 +30,7 @@ from chartkeeper.store.models import (
     StoredVersion,
     WriteSummary,
 )
+from chartkeeper.store.search import SearchPage, run_search
 
 
 class Store:
@@ -65,6 +68,22 @@ class Store:
         """One atomic unit of work: commits on success, rolls everything back on any error."""
         with self.engine.begin() as conn:
             yield conn
+
+    def durable_connection(self) -> Connection:
+        """A connection whose commits survive power loss, not only a crash.
+
+        SQLite in WAL mode with synchronous=NORMAL (our default) can lose the last commits on
+        power loss; whoever acknowledges receipt to another system (the MLLP listener) must
+        not, so this connection uses synchronous=FULL. PostgreSQL commits are durable as is.
+        """
+        conn = self.engine.connect()
+        if self.dialect == "sqlite":
+            # On the DBAPI connection: through SQLAlchemy it would run inside BEGIN IMMEDIATE,
+            # where SQLite refuses to change the safety level.
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+        return conn
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -155,6 +174,21 @@ class Store:
     def read_by_pks(self, pks: Sequence[int]) -> list[StoredVersion]:
         with self.reading() as conn:
             return versions.read_by_pks(conn, pks)
+
+    def search(
+        self,
+        query: SearchQuery,
+        access: AccessFilter = UNRESTRICTED,
+        *,
+        count: int | None = None,
+        offset: int | None = None,
+        conn: Connection | None = None,
+    ) -> SearchPage:
+        """One page of a parsed search (``fhir.search.query.parse_search``); see ``store.search``."""
+        if conn is not None:
+            return run_search(conn, query, access, count=count, offset=offset)
+        with self.reading() as c:
+            return run_search(c, query, access, count=count, offset=offset)
 
     # -- quarantine -----------------------------------------------------------------------
     def quarantine_add(

@@ -43,6 +43,10 @@ metadata = MetaData()
 # SQLite's INTEGER PRIMARY KEY is its rowid; BigInteger keeps PostgreSQL roomy.
 PrimaryKey = BigInteger().with_variant(Integer(), "sqlite")
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# Prefix-searched columns compare in code-point order on both databases (SQLite's BINARY is
+# that already): string search turns "starts with" into an index range (migration 0003).
+PrefixString = String(255).with_variant(String(255, collation="C"), "postgresql")
+PrefixText = Text().with_variant(Text(collation="C"), "postgresql")
 
 resource = Table(
     "resource",
@@ -97,7 +101,7 @@ def _index_table(name: str, *columns: Column[Any]) -> Table:
 
 idx_string = _index_table(
     "idx_string",
-    Column("value_normalized", String(255), nullable=False),
+    Column("value_normalized", PrefixString, nullable=False),
     Column("value_exact", Text, nullable=False),
 )
 Index("ix_idx_string_value", idx_string.c.hash_identity, idx_string.c.value_normalized)
@@ -137,7 +141,7 @@ Index("ix_idx_quantity_value", idx_quantity.c.hash_identity, idx_quantity.c.valu
 idx_number = _index_table("idx_number", Column("value", Float, nullable=False))
 Index("ix_idx_number_value", idx_number.c.hash_identity, idx_number.c.value)
 
-idx_uri = _index_table("idx_uri", Column("uri", Text, nullable=False))
+idx_uri = _index_table("idx_uri", Column("uri", PrefixText, nullable=False))
 Index("ix_idx_uri_uri", idx_uri.c.hash_identity, idx_uri.c.uri)
 
 INDEX_TABLES = (idx_string, idx_token, idx_reference, idx_date, idx_quantity, idx_number, idx_uri)
@@ -222,4 +226,44 @@ audit_chain = Table(
     Column("prev_hash", String(64), nullable=False),
     UniqueConstraint("audit_id", name="uq_audit_chain_audit_id"),
     UniqueConstraint("prev_hash", name="uq_audit_chain_prev_hash"),
+)
+
+# -- HL7 v2 intake (docs/adr/0008-hl7v2-intake.md) ------------------------------------------
+hl7_message = Table(
+    "hl7_message",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False, comment="microseconds since epoch"),
+    Column("source", Text, nullable=False, comment="file path (and message number), or peer address"),
+    Column("sender", Text, nullable=False, comment="MSH-3|MSH-4 as sent"),
+    Column("control_id", String(199), nullable=False, comment="MSH-10"),
+    Column("message_type", String(32), nullable=False, comment="MSH-9, e.g. ORU^R01"),
+    Column("message_time", BigInteger, nullable=True, comment="MSH-7 in microseconds since epoch"),
+    Column("status", String(16), nullable=False, comment="applied, duplicate or rejected"),
+    Column("ack_code", String(2), nullable=False, comment="AA, AE or AR"),
+    Column("quarantine_pk", BigInteger, nullable=True),
+    Column("content", LargeBinary, nullable=False, comment="the message's original bytes"),
+)
+Index("ix_hl7_message_control", hl7_message.c.sender, hl7_message.c.control_id)
+
+hl7_resource_time = Table(
+    "hl7_resource_time",
+    metadata,
+    Column("res_type", String(64), primary_key=True),
+    Column("res_id", String(64), primary_key=True),
+    Column("message_time", BigInteger, nullable=False, comment="MSH-7 of the message last applied"),
+)
+
+hl7_merge_request = Table(
+    "hl7_merge_request",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("message_pk", BigInteger, nullable=False, comment="the A40 message in hl7_message"),
+    Column("surviving_patient_id", String(64), nullable=False),
+    Column("prior_patient_id", String(64), nullable=False),
+    Column("prior_identifiers", JSON, nullable=True),
+    Column(
+        "status", String(16), nullable=False, default="recorded", comment="recorded (until the MPI merges)"
+    ),
 )

@@ -20,10 +20,11 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, text, true
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
+from chartkeeper.store.access import access_clause
 from chartkeeper.store.models import AccessFilter, CurrentRow, HistoryQuery, StoredVersion
 from chartkeeper.store.reader import _VERSION_COLS, _current_join, _stored
 from chartkeeper.store.schema import idx_reference, resource, resource_version
@@ -91,24 +92,6 @@ def serialize_writers(conn: Connection) -> None:
     SQLite's BEGIN IMMEDIATE already is."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
-
-
-def access_clause(access: AccessFilter) -> ColumnElement[bool]:
-    """An AccessFilter as a condition on ``resource`` (types, then the patient compartment)."""
-    conds: list[ColumnElement[bool]] = []
-    if access.types is not None:
-        if not access.types:
-            return false()
-        conds.append(resource.c.res_type.in_(sorted(access.types)))
-    if access.patient_ids is not None:
-        ids = sorted(access.patient_ids)
-        conds.append(
-            or_(
-                and_(resource.c.res_type == "Patient", resource.c.res_id.in_(ids)),
-                and_(resource.c.res_type != "Patient", resource.c.patient_id.in_(ids)),
-            )
-        )
-    return and_(true(), *conds)
 
 
 def history_page(conn: Connection, query: HistoryQuery) -> list[tuple[int, StoredVersion]]:

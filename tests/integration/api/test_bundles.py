@@ -98,8 +98,10 @@ def test_transaction_is_all_or_nothing(client: TestClient) -> None:
     )
     told = client.post("/fhir", json=overlap)
     assert told.status_code == 400 and "both act on Patient/dup" in told.text
-    search = _bundle("transaction", _post(patient()), {"request": {"method": "GET", "url": "Patient?name=x"}})
-    assert client.post("/fhir", json=search).status_code == 400
+    bad_search = _bundle(
+        "transaction", _post(patient()), {"request": {"method": "GET", "url": "Patient?birthdate=notadate"}}
+    )
+    assert client.post("/fhir", json=bad_search).status_code == 400
     assert len(client.get("/fhir/_history").json().get("entry", [])) == before
     assert client.post("/fhir", json={"resourceType": "Bundle", "type": "collection"}).status_code == 400
     assert client.post("/fhir", json=patient()).status_code == 400
@@ -162,7 +164,9 @@ def test_search_entries_go_to_the_injected_searcher(store: Any) -> None:
 
     seen: list[tuple[str | None, str]] = []
 
-    def searcher(caller: Any, conn: Any, res_type: str | None, query: str, base: str) -> dict[str, Any]:
+    def searcher(
+        caller: Any, conn: Any, res_type: str | None, query: str, base: str, trail: Any
+    ) -> dict[str, Any]:
         seen.append((res_type, query))
         return {"resourceType": "Bundle", "type": "searchset", "total": 0}
 

@@ -46,6 +46,23 @@ def test_fhirclient_and_fhirpy(store: Store) -> None:
         history = fhirpy.execute(f"Patient/{pid}/_history", method="get")
         assert [e["response"]["etag"] for e in history["entry"]] == ['W/"3"', 'W/"2"', 'W/"1"']
 
+        for n in range(7):
+            fhirpy.resource("Patient", name=[{"family": f"Paged{n}"}], gender="other").save()
+        # fhirpy follows the searchset's next links page by page
+        paged = list(fhirpy.resources("Patient").search(gender="other").limit(3).sort("family"))
+        assert [p["name"][0]["family"] for p in paged] == [f"Paged{n}" for n in range(7)]
+        assert fhirpy.resources("Patient").search(family="paged").count() == 7
+        # fhirclient: a search, then its next page
+        search = SmartPatient.where(struct={"gender": "other", "_count": "3", "_sort": "family"})
+        bundle = search.perform(smart.server)
+        assert len(bundle.entry) == 3 and bundle.link[1].relation == "next"
+        page_two = smart.server.request_json(bundle.link[1].url)
+        assert [e["resource"]["name"][0]["family"] for e in page_two["entry"]] == [
+            "Paged3",
+            "Paged4",
+            "Paged5",
+        ]
+
         read.delete(smart.server)
         other.delete()
         assert (
@@ -56,4 +73,4 @@ def test_fhirclient_and_fhirpy(store: Store) -> None:
             == 410
         )
     actions = {e.action for e in audit.events}
-    assert {"create", "read", "update", "delete", "history-instance"} <= actions
+    assert {"create", "read", "update", "delete", "history-instance", "search-type"} <= actions

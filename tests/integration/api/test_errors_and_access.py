@@ -38,17 +38,24 @@ def test_capability_statement_lists_what_works(client: TestClient) -> None:
         "history-instance",
         "history-type",
         "create",
+        "search-type",
     }
-    assert "searchParam" not in patient_res and patient_res["conditionalDelete"] == "single"
+    assert {"family", "birthdate", "identifier"} <= {p["name"] for p in patient_res["searchParam"]}
+    assert patient_res["conditionalDelete"] == "single"
     assert {o["name"] for o in patient_res["operation"]} == {"validate", "everything"}
-    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch", "history-system"}
+    assert {i["code"] for i in rest["interaction"]} == {
+        "transaction",
+        "batch",
+        "history-system",
+        "search-system",
+    }
 
 
 def test_framework_errors_are_outcomes(client: TestClient) -> None:
     missing = client.get("/nowhere")
     assert missing.status_code == 404 and _is_outcome(missing)
-    search = client.get("/fhir/Patient")  # search is not served yet
-    assert search.status_code == 405 and _is_outcome(search) and "allow" in search.headers
+    wrong_method = client.patch("/fhir")  # the base takes GET (search) and POST (bundles) only
+    assert wrong_method.status_code == 405 and _is_outcome(wrong_method) and "allow" in wrong_method.headers
     malformed = client.post("/fhir/Patient", content=b'{\n "resourceType": "Patient",\n  oops}')
     assert malformed.status_code == 400 and "line 3, column 3" in malformed.json()["issue"][0]["diagnostics"]
     empty = client.post("/fhir/Patient", content=b"")

@@ -20,3 +20,26 @@ def test_existing_row_lookup_searches_the_unique_index(sqlite_database_url: str)
         plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
     engine.dispose()
     assert "USING INDEX" in plan and "SCAN resource" not in plan, plan
+
+
+def test_reads_of_one_resource_s_versions_use_keys_not_scans(sqlite_database_url: str) -> None:
+    """read_version and history reach resource_version through (resource_pk, version_id):
+    before, filtering resource_version by (type, id) scanned every version of the type."""
+    from sqlalchemy.dialects import sqlite
+
+    from chartkeeper.store.reader import _versions_of
+    from chartkeeper.store.schema import resource_version
+
+    engine = open_engine(sqlite_database_url)
+    migrate.upgrade(engine)
+    for statement in (
+        _versions_of("Observation", "o1").where(resource_version.c.version_id == 2),
+        _versions_of("Observation", "o1").order_by(resource_version.c.version_id.desc()),
+    ):
+        sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+        with engine.connect() as conn:
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        # SQLite names the unique constraints' indexes sqlite_autoindex_<table>_1
+        assert "SCAN" not in plan and "(res_type=? AND res_id=?)" in plan, plan
+        assert "resource_version USING INDEX sqlite_autoindex_resource_version_1 (resource_pk=?" in plan, plan
+    engine.dispose()

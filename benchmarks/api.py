@@ -1,0 +1,277 @@
+"""REST API latency and throughput on a demo population, on SQLite and PostgreSQL.
+
+Prints one JSON object. For each database it loads ``--patients`` demo patients through the
+normal intake (or reuses a database loaded before, with ``--keep DIR``), starts
+``chartkeeper serve`` in its own process (real sign-in, audit trail with group commit), gets a
+client token, then measures, one request at a time over a keep-alive connection:
+
+* read by id (``GET /fhir/Observation/{id}``),
+* ``Patient?family=&birthdate=``,
+* ``Observation?patient=&code=&date=ge``,
+* ``Patient/{id}/$everything`` for the patient with the most resources,
+
+each ``--samples`` times with different ids (p50/p95 in ms), and sustained reads per second
+for ``--seconds`` with ``--connections`` concurrent keep-alive connections from a small asyncio
+load generator in another process (every response checked; errors counted). Beside them it
+times, in the same run, the bare ``/healthz`` endpoint: the framework's own floor.
+
+Targets (2 cores): read p95 ≤ 5 ms, searches p95 ≤ 25 ms, $everything ≤ 150 ms, ≥ 1,000 reads/s.
+
+    python benchmarks/api.py [--patients 10000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, func, select, text
+
+from chartkeeper.demo.loader import load_demo
+from chartkeeper.security.accounts import Accounts
+from chartkeeper.security.service import SecurityService
+from chartkeeper.store.repository import Store
+from chartkeeper.store.schema import resource
+
+TARGETS_MS = {"read": 5.0, "patient_search": 25.0, "observation_search": 25.0, "everything": 150.0}
+TARGET_READS_PER_S = 1_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(url: str, patients: int) -> Store:
+    store = Store.open(url)
+    store.init()
+    if not store.count_by_type().get("Patient"):
+        started = time.perf_counter()
+        report = load_demo(store, patients, seed=7)
+        print(
+            f"loaded {patients} patients ({sum(report.summary.created.values())} resources) "
+            f"in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
+    return store
+
+
+def bench_token(store: Store) -> str:
+    accounts = Accounts(store)
+    if accounts.get_client("api-bench") is None:
+        accounts.add_client("api-bench", "system/*.rs")
+    return SecurityService(store).issue_client_token("api-bench").access_token
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    exe = Path(sys.executable).with_name("chartkeeper")
+    env = {**os.environ, "CHARTKEEPER_DATABASE_URL": url}
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def samples(store: Store, n: int) -> dict[str, list[str]]:
+    """Request paths with real ids, codes and dates taken from the loaded data."""
+    rng = random.Random(11)
+    observations = [v.content for v in store.iter_current("Observation")]
+    patients = [v.content for v in store.iter_current("Patient")]
+    obs = rng.sample(observations, min(n, len(observations)))
+    pats = rng.sample(patients, min(n, len(patients)))
+    with store.reading() as conn:
+        top = conn.execute(
+            select(resource.c.patient_id, func.count().label("n"))
+            .where(resource.c.patient_id.is_not(None))
+            .group_by(resource.c.patient_id)
+            .order_by(text("n DESC"))
+            .limit(5)
+        ).all()
+    paths = {
+        "read": [f"/fhir/Observation/{o['id']}" for o in obs],
+        "patient_search": [
+            f"/fhir/Patient?family={p['name'][0]['family']}&birthdate={p['birthDate']}" for p in pats
+        ],
+        "observation_search": [
+            f"/fhir/Observation?patient={o['subject']['reference'].split('/')[-1]}"
+            f"&code={o['code']['coding'][0]['system']}|{o['code']['coding'][0]['code']}"
+            f"&date=ge{o.get('effectiveDateTime', '2000-01-01')[:4]}"
+            for o in obs
+            if "subject" in o and "code" in o
+        ],
+        "everything": [f"/fhir/Patient/{row.patient_id}/$everything?_count=1000" for row in top],
+        "healthz": ["/healthz"] * n,
+    }
+    paths["_everything_resources"] = [str(top[0].n)] if top else ["0"]
+    return paths
+
+
+def latency(client: httpx.Client, paths: list[str], rounds: int) -> dict[str, float | int]:
+    times, errors = [], 0
+    for path in (paths * rounds)[: max(len(paths), rounds)]:
+        started = time.perf_counter()
+        response = client.get(path)
+        if path.endswith("$everything?_count=1000"):
+            while response.status_code == 200 and (link := _next(response.json())):
+                response = client.get(link)
+        times.append((time.perf_counter() - started) * 1000)
+        errors += response.status_code != 200
+    times.sort()
+    return {
+        "n": len(times),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+        "errors": errors,
+    }
+
+
+def _next(bundle: dict[str, Any]) -> str | None:
+    return next((link["url"] for link in bundle.get("link", []) if link["relation"] == "next"), None)
+
+
+async def _load(port: int, token: str, paths: list[str], seconds: float, connections: int) -> tuple[int, int]:
+    done = errors = 0
+    stop = time.monotonic() + seconds
+
+    async def one(k: int) -> None:
+        nonlocal done, errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        i = k
+        while time.monotonic() < stop:
+            path = paths[i % len(paths)]
+            i += connections
+            writer.write(
+                f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+            )
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            done += 1
+            errors += b" 200 " not in status_line
+        writer.close()
+
+    await asyncio.gather(*(one(k) for k in range(connections)))
+    return done, errors
+
+
+def _load_process(args: tuple[int, str, list[str], float, int], out: Any) -> None:
+    out.put(asyncio.run(_load(*args)))
+
+
+def throughput(port: int, token: str, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
+    queue: Any = multiprocessing.Queue()
+    proc = multiprocessing.Process(
+        target=_load_process, args=((port, token, paths, seconds, connections), queue)
+    )
+    started = time.perf_counter()
+    proc.start()
+    done, errors = queue.get()
+    proc.join()
+    elapsed = time.perf_counter() - started
+    return {"requests": done, "errors": errors, "per_s": round(done / elapsed), "connections": connections}
+
+
+def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    store = prepare(url, args.patients)
+    token = bench_token(store)
+    paths = samples(store, args.samples)
+    counts = store.count_by_type()
+    port = free_port()
+    server = start_server(url, port)
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as client:
+            for path in paths["read"][:20]:  # warm up
+                client.get(path)
+            result: dict[str, Any] = {
+                "patients": counts.get("Patient", 0),
+                "resources": sum(counts.values()),
+                "everything_patient_resources": int(paths["_everything_resources"][0]),
+            }
+            for kind in ("healthz", "read", "patient_search", "observation_search", "everything"):
+                rounds = 20 if kind == "everything" else args.samples
+                result[kind] = latency(client, paths[kind], rounds)
+                if kind in TARGETS_MS:
+                    result[kind]["target_p95_ms"] = TARGETS_MS[kind]
+                    result[kind]["meets_target"] = (
+                        result[kind]["p95_ms"] <= TARGETS_MS[kind] and result[kind]["errors"] == 0
+                    )
+        load = throughput(port, token, paths["read"], args.seconds, args.connections)
+        load["target_per_s"] = TARGET_READS_PER_S
+        load["meets_target"] = load["per_s"] >= TARGET_READS_PER_S and load["errors"] == 0
+        result["sustained_reads"] = load
+        return result
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--pg", help="PostgreSQL admin URL; a scratch database is created (and kept with --keep)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="keep (and reuse) the loaded SQLite database in this folder"
+    )
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    out: dict[str, Any] = {"cores": len(os.sched_getaffinity(0))}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        if args.only != "postgresql":
+            out["sqlite"] = measure(f"sqlite:///{folder / f'api-{args.patients}.db'}", args)
+        if args.pg and args.only != "sqlite":
+            out["postgresql"] = measure_pg(args)
+    print(json.dumps(out, indent=2))
+
+
+def measure_pg(args: argparse.Namespace) -> dict[str, Any]:
+    admin_url = args.pg.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"ck_api_bench_{args.patients}" if args.keep else f"ck_api_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        return measure(admin_url.rsplit("/", 1)[0] + f"/{name}", args)
+    finally:
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

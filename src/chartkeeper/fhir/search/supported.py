@@ -1,0 +1,42 @@
+"""Which search parameters this server answers, per resource type: the CapabilityStatement
+lists exactly these (nothing claimed that does not work).
+
+A parameter is supported when the parser accepts it: it is asked to parse one sample value of
+the parameter's type; ``Unsupported`` (e.g. a composite over repeating elements, ``_text``)
+leaves it out, while a value it finds malformed still means the parameter itself is understood.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from chartkeeper.fhir.search.clauses import UnknownParam, Unsupported, parse_clause
+from chartkeeper.fhir.search.params import SearchParam, search_params
+from chartkeeper.fhir.search.values_parse import BadValue
+
+_SAMPLE = {
+    "string": "a",
+    "token": "a",
+    "reference": "x",
+    "date": "2020",
+    "number": "1",
+    "quantity": "1",
+    "uri": "http://example.org",
+    "composite": "a$1",
+    "special": "a",
+}
+
+
+@cache
+def supported_params(res_type: str) -> tuple[SearchParam, ...]:
+    """The search parameters of ``res_type`` that ``parse_search`` accepts, by code."""
+    out = []
+    for code, param in sorted(search_params(res_type).items()):
+        try:
+            parse_clause((res_type,), code, _SAMPLE.get(param.type, "a"), 0)
+        except (Unsupported, UnknownParam):
+            continue
+        except BadValue:
+            pass
+        out.append(param)
+    return tuple(out)

@@ -1,0 +1,105 @@
+"""The MLLP listener's single writer: group commit, and an answer only after the commit.
+
+Connections hand prepared messages to one thread that owns the database connection. It
+takes everything queued (up to ``max_batch``), applies each message in its own savepoint,
+commits once, and only then resolves each message's future, so no ACK is ever sent for a
+message that is not durably stored. If the commit fails, every message of the batch is
+answered with an error (AR) instead: none of them was stored, and the sender may resend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from chartkeeper.intake.hl7v2.batch import apply_batch
+from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR
+from chartkeeper.intake.hl7v2.process import Rejection, V2Outcome, V2Prepared
+from chartkeeper.store.repository import Store
+
+log = logging.getLogger("chartkeeper.mllp")
+
+
+@dataclass(slots=True)
+class _Job:
+    prepared: V2Prepared
+    future: asyncio.Future[V2Outcome]
+    loop: asyncio.AbstractEventLoop
+
+
+class GroupWriter:
+    """A thread applying queued messages, one transaction per batch."""
+
+    def __init__(self, store: Store, max_batch: int = 500) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="hl7v2-writer", daemon=True)
+        self.batches = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    async def submit(self, prepared: V2Prepared) -> V2Outcome:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[V2Outcome] = loop.create_future()
+        self._queue.put(_Job(prepared, future, loop))
+        return await future
+
+    def _run(self) -> None:
+        conn: Connection | None = None
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < self.max_batch:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(job)
+                conn = self._write(conn, batch)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _write(self, conn: Connection | None, batch: list[_Job]) -> Connection | None:
+        """Apply and commit ``batch``; the connection to use next (None: open a new one)."""
+        try:
+            if conn is None:
+                conn = self.store.durable_connection()
+            with conn.begin():
+                outcomes = apply_batch(conn, [job.prepared for job in batch])
+        except Exception as exc:  # the database is down or refused the commit: nothing of the batch is stored
+            log.error("commit failed for %d messages: %s", len(batch), type(exc).__name__)
+            failure = Rejection(
+                "AR", APPLICATION_ERROR, "MSH", None, "the message could not be stored; resend it", []
+            )
+            for job in batch:
+                job.loop.call_soon_threadsafe(_resolve, job.future, V2Outcome("AR", "rejected", failure))
+            if conn is not None:
+                conn.close()
+            return None
+        self.batches += 1
+        for job, outcome in zip(batch, outcomes, strict=True):
+            job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
+        return conn
+
+
+def _resolve(future: asyncio.Future[V2Outcome], outcome: V2Outcome) -> None:
+    if not future.done():
+        future.set_result(outcome)
