@@ -80,12 +80,13 @@ def problems(conditions: list[Json]) -> list[Entry]:
 
 
 def medications(requests: list[Json]) -> list[Entry]:
-    """Medication requests, active ones first, then newest."""
+    """One line per medication (its latest request), active ones first, then newest: a yearly
+    renewal is one line, not ten."""
     entries = []
     for req in requests:
+        ref = req.get("medicationReference", {})
         med = text.concept(req.get("medicationCodeableConcept")) or str(
-            req.get("medicationReference", {}).get("display")
-            or req.get("medicationReference", {}).get("reference", "")
+            ref.get("display") or ref.get("reference", "")
         )
         entries.append(
             Entry(
@@ -96,7 +97,9 @@ def medications(requests: list[Json]) -> list[Entry]:
             )
         )
     entries.sort(key=lambda e: e.when, reverse=True)
-    return sorted(entries, key=lambda e: e.status != "active")
+    latest = list({e.text: e for e in reversed(entries)}.values())  # the newest per medication
+    latest.sort(key=lambda e: e.when, reverse=True)
+    return sorted(latest, key=lambda e: e.status != "active")
 
 
 def allergies(items: list[Json]) -> list[Entry]:
@@ -112,15 +115,17 @@ def allergies(items: list[Json]) -> list[Entry]:
 
 
 def immunizations(items: list[Json]) -> list[Entry]:
-    entries = [
-        Entry(
-            text.concept(i.get("vaccineCode")),
-            text.day(text.effective(i)),
-            str(i.get("status", "")),
-            text.codes(i.get("vaccineCode")),
+    """One line per vaccine: the latest date, and how many doses are recorded."""
+    doses: dict[str, list[Json]] = {}
+    for item in items:
+        doses.setdefault(text.concept(item.get("vaccineCode")), []).append(item)
+    entries = []
+    for name, given in doses.items():
+        latest = max(given, key=lambda i: text.effective(i))
+        status = str(latest.get("status", "")) + (f" · {len(given)} doses" if len(given) > 1 else "")
+        entries.append(
+            Entry(name, text.day(text.effective(latest)), status, text.codes(latest.get("vaccineCode")))
         )
-        for i in items
-    ]
     return sorted(entries, key=lambda e: e.when, reverse=True)
 
 

@@ -129,3 +129,19 @@ def test_documents_are_decoded_text_only_for_text() -> None:
     }
     found = documents.documents([doc])
     assert [(d.text, d.attachment_index) for d in found] == [("<b>hi</b>", 0), (None, 1), (None, None)]
+
+
+def test_medications_and_immunizations_are_one_line_each() -> None:
+    def med(day: str, status: str) -> dict[str, object]:
+        return {"medicationCodeableConcept": {"text": "Simvastatin"}, "authoredOn": day, "status": status}
+
+    meds = summary.medications(
+        [med("2019-01-01", "stopped"), med("2020-01-01", "active"), med("2018-01-01", "stopped")]
+    )
+    assert [(m.text, m.when, m.status) for m in meds] == [("Simvastatin", "2020-01-01", "active")]
+    flu = [
+        {"vaccineCode": {"text": "Flu"}, "occurrenceDateTime": f"{y}-10-01", "status": "completed"}
+        for y in (2019, 2021, 2020)
+    ]
+    (line,) = summary.immunizations(flu)
+    assert line.when == "2021-10-01" and line.status == "completed · 3 doses"
