@@ -1,10 +1,11 @@
 """The patient finder: FHIR search for candidates, then typo- and phonetic-tolerant ranking.
 
 FHIR's ``name`` search is a starts-with match, so a misspelled name finds nothing by itself.
-The finder asks for candidates with short prefixes of each name the user typed (the first two
+The finder asks for candidates with short prefixes of the names the user typed (the first two
 letters; the first and third, for a slip in the second letter; phonetic alternatives of the
-first sound such as C/K or PH/F), together with the exact filters (birth date, sex,
-identifier) so the database narrows first. At most ``MAX_CANDIDATES`` come back per prefix —
+first sound such as C/K or PH/F) — for two or more names, a prefix of the first AND one of the
+last — together with the exact filters (birth date, sex, identifier) so the database narrows
+first. At most ``MAX_CANDIDATES`` come back per prefix —
 a big database never loads into Python — and those are ranked by edit distance (rapidfuzz)
 and Metaphone codes (jellyfish). Every search is one audited ``search-type`` access.
 """
@@ -55,6 +56,15 @@ class FindResult:
     truncated: bool  # some prefix had more candidates than were read: narrow the search
 
 
+def probes(tokens: list[str]) -> list[tuple[str, ...]]:
+    """The candidate searches: one name prefix for a single typed name; for several, a prefix
+    of the first and one of the last together (FHIR ANDs repeated ``name`` parameters), which
+    keeps the candidate set small on a big database."""
+    if len(tokens) == 1:
+        return [(p,) for p in sorted(prefixes(tokens[0]))]
+    return [(a, b) for a in sorted(prefixes(tokens[0])) for b in sorted(prefixes(tokens[-1]))]
+
+
 class PatientFinder:
     def __init__(self, store: Store, audit: AuditSink) -> None:
         self.store = store
@@ -92,8 +102,8 @@ class PatientFinder:
     ) -> tuple[list[tuple[Json, float]], bool]:
         candidates: dict[str, Json] = {}
         truncated = False
-        for probe in sorted({p for t in tokens for p in prefixes(t)}):
-            query = parse_search("Patient", [*filters, ("name", probe)])
+        for probe in probes(tokens):
+            query = parse_search("Patient", [*filters, *(("name", p) for p in probe)])
             found = self.store.search(query, access, count=MAX_CANDIDATES, offset=0)
             truncated = truncated or found.next_offset is not None
             for version in found.matches:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 import jellyfish
@@ -30,6 +31,7 @@ _SOUND_ALIKE = {
 }
 
 
+@lru_cache(maxsize=65536)
 def fold(value: str) -> str:
     """Lower case, accents removed, letters only: "Ordóñez" -> "ordonez"."""
     decomposed = unicodedata.normalize("NFKD", value)

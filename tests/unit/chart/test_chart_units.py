@@ -145,3 +145,10 @@ def test_medications_and_immunizations_are_one_line_each() -> None:
     ]
     (line,) = summary.immunizations(flu)
     assert line.when == "2021-10-01" and line.status == "completed · 3 doses"
+
+
+def test_probes_pair_the_first_and_last_names() -> None:
+    from chartkeeper.chart.finder import probes
+
+    assert probes(["haely"]) == [("ha",), ("he",)]
+    assert ("ch", "ha") in probes(["chung", "haely"]) and len(probes(["chung", "haely"])) == 8
