@@ -28,6 +28,7 @@ from chartkeeper.store.access import access_clause
 from chartkeeper.store.models import AccessFilter, CurrentRow, HistoryQuery, StoredVersion
 from chartkeeper.store.reader import _VERSION_COLS, _current_join, _stored
 from chartkeeper.store.schema import idx_reference, resource, resource_version
+from chartkeeper.store.search.common import rows_of
 
 #: pg_advisory_xact_lock key for writes that depend on a search ("CKWRITES" in ASCII).
 WRITE_LOCK_KEY = 0x434B575249544553
@@ -134,11 +135,15 @@ def _referenced_by_compartment(patient_id: str) -> Any:
     member = aliased(resource)
     return (
         select(idx_reference.c.target_type, idx_reference.c.target_id)
-        .join(member, member.c.pk == idx_reference.c.resource_pk)
+        .select_from(member)
+        # the member's index rows are one key range: the compartment drives the join, not the
+        # (far larger) set of every reference to a practitioner or organization
+        .join(idx_reference, rows_of(idx_reference, member.c.pk))
         .where(
             member.c.patient_id == patient_id,
             member.c.deleted.is_(False),
-            idx_reference.c.target_type.in_(EVERYTHING_REFERENCED),
+            # "|| ''" keeps SQLite off the target_type index, which would walk every such reference
+            idx_reference.c.target_type.concat("").in_(EVERYTHING_REFERENCED),
         )
         .distinct()
         .subquery()
