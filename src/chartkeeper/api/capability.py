@@ -82,7 +82,8 @@ def _with_features(statement: dict[str, Any], base: str, features: tuple[str, ..
         for entry in rest["resource"]:
             if entry["type"] in ("Patient", "Group"):
                 name = "patient-export" if entry["type"] == "Patient" else "group-export"
-                entry["operation"].append({"name": "export", "definition": _EXPORT + name})
+                # a new list: the entries' lists are shared with the cached ``_resources()``
+                entry["operation"] = [*entry["operation"], {"name": "export", "definition": _EXPORT + name}]
     if "smart" in features:
         token = base.rsplit("/fhir", 1)[0] + "/auth/token"
         rest["security"] = {
