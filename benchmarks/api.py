@@ -27,7 +27,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import random
 import socket
 import statistics
 import subprocess
@@ -96,11 +95,9 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
 
 def samples(store: Store, n: int) -> dict[str, list[str]]:
     """Request paths with real ids, codes and dates taken from the loaded data."""
-    rng = random.Random(11)
-    observations = [v.content for v in store.iter_current("Observation")]
-    patients = [v.content for v in store.iter_current("Patient")]
-    obs = rng.sample(observations, min(n, len(observations)))
-    pats = rng.sample(patients, min(n, len(patients)))
+    observations = _random(store, "Observation", n)
+    patients = _random(store, "Patient", n)
+    obs, pats = observations, patients
     with store.reading() as conn:
         top = conn.execute(
             select(resource.c.patient_id, func.count().label("n"))
@@ -126,6 +123,18 @@ def samples(store: Store, n: int) -> dict[str, list[str]]:
     }
     paths["_everything_resources"] = [str(top[0].n)] if top else ["0"]
     return paths
+
+
+def _random(store: Store, res_type: str, n: int) -> list[dict[str, Any]]:
+    """``n`` resources of a type drawn at random by the database (not all loaded into Python)."""
+    with store.reading() as conn:
+        ids = conn.execute(
+            select(resource.c.res_id)
+            .where(resource.c.res_type == res_type, resource.c.deleted.is_(False))
+            .order_by(func.random())
+            .limit(n)
+        ).scalars()
+        return [store.read(res_type, res_id) for res_id in ids]
 
 
 def latency(client: httpx.Client, paths: list[str], rounds: int) -> dict[str, float | int]:

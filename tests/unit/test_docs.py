@@ -40,6 +40,15 @@ def test_readme_names_every_command_and_setting() -> None:
         "clients disable",
         "token",
         "mllp",
+        "code lookup",
+        "code browse",
+        "code search",
+        "code suggest",
+        "code check",
+        "code validate",
+        "code queue",
+        "code assign",
+        "code dnfb",
     ):
         assert f"chartkeeper {command}" in readme, command
     for setting in (

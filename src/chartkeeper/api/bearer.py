@@ -10,9 +10,24 @@ from chartkeeper.errors import NotAuthenticated
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import Authenticator
 
+#: Paths under /fhir anyone may read (the CapabilityStatement).
+PUBLIC_SUFFIXES = ("/fhir/metadata",)
+
+
+def authenticate(request: Request) -> None:
+    """Router-level dependency: runs before any other (body parsing included), so a request
+    without a valid token gets 401 whatever else is wrong with it; keeps the Caller."""
+    if request.url.path.endswith(PUBLIC_SUFFIXES):
+        return
+    authenticator: Authenticator = request.app.state.authenticator
+    request.state.caller = bearer_caller(authenticator)(request)
+
 
 def current_caller(request: Request) -> Caller:
     """The FastAPI dependency every /fhir route but ``GET /fhir/metadata`` uses."""
+    caller = getattr(request.state, "caller", None)
+    if isinstance(caller, Caller):
+        return caller
     authenticator: Authenticator = request.app.state.authenticator
     return bearer_caller(authenticator)(request)
 

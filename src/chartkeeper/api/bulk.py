@@ -15,6 +15,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 
+from chartkeeper.api.bearer import authenticate
 from chartkeeper.api.fhirhttp import base_url
 from chartkeeper.errors import InvalidInput
 from chartkeeper.export.bulk.models import ExportLevel, ExportRequest
@@ -82,7 +83,7 @@ def _manifest(view: JobView, base: str) -> dict[str, Any]:
 
 def bulk_export_router(service: BulkExportService, caller: Callable[..., Caller]) -> APIRouter:
     """The $export routes, authenticated by the ``caller`` dependency of the app."""
-    router = APIRouter(tags=["Bulk Data export"])
+    router = APIRouter(tags=["Bulk Data export"], dependencies=[Depends(authenticate)])
 
     async def kick_off(request: Request, who: Caller, level: ExportLevel, group_id: str | None) -> Response:
         if "respond-async" not in request.headers.get("prefer", ""):

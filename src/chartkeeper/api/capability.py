@@ -82,7 +82,7 @@ def _with_features(statement: dict[str, Any], base: str, features: tuple[str, ..
         for entry in rest["resource"]:
             if entry["type"] in ("Patient", "Group"):
                 name = "patient-export" if entry["type"] == "Patient" else "group-export"
-                # a new list: the entries' lists are shared with the cached ``_resources()``
+                # a new list: the entries share theirs with the cached statement
                 entry["operation"] = [*entry["operation"], {"name": "export", "definition": _EXPORT + name}]
     if "smart" in features:
         token = base.rsplit("/fhir", 1)[0] + "/auth/token"

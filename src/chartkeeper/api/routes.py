@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from chartkeeper.api.bearer import current_caller
+from chartkeeper.api.bearer import authenticate, current_caller
 from chartkeeper.api.capability import capability_statement
 from chartkeeper.api.deps import (
     criteria,
@@ -43,7 +43,7 @@ from chartkeeper.records.search import SearchService, query_pairs
 from chartkeeper.security.caller import Caller
 from chartkeeper.store.models import StoredVersion
 
-router = APIRouter(dependencies=[Depends(check_format)])
+router = APIRouter(dependencies=[Depends(authenticate), Depends(check_format)])
 Service = Depends(records)
 Who = Depends(current_caller)
 Body = Depends(json_body)

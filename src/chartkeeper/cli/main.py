@@ -243,6 +243,10 @@ def mllp(
     console.print(f"MLLP listener stopped: {settings.stats}")
 
 
+from chartkeeper.cli.coding import code_app  # noqa: E402
+
+app.add_typer(code_app, name="code")
+
 quarantine_app = typer.Typer(help="Rejected input, kept with its reason.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
 

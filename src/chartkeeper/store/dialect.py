@@ -48,7 +48,14 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (Store.reading) begin DEFERRED: a WAL snapshot without the write lock, so
+        # readers never wait for the writer nor make it wait (nor each other, when nested).
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+#: Execution option marking a connection that only reads (see ``Store.reading``).
+READ_ONLY = "chartkeeper_read_only"
 
 
 def allocate_keys(conn: Any, table_name: str, count: int) -> list[int]:

@@ -19,6 +19,7 @@ from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.search.ir import SearchQuery
 from chartkeeper.store import export_reader, lookup, migrate, quarantine, reader, versions, writer
+from chartkeeper.store.dialect import READ_ONLY
 from chartkeeper.store.engine import open_engine
 from chartkeeper.store.models import (
     UNRESTRICTED,
@@ -87,7 +88,10 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
+        """A connection for reads only: one consistent snapshot, and on SQLite no write lock
+        (its transaction begins DEFERRED), so reads never queue behind the writer."""
         with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
             yield conn
 
     # -- writes ---------------------------------------------------------------------------

@@ -94,6 +94,8 @@ def test_metadata_announces_export_and_the_token_endpoint(client: TestClient) ->
     rest = client.get("/fhir/metadata").json()["rest"][0]
     assert [op["name"] for op in rest["operation"]] == ["export"]
     patient = next(r for r in rest["resource"] if r["type"] == "Patient")
-    assert "export" in [op["name"] for op in patient["operation"]]
+    assert [op["name"] for op in patient["operation"]].count("export") == 1
+    again = client.get("/fhir/metadata").json()["rest"][0]  # the cached statement is not mutated
+    assert next(r for r in again["resource"] if r["type"] == "Patient")["operation"] == patient["operation"]
     oauth = rest["security"]["extension"][0]["extension"][0]
     assert oauth["url"] == "token" and oauth["valueUri"].endswith("/auth/token")

@@ -163,3 +163,54 @@ def test_bundles_never_fail_on_the_server(client: TestClient, bundle: dict[str, 
 @given(raw=st.binary(max_size=200))
 def test_raw_bytes_never_fail_on_the_server(client: TestClient, raw: bytes) -> None:
     _check(client.post("/fhir", content=raw))
+
+
+_PARAM_NAMES = st.sampled_from(
+    [
+        "family",
+        "name:exact",
+        "birthdate",
+        "identifier",
+        "gender:not",
+        "general-practitioner:Practitioner.name",
+        "_has:Observation:patient:code",
+        "_include",
+        "_revinclude",
+        "_sort",
+        "_count",
+        "_offset",
+        "_total",
+        "_summary",
+        "_elements",
+        "_id",
+        "_lastUpdated",
+        "address:contains",
+        "telecom:missing",
+        "nonsense",
+        "link:Patient.link:Patient.name",
+    ]
+)
+_PARAM_VALUES = st.one_of(
+    st.sampled_from(
+        ["smith", "ge2020", "eq1970-03-04", "sa2020-01", "urn:mrn|1", "|x", "x|", "true", "-family,birthdate"]
+    ),
+    st.sampled_from(["Patient:general-practitioner", "*", "Observation:patient:iterate", "0", "99999999"]),
+    st.text(max_size=30),
+)
+
+
+@FUZZ
+@given(
+    res_type=st.sampled_from(["Patient", "Observation", "Encounter"]),
+    pairs=st.lists(st.tuples(_PARAM_NAMES, _PARAM_VALUES), max_size=5),
+    strict=st.booleans(),
+)
+def test_generated_searches_never_fail_on_the_server(
+    client: TestClient, res_type: str, pairs: list[tuple[str, str]], strict: bool
+) -> None:
+    """Hypothesis-generated FHIR searches over HTTP: a Bundle or an OperationOutcome, never a 500."""
+    headers = {"Prefer": "handling=strict"} if strict else {}
+    response = client.get(f"/fhir/{res_type}", params=pairs, headers=headers)
+    _check(response)
+    if response.status_code == 200:
+        assert response.json()["type"] == "searchset"

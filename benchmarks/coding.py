@@ -1,0 +1,199 @@
+"""Benchmark of the coding package; prints one JSON object.
+
+Usage::
+
+    .venv/bin/python benchmarks/coding.py [--sample 1000] [--folds 2] [--batch 5000] [--seed 7]
+
+* Accuracy of suggestion on phrases it was not built from: index rows without subterms and
+  tabular inclusion terms are drawn at random and split into folds; for each fold a suggester is
+  compiled *without* those rows and terms (the shipped one has them all) and asked for each
+  phrase. A prediction counts when it equals the labelled code or, for a label ending in ``-``
+  (or one that still needs characters, such as a 7th), extends it. Top-1 and top-5.
+* Latency: per-phrase time of the shipped suggester on the same phrases (p50, p95, max).
+* Batch: ``chartkeeper code suggest --file`` on 5,000 phrases, whole process (load included).
+* Load: code-set load time and memory, and suggester load time and memory, in fresh processes.
+
+Targets (issue 7): top-1 ≥ 0.80, top-5 ≥ 0.95, p95 ≤ 20 ms, batch ≤ 30 s, load ≤ 1 s and ≤ 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from chartkeeper.coding.codeset import default_codeset, load_data  # noqa: E402
+from chartkeeper.coding.index import AlphabeticIndex  # noqa: E402
+from chartkeeper.coding.suggest import HeldOut, Suggester, build_suggester, default_suggester  # noqa: E402
+
+LOAD_SNIPPETS = {
+    "codeset": "from chartkeeper.coding.codeset import default_codeset as f",
+    "suggester": "from chartkeeper.coding.suggest import default_suggester as f",
+}
+
+
+def labelled_index_rows(rng: random.Random, n: int) -> list[tuple[int, str, str]]:
+    """(row id, phrase, code) for index rows that have a code and no subterms."""
+    data = load_data("icd10cm-index.json.gz")
+    index = AlphabeticIndex(data["rows"], data["release"])
+    rows = data["rows"]
+    leaf_ids = {rows[i][0] for i in range(len(rows)) if i + 1 == len(rows) or rows[i + 1][1] <= rows[i][1]}
+    pool = [(e.row_id, " ".join(e.path), e.code) for e in index.entries if e.code and e.row_id in leaf_ids]
+    return rng.sample(pool, min(n, len(pool)))
+
+
+def labelled_inclusion_terms(rng: random.Random, n: int) -> list[tuple[str, str]]:
+    """(term, code) for inclusion terms of the tabular list (not "NOS" duplicates of the title)."""
+    cs = default_codeset()
+    pool = [
+        (term, node.code)
+        for node in cs.nodes.values()
+        if node.leaf
+        for term in node.notes.get("inclusion_term", ())
+        if len(term) > 3
+    ]
+    return rng.sample(pool, min(n, len(pool)))
+
+
+def hit(label: str, predicted: str) -> bool:
+    cs = default_codeset()
+    base = label.rstrip("-").rstrip(".")
+    if label.endswith("-") or not cs.status(base).billable:
+        return predicted.startswith(base)
+    return predicted == base
+
+
+def evaluate(sample: int, folds: int, seed: int) -> tuple[dict[str, Any], list[str]]:
+    rng = random.Random(seed)
+    index_cases = labelled_index_rows(rng, sample)
+    tabular_cases = labelled_inclusion_terms(rng, sample)
+    results: dict[str, list[tuple[bool, bool]]] = {"index": [], "inclusion": []}
+    build_seconds = []
+    for fold in range(folds):
+        idx = index_cases[fold::folds]
+        inc = tabular_cases[fold::folds]
+        held = HeldOut(frozenset(r for r, _p, _c in idx), frozenset((c, t) for t, c in inc))
+        t0 = time.perf_counter()
+        suggester = build_suggester(held)
+        build_seconds.append(time.perf_counter() - t0)
+        for _row, phrase, code in idx:
+            results["index"].append(_score(suggester, phrase, code))
+        for term, code in inc:
+            results["inclusion"].append(_score(suggester, term, code))
+    out: dict[str, Any] = {"folds": folds, "fold_build_seconds": [round(s, 1) for s in build_seconds]}
+    every: list[tuple[bool, bool]] = []
+    for name, marks in results.items():
+        every.extend(marks)
+        out[name] = _rates(marks)
+    out["all"] = _rates(every)
+    phrases = [p for _r, p, _c in index_cases] + [t for t, _c in tabular_cases]
+    return out, phrases
+
+
+def _score(suggester: Suggester, phrase: str, code: str) -> tuple[bool, bool]:
+    codes = [s.code for s in suggester.suggest(phrase, 5)]
+    return (bool(codes) and hit(code, codes[0])), any(hit(code, c) for c in codes)
+
+
+def _rates(marks: list[tuple[bool, bool]]) -> dict[str, Any]:
+    n = len(marks) or 1
+    return {
+        "phrases": len(marks),
+        "top1": round(sum(a for a, _ in marks) / n, 4),
+        "top5": round(sum(b for _, b in marks) / n, 4),
+    }
+
+
+def latency(phrases: list[str]) -> dict[str, float]:
+    suggester = default_suggester()
+    for p in phrases[:50]:
+        suggester.suggest(p, 5)
+    times = []
+    for p in phrases:
+        t0 = time.perf_counter()
+        suggester.suggest(p, 5)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {
+        "phrases": len(times),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+        "max_ms": round(times[-1], 2),
+    }
+
+
+def batch(phrases: list[str], n: int) -> dict[str, Any]:
+    lines = [phrases[i % len(phrases)] for i in range(n)]
+    exe = str(Path(sys.executable).parent / "chartkeeper")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "phrases.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [exe, "code", "suggest", "--file", str(path), "--json"], capture_output=True, check=True
+        )
+        seconds = time.perf_counter() - t0
+    produced = out.stdout.decode().count("\n")
+    return {"phrases": n, "seconds": round(seconds, 2), "lines_out": produced}
+
+
+def load_cost(which: str) -> dict[str, float]:
+    code = (
+        "import time\n"
+        "def rss():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1]) / 1024\n"
+        "before = rss()\n"
+        f"t = time.perf_counter()\n{LOAD_SNIPPETS[which]}\nf()\n"
+        "s = time.perf_counter() - t\n"
+        "print(s, before, rss())\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True, env=env)
+    seconds, before, after = (float(x) for x in out.stdout.split())
+    return {
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(after, 1),
+        "added_mb": round(after - before, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=1000, help="phrases of each kind")
+    parser.add_argument("--folds", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    report: dict[str, Any] = {"release": default_codeset().release}
+    report["load"] = {"codeset": load_cost("codeset"), "suggester": load_cost("suggester")}
+    accuracy, phrases = evaluate(args.sample, args.folds, args.seed)
+    report["accuracy"] = accuracy
+    report["latency"] = latency(phrases)
+    report["batch"] = batch(phrases, args.batch)
+    report["targets"] = {
+        "top1": 0.80,
+        "top5": 0.95,
+        "p95_ms": 20,
+        "batch_seconds": 30,
+        "load_seconds": 1,
+        "load_mb": 200,
+    }
+    report["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

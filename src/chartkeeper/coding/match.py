@@ -1,0 +1,122 @@
+"""Scoring text against term documents: bag of stemmed words, weighted by rarity, typo-tolerant.
+
+Documents (see ``terms``) have word *groups* the text must say (a group holds interchangeable
+words, as in the main term "Abdomen, abdominal") and *optional* words it may say (nonessential
+modifiers, "unspecified"). The score blends how much of the text a document explains with how
+much of the document the text says, so "diabetes" prefers "Diabetes" to "Diabetes, type 2, with
+hyperglycemia" and "type 2 diabetes with hyperglycemia" the reverse. Word order never matters.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from chartkeeper.coding.terms import SOURCES, Terms
+
+#: The score's share from how much of the text a document explains (the rest: how much of the
+#: document the text says).
+QCOV_SHARE = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    score: float
+    doc: int
+    code: str
+    label: str
+    source: str
+
+
+class Matcher:
+    """Postings over the documents' words; scores the documents that share a word with the text."""
+
+    def __init__(self, terms: Terms) -> None:
+        self.terms = terms
+        gs = terms.group_start
+        self.sizes = [gs[n + 1] - gs[n] for n in range(len(terms.codes))]
+        self.ids = {w: i for i, w in enumerate(terms.vocabulary)}
+        self._by_initial: dict[str, list[str]] = {}
+        for w in terms.vocabulary:
+            if len(w) > 2 and w.isalpha():
+                self._by_initial.setdefault(w[0], []).append(w)
+        self._corrections: dict[str, str | None] = {}
+
+    def weight(self, word: str) -> float:
+        i = self.ids.get(word)
+        return self.terms.weights[i] if i is not None else 1.0
+
+    def correct(self, word: str) -> str | None:
+        """The vocabulary word a typo most likely meant (same initial, similarity ≥ 84), if any."""
+        if word in self.ids:
+            return word
+        if len(word) < 4 or not word.isalpha():
+            return None
+        if word in self._corrections:
+            return self._corrections[word]
+        pool = self._by_initial.get(word[0], [])
+        best = process.extractOne(word, pool, scorer=fuzz.ratio, score_cutoff=84) if pool else None
+        fixed = str(best[0]) if best else None
+        if len(self._corrections) < 50_000:
+            self._corrections[word] = fixed
+        return fixed
+
+    def normalize_query(self, tokens: list[str]) -> tuple[list[str], list[str]]:
+        """Known words (typos corrected, first occurrence kept) and words the code set never uses."""
+        known: list[str] = []
+        unknown: list[str] = []
+        for t in tokens:
+            fixed = self.correct(t)
+            if fixed is None:
+                unknown.append(t)
+            elif fixed not in known:
+                known.append(fixed)
+        return known, unknown
+
+    def best(self, tokens: list[str], limit: int, pool: int = 300, only: int | None = None) -> list[Hit]:
+        """The ``limit`` best documents for normalized tokens, best first, ties by document order.
+
+        only: a source (``terms.INDEX`` or ``terms.TABULAR``) to restrict the documents to.
+        """
+        t = self.terms
+        query = {self.ids[w] for w in tokens if w in self.ids}
+        if not query:
+            return []
+        hits: dict[int, float] = {}
+        ps, pd = t.post_start, t.post_docs
+        for w in query:
+            weight = t.weights[w]
+            for n in pd[ps[w] : ps[w + 1]]:
+                hits[n] = hits.get(n, 0.0) + weight
+        if only is not None:
+            hits = {n: h for n, h in hits.items() if t.sources[n] == only}
+        if not hits:
+            return []
+        # a document explaining less than half of what the best one explains cannot rank high
+        floor = 0.5 * max(hits.values())
+        sizes = self.sizes
+        shortlist = heapq.nsmallest(
+            pool, (n for n, h in hits.items() if h >= floor), key=lambda n: (-hits[n], sizes[n], n)
+        )
+        query_weight = sum(t.weights[w] for w in query)
+        scored: list[tuple[float, int, int]] = []
+        a_start, a_words = t.anchor_start, t.anchor_words
+        g_start, w_start, g_words, weights = t.group_start, t.word_start, t.group_words, t.weights
+        for n in shortlist:
+            a0, a1 = a_start[n], a_start[n + 1]
+            if a1 > a0 and not any(a_words[i] in query for i in range(a0, a1)):
+                continue
+            need, said = 0.0, 0.0
+            for g in range(g_start[n], g_start[n + 1]):
+                words = g_words[w_start[g] : w_start[g + 1]]
+                gw = max(weights[x] for x in words)
+                need += gw
+                if any(x in query for x in words):
+                    said += gw
+            dcov = said / need if need else 0.0
+            qcov = hits[n] / query_weight
+            scored.append((round(QCOV_SHARE * qcov + (1 - QCOV_SHARE) * dcov, 4), sizes[n], n))
+        scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+        return [Hit(s, n, t.codes[n], t.labels[n], SOURCES[t.sources[n]]) for s, _g, n in scored[:limit]]

@@ -1,0 +1,257 @@
+"""The coding service: what shells call. It checks the caller's scopes, audits, and writes.
+
+Every correction is a new version of the Condition (and of the Encounter when its diagnosis
+list changes), written in one transaction together with a Provenance resource that says who
+coded what and when — the record keeps its own trail — and recorded in the AuditSink.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+
+from chartkeeper.coding.cases import Snapshot, ref_id
+from chartkeeper.coding.codeset import default_codeset
+from chartkeeper.coding.models import ICD10CM_SYSTEM, AssignResult
+from chartkeeper.coding.queue import DnfbRow, QueueItem, coding_queue, dnfb, readiness
+from chartkeeper.coding.suggest import default_suggester
+from chartkeeper.coding.validate import Report, default_validator, review_snapshot
+from chartkeeper.errors import Forbidden, InvalidInput, NotFound
+from chartkeeper.fhir.instant import format_instant, now_us
+from chartkeeper.fhir.resource import fingerprint, without_server_meta
+from chartkeeper.fhir.search.extract import extract_index_values
+from chartkeeper.fhir.validation import validate_resource
+from chartkeeper.security.caller import Caller
+from chartkeeper.security.ports import AccessEvent, AuditAction, AuditSink
+from chartkeeper.security.scopes import Action
+from chartkeeper.store.models import ResourceWrite
+from chartkeeper.store.repository import Store
+from chartkeeper.store.writer import index_rows
+
+_DX_ROLE = "http://terminology.hl7.org/CodeSystem/diagnosis-role"
+_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+
+
+@dataclass
+class CodingService:
+    store: Store
+    audit: AuditSink
+
+    # -- reading ---------------------------------------------------------------------------
+    def validate(self, caller: Caller, patient: str | None = None) -> Report:
+        self._require(caller, ("Encounter", "Condition"), Action.SEARCH)
+        snap = Snapshot.load(self.store, caller, patient)
+        report = review_snapshot(snap, default_validator())
+        self._record(caller, "operation", "$code-validate", snap, patient)
+        return report
+
+    def queue(self, caller: Caller, patient: str | None = None, limit: int | None = None) -> list[QueueItem]:
+        report = self.validate(caller, patient)
+        return coding_queue(report, default_suggester(), limit)
+
+    def dnfb(self, caller: Caller, as_of: date) -> tuple[int, list[DnfbRow]]:
+        """(how many finished encounters are ready to bill, the DNFB rows for the rest)."""
+        report = self.validate(caller)
+        ready, _ = readiness(report)
+        return len(ready), dnfb(report, as_of)
+
+    # -- writing ---------------------------------------------------------------------------
+    def assign(self, caller: Caller, encounter_id: str, codes: list[str]) -> AssignResult:
+        """Code an encounter: ``codes`` in sequence (the first is the principal diagnosis).
+
+        Code i goes onto the encounter's i-th diagnosis (its ICD-10-CM coding replaced, other
+        codings kept); codes beyond the existing diagnoses become new Conditions. The
+        Encounter's diagnosis list is rewritten to rank them in the given order.
+        """
+        self._require(caller, ("Encounter", "Condition"), Action.UPDATE)
+        self._require(caller, ("Condition", "Provenance"), Action.CREATE)
+        codeset = default_codeset()
+        statuses = [codeset.status(c) for c in codes]
+        bad = [s for s in statuses if not s.billable]
+        if not codes or bad:
+            raise InvalidInput(bad[0].message or f"{bad[0].code} is not billable" if bad else "no code given")
+        snap = Snapshot.load(self.store, caller)
+        if encounter_id not in snap.encounters:
+            raise NotFound(f"Encounter/{encounter_id} does not exist (or is not visible to you)")
+        case = snap.case(encounter_id, *self._links(snap, encounter_id))
+        condition_ids = [
+            dx.resource.split("/", 1)[1] for dx in case.diagnoses if dx.resource.startswith("Condition/")
+        ]
+        encounter = dict(snap.encounters[encounter_id])
+        writes: list[tuple[str, str, dict[str, Any]]] = []
+        created: list[str] = []
+        for i, status in enumerate(statuses):
+            coding = {"system": ICD10CM_SYSTEM, "code": status.code, "display": status.description}
+            if i < len(condition_ids):
+                cond = dict(snap.conditions[condition_ids[i]])
+                concept = dict(cond.get("code") or {})
+                others = [c for c in concept.get("coding", []) or [] if c.get("system") != ICD10CM_SYSTEM]
+                concept["coding"] = [coding, *others]
+                concept.setdefault("text", status.description)
+                cond["code"] = concept
+                writes.append(("Condition", condition_ids[i], cond))
+            else:
+                cid = str(uuid.uuid4())
+                cond = _new_condition(cid, encounter, coding)
+                condition_ids.append(cid)
+                created.append(f"Condition/{cid}")
+                writes.append(("Condition", cid, cond))
+        encounter["diagnosis"] = _diagnosis_list(encounter, condition_ids[: len(codes)])
+        writes.append(("Encounter", encounter_id, encounter))
+        return self._write(caller, encounter_id, writes, created, [s.code for s in statuses])
+
+    def _links(self, snap: Snapshot, encounter_id: str) -> tuple[list[str], list[str]]:
+        linked = [cid for cid, c in snap.conditions.items() if ref_id(c.get("encounter")) == encounter_id]
+        claims = [
+            k
+            for k, claim in snap.claims.items()
+            if any(
+                ref_id(r) == encounter_id
+                for item in claim.get("item", []) or []
+                for r in item.get("encounter", []) or []
+            )
+        ]
+        return linked, claims
+
+    def _write(
+        self,
+        caller: Caller,
+        encounter_id: str,
+        writes: list[tuple[str, str, dict[str, Any]]],
+        created: list[str],
+        codes: list[str],
+    ) -> AssignResult:
+        targets = [f"{t}/{i}" for t, i, _ in writes]
+        provenance = _provenance(caller, targets, codes)
+        all_writes = [*writes, ("Provenance", provenance["id"], provenance)]
+        prepared = [_resource_write(t, i, r) for t, i, r in all_writes]
+        self.store.apply(prepared)
+        written = tuple(f"{t}/{i}" for t, i, _ in all_writes)
+        patient = ref_id(writes[-1][2].get("subject"))
+        self.audit.record(
+            AccessEvent(
+                caller=caller,
+                action="update",
+                outcome="success",
+                resources=written,
+                patients=(patient,) if patient else (),
+                detail=f"coded Encounter/{encounter_id}: {' '.join(codes)}",
+                operation="$code-assign",
+            )
+        )
+        return AssignResult(encounter_id, written, tuple(created))
+
+    def _require(self, caller: Caller, types: tuple[str, ...], action: Action) -> None:
+        for res_type in types:
+            if not caller.permits(res_type, action):
+                self.audit.record(
+                    AccessEvent(
+                        caller=caller,
+                        action="operation",
+                        outcome="denied",
+                        detail=f"{res_type}: {action.name}",
+                    )
+                )
+                raise Forbidden(f"{caller.display} may not {action.name.lower()} {res_type} resources")
+
+    def _record(
+        self, caller: Caller, action: AuditAction, operation: str, snap: Snapshot, patient: str | None
+    ) -> None:
+        self.audit.record(
+            AccessEvent(
+                caller=caller,
+                action=action,
+                outcome="success",
+                patients=(patient,) if patient else tuple(sorted(snap.patients)),
+                query=f"patient={patient}" if patient else None,
+                operation=operation,
+            )
+        )
+
+
+def _new_condition(cid: str, encounter: dict[str, Any], coding: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": cid,
+        "clinicalStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}
+            ]
+        },
+        "verificationStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
+            ]
+        },
+        "category": [
+            {
+                "coding": [
+                    {"system": _CATEGORY, "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}
+                ]
+            }
+        ],
+        "code": {"coding": [coding], "text": coding["display"]},
+        "subject": dict(encounter.get("subject") or {}),
+        "encounter": {"reference": f"Encounter/{encounter['id']}"},
+        "recordedDate": format_instant(now_us())[:10],
+    }
+
+
+def _diagnosis_list(encounter: dict[str, Any], condition_ids: list[str]) -> list[dict[str, Any]]:
+    """Admission diagnoses kept; the coded diagnoses ranked in order (discharge for inpatients)."""
+    kept = [
+        d
+        for d in encounter.get("diagnosis", []) or []
+        if any(c.get("code") == "AD" for c in (d.get("use") or {}).get("coding", []) or [])
+    ]
+    inpatient = (encounter.get("class") or {}).get("code") == "IMP"
+    use = (
+        {"code": "DD", "display": "Discharge diagnosis"}
+        if inpatient
+        else {"code": "billing", "display": "Billing"}
+    )
+    ranked = [
+        {
+            "condition": {"reference": f"Condition/{cid}"},
+            "use": {"coding": [{"system": _DX_ROLE, **use}]},
+            "rank": n,
+        }
+        for n, cid in enumerate(condition_ids, 1)
+    ]
+    return kept + ranked
+
+
+def _provenance(caller: Caller, targets: list[str], codes: list[str]) -> dict[str, Any]:
+    now = format_instant(now_us())
+    return {
+        "resourceType": "Provenance",
+        "id": str(uuid.uuid4()),
+        "target": [{"reference": t} for t in targets],
+        "recorded": now,
+        "activity": {"coding": [{"system": _OPERATION, "code": "UPDATE", "display": "revise"}]},
+        "reason": [{"text": f"diagnosis coding: {' '.join(codes)}"}],
+        "agent": [{"who": {"display": caller.display, "identifier": {"value": caller.subject}}}],
+    }
+
+
+def _resource_write(res_type: str, res_id: str, resource: dict[str, Any]) -> ResourceWrite:
+    """Validate, serialize, fingerprint and index one resource for the writer."""
+    stored = without_server_meta(resource)
+    errors = [i for i in validate_resource(stored) if i.is_error]
+    if errors:
+        raise InvalidInput(f"{res_type}/{res_id} would not be valid FHIR: {errors[0].message}", errors)
+    index = extract_index_values(stored)
+    patient = index.compartment_patients[0] if index.compartment_patients else None
+    return ResourceWrite(
+        res_type=res_type,
+        res_id=res_id,
+        content=orjson.dumps(stored).decode(),
+        fingerprint=fingerprint(stored),
+        index=index_rows(res_type, index),
+        patient_id=patient,
+    )

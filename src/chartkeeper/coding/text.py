@@ -1,0 +1,268 @@
+"""Turning diagnosis text into comparable tokens: case, accents, plurals, abbreviations.
+
+Clinicians write "DM2", "CHF", "HTN"; the index and tabular list spell them out. The table below
+is curated (the abbreviations of the demo population's shorthand and of common problem lists),
+each expansion written in the words the Alphabetic Index uses, so the expansion then matches
+index terms rather than tabular prose.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+#: abbreviation (lower case, as one token or a short phrase) → expansion in index words
+ABBREVIATIONS: dict[str, str] = {
+    "dm": "diabetes mellitus",
+    "dm1": "diabetes mellitus type 1",
+    "dm 1": "diabetes mellitus type 1",
+    "dm i": "diabetes mellitus type 1",
+    "t1dm": "diabetes mellitus type 1",
+    "iddm": "diabetes mellitus type 1",
+    "dm2": "diabetes mellitus type 2",
+    "dm 2": "diabetes mellitus type 2",
+    "dm ii": "diabetes mellitus type 2",
+    "t2dm": "diabetes mellitus type 2",
+    "niddm": "diabetes mellitus type 2",
+    "dka": "diabetic ketoacidosis",
+    "chf": "congestive heart failure",
+    "hf": "heart failure",
+    "hfref": "systolic heart failure",
+    "hfpef": "diastolic heart failure",
+    "htn": "hypertension",
+    "copd": "chronic obstructive pulmonary disease",
+    "aecopd": "chronic obstructive pulmonary disease acute exacerbation",
+    "cad": "coronary artery disease",
+    "ashd": "atherosclerotic heart disease",
+    "afib": "atrial fibrillation",
+    "a fib": "atrial fibrillation",
+    "af": "atrial fibrillation",
+    "aflutter": "atrial flutter",
+    "hld": "hyperlipidemia",
+    "uti": "urinary tract infection",
+    "uri": "upper respiratory infection",
+    "mi": "myocardial infarction",
+    "ami": "acute myocardial infarction",
+    "nstemi": "non st elevation myocardial infarction",
+    "stemi": "st elevation myocardial infarction",
+    "cva": "cerebrovascular accident",
+    "tia": "transient ischemic attack",
+    "pe": "pulmonary embolism",
+    "dvt": "deep vein thrombosis",
+    "cp": "chest pain",
+    "abd": "abdominal",
+    "osa": "obstructive sleep apnea",
+    "lbp": "low back pain",
+    "bph": "benign prostatic hyperplasia",
+    "gerd": "gastro esophageal reflux disease",
+    "mdd": "major depressive disorder",
+    "gad": "generalized anxiety disorder",
+    "ptsd": "post traumatic stress disorder",
+    "adhd": "attention deficit hyperactivity disorder",
+    "ckd": "chronic kidney disease",
+    "esrd": "end stage renal disease",
+    "aki": "acute kidney injury",
+    "arf": "acute renal failure",
+    "ra": "rheumatoid arthritis",
+    "oa": "osteoarthritis",
+    "djd": "degenerative joint disease",
+    "sle": "systemic lupus erythematosus",
+    "ms": "multiple sclerosis",
+    "als": "amyotrophic lateral sclerosis",
+    "hiv": "human immunodeficiency virus disease",
+    "aids": "acquired immunodeficiency syndrome",
+    "tb": "tuberculosis",
+    "pna": "pneumonia",
+    "cap": "community acquired pneumonia",
+    "sob": "shortness of breath",
+    "doe": "dyspnea on exertion",
+    "ards": "acute respiratory distress syndrome",
+    "ibs": "irritable bowel syndrome",
+    "ibd": "inflammatory bowel disease",
+    "gib": "gastrointestinal hemorrhage",
+    "ugib": "upper gastrointestinal hemorrhage",
+    "lgib": "lower gastrointestinal hemorrhage",
+    "svt": "supraventricular tachycardia",
+    "vtach": "ventricular tachycardia",
+    "pvd": "peripheral vascular disease",
+    "pad": "peripheral arterial disease",
+    "aaa": "abdominal aortic aneurysm",
+    "ich": "intracerebral hemorrhage",
+    "sah": "subarachnoid hemorrhage",
+    "ams": "altered mental status",
+    "loc": "loss of consciousness",
+    "etoh": "alcohol",
+    "n/v": "nausea vomiting",
+    "hypothyroid": "hypothyroidism",
+    "hyperthyroid": "hyperthyroidism",
+    "bmi": "body mass index",
+    "fx": "fracture",
+    "lac": "laceration",
+    "rt": "right",
+    "lt": "left",
+    "r": "right",
+    "l": "left",
+    "bilat": "bilateral",
+    "b/l": "bilateral",
+    "w/": "with",
+    "w/o": "without",
+    "hx": "history",
+    "h/o": "history",
+    "sz": "seizure",
+    "ha": "headache",
+    "ugi": "upper gastrointestinal",
+    "covid": "covid 19",
+    "covid19": "covid 19",
+    "strep": "streptococcal",
+    "mrsa": "methicillin resistant staphylococcus aureus",
+    "ptx": "pneumothorax",
+    "sbo": "small bowel obstruction",
+    "lft": "liver function",
+    "hcc": "hepatocellular carcinoma",
+    "nash": "nonalcoholic steatohepatitis",
+    "nafld": "nonalcoholic fatty liver disease",
+    "ocd": "obsessive compulsive disorder",
+    "asd": "autism spectrum disorder",
+    "bpd": "borderline personality disorder",
+    "uncontrolled": "hyperglycemia",
+    "ii": "2",
+    "i": "1",
+}
+
+#: Words that carry no meaning for code choice (kept out of both queries and documents).
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "due",
+        "than",
+        "its",
+        "his",
+        "her",
+        "patient",
+        "pt",
+        "diagnosis",
+        "dx",
+        "of",
+        "presenting",
+        "presents",
+        "complains",
+        "c/o",
+    ]
+)
+#: Words that may appear in a code's description without the text having to say them
+#: ("accidental (unintentional)" is the intent a poisoning has when none is documented).
+SOFT_WORDS = frozenset(
+    [
+        "unspecified",
+        "nos",
+        "type",
+        "site",
+        "classified",
+        "elsewhere",
+        "not",
+        "otherwise",
+        "accidental",
+        "unintentional",
+    ]
+)
+
+_SPLIT = re.compile(r"[^a-z0-9/]+")
+_SLASH_ABBR = re.compile(r"\b(?:n/v|w/o|w/|b/l|h/o|c/o)")
+_IRREGULAR = {
+    "diabetic": "diabetes",
+    "fractured": "fracture",
+    "fractures": "fracture",
+    "pains": "pain",
+    "feet": "foot",
+    "teeth": "tooth",
+    "renal": "kidney",
+    "cardiac": "heart",
+    "pulmonary": "lung",
+    "hepatic": "liver",
+    "gastric": "stomach",
+    "cerebral": "brain",
+    "ocular": "eye",
+    "femoral": "femur",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, apostrophes dropped (Alzheimer's → alzheimers)."""
+    if text.isascii():
+        return text.lower().replace("'", "")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.lower().replace("'", "").replace("\u2019", "")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A light stem: enough to meet plural and adjective forms, never so much that codes blur."""
+    word = _IRREGULAR.get(word, word)
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous", "sis")):
+        return word[:-1]
+    return word
+
+
+def raw_tokens(text: str) -> list[str]:
+    """Folded words, slash abbreviations (n/v, w/o) kept whole, other slashes split."""
+    folded = fold(text)
+    out: list[str] = []
+    for piece in _SPLIT.split(folded):
+        if not piece:
+            continue
+        if "/" in piece and not _SLASH_ABBR.fullmatch(piece):
+            out.extend(p for p in piece.split("/") if p)
+        else:
+            out.append(piece)
+    return out
+
+
+def expand(words: list[str]) -> list[str]:
+    """Replace abbreviations (two-word ones first: "dm ii") by their expansions."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        pair = f"{words[i]} {words[i + 1]}" if i + 1 < len(words) else ""
+        if pair in ABBREVIATIONS:
+            out.extend(ABBREVIATIONS[pair].split())
+            i += 2
+            continue
+        out.extend(ABBREVIATIONS.get(words[i], words[i]).split())
+        i += 1
+    return out
+
+
+@lru_cache(maxsize=300_000)
+def _document_tokens(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in raw_tokens(text) if w not in STOPWORDS)
+
+
+def document_tokens(text: str) -> list[str]:
+    """Tokens of index and tabular text (no abbreviation expansion: the code set spells out)."""
+    return list(_document_tokens(text))
+
+
+def query_tokens(text: str) -> list[str]:
+    """Tokens of what a user typed: abbreviations expanded, then as documents are tokenized."""
+    words = expand(raw_tokens(text))
+    return [stem(w) for w in words if w not in STOPWORDS]

@@ -1,0 +1,119 @@
+"""Suggestion and search: the coder's route through the index, abbreviations, typos, order, 7th characters."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chartkeeper.coding.codeset import default_codeset
+from chartkeeper.coding.models import SNOMED_SYSTEM
+from chartkeeper.coding.search import search
+from chartkeeper.coding.snomed import default_snomed_map
+from chartkeeper.coding.suggest import default_suggester
+from chartkeeper.coding.text import query_tokens
+
+suggester = default_suggester()
+
+
+def top(text: str, n: int = 1) -> list[str]:
+    return [s.code for s in suggester.suggest(text, n)]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("DM2", "E11.9"),
+        ("type 2 diabetes with hyperglycemia", "E11.65"),
+        ("DM II uncontrolled", "E11.65"),
+        ("CHF", "I50.9"),
+        ("HTN", "I10"),
+        ("COPD", "J44.9"),
+        ("AECOPD", "J44.1"),
+        ("AFib", "I48.91"),
+        ("UTI", "N39.0"),
+        ("abd pain", "R10.9"),
+        ("abdominalgia", "R10.9"),  # a see reference: Abdominalgia, see Pain, abdominal
+        ("hypertension heart failure", "I11.0"),
+        ("pneumonia", "J18.9"),
+        ("diabtes mellitus type 2", "E11.9"),  # typo
+        ("mellitus diabetes 2 type", "E11.9"),  # word order
+        ("laceration of left hand", "S61.412A"),  # laterality from the text, initial encounter
+        ("sprain right ankle subsequent encounter", "S93.401D"),  # the 7th character the text says
+    ],
+)
+def test_suggest_finds_the_code(text: str, code: str) -> None:
+    assert top(text, 1) == [code]
+
+
+def test_suggestions_carry_score_and_matched_terms() -> None:
+    [best] = suggester.suggest("abdominalgia", 1)
+    assert 0 < best.score <= 1 and best.source == "index"
+    assert any("Abdominalgia" in m for m in best.matched)
+    assert best.as_json() == {
+        "code": "R10.9",
+        "description": "Unspecified abdominal pain",
+        "score": best.score,
+    }
+
+
+def test_unspecified_side_when_the_text_says_none() -> None:
+    assert top("laceration of hand", 1) == ["S61.419A"]
+
+
+def test_every_suggestion_is_billable() -> None:
+    cs = default_codeset()
+    for text in ("fracture of femur", "diabetes", "burn", "pregnancy", "asthma"):
+        for s in suggester.suggest(text, 10):
+            assert cs.status(s.code).billable, s
+
+
+def test_snomed_map_codes_are_valid_and_billable() -> None:
+    cs = default_codeset()
+    entries = default_snomed_map().entries
+    assert len(entries) >= 100
+    for entry in entries.values():
+        if entry.icd10 is not None:
+            assert cs.status(entry.icd10).billable, entry
+
+
+def test_snomed_coding_suggestion_puts_the_curated_map_first() -> None:
+    out = suggester.suggest_coding(SNOMED_SYSTEM, "444814009", "Viral sinusitis (disorder)")
+    assert out[0].code == "J01.90" and out[0].source == "snomed-map" and out[0].score == 1.0
+    unknown = suggester.suggest_coding(SNOMED_SYSTEM, "000", "Acute bronchitis (disorder)")
+    assert unknown[0].code == "J20.9"
+
+
+def test_search_returns_headers_and_tolerates_typos() -> None:
+    codes = [r.code for r in search("hearth failure", 10)]
+    assert "I50.9" in codes or "I50" in codes
+    assert search("", 5) == []
+
+
+def test_abbreviations_expand() -> None:
+    assert query_tokens("DM2") == ["diabete", "mellitus", "type", "2"]
+    assert query_tokens("Alzheimer's w/o CHF") == ["alzheimer", "without", "congestive", "heart", "failure"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=80))
+def test_suggest_never_crashes_and_is_deterministic(text: str) -> None:
+    first = suggester.suggest(text, 5)
+    assert first == suggester.suggest(text, 5)
+    assert len(first) <= 5
+    assert all(0 <= s.score <= 1 for s in first)
+    scores = [s.score for s in first]
+    assert scores == sorted(scores, reverse=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["DM2", "chf", "left", "fracture", "femur", "x", "(", "1", "é", "-", "acute"]),
+        max_size=8,
+    )
+)
+def test_search_and_suggest_handle_word_soup(words: list[str]) -> None:
+    text = " ".join(words)
+    assert search(text, 5) == search(text, 5)
+    assert suggester.suggest(text, 3) == suggester.suggest(text, 3)
