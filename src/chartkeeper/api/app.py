@@ -24,6 +24,7 @@ from chartkeeper.security.ports import AuditSink, Authenticator
 from chartkeeper.security.service import SecurityService
 from chartkeeper.store.repository import Store
 from chartkeeper.web.app import add_status_routes
+from chartkeeper.web.workspace import install_workspace
 
 
 def create_app(
@@ -36,13 +37,15 @@ def create_app(
     searcher: Searcher | None = None,
     token_service: SecurityService | None = None,
     bulk: BulkExportService | None = None,
+    status_page: bool = True,
 ) -> FastAPI:
     """The application. ``store`` defaults to one opened from ``settings.database_url``;
     ``authenticator`` turns bearer tokens into Callers and ``audit`` records every access (both
     from the security layer in production); ``matcher`` resolves conditional criteria and
     ``searcher`` runs the search entries of batches and transactions (default for both: FHIR
     search, the same code as ``GET [type]?``); ``token_service``
-    adds ``POST /auth/token`` and ``bulk`` the Bulk Data ``$export`` routes."""
+    adds ``POST /auth/token`` and ``bulk`` the Bulk Data ``$export`` routes; ``status_page``
+    False leaves ``/`` free for the web workspace (``/healthz`` is always there)."""
     store = store or Store.open(settings.database_url)
     app = FastAPI(
         title="Chartkeeper FHIR R4 API",
@@ -69,19 +72,28 @@ def create_app(
         features.append("bulk-export")
     app.state.features = tuple(features)
     app.include_router(router, prefix="/fhir")
-    add_status_routes(app, store)
+    add_status_routes(app, store, status_page=status_page)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     return app
 
 
 def production_app(settings: Settings, store: Store) -> FastAPI:
     """The app ``chartkeeper serve`` runs: real sign-in (the SecurityService), the hash-chained
-    audit trail with group commit, bulk export into ``settings.export_dir``."""
+    audit trail with group commit, bulk export into ``settings.export_dir``, and the records
+    staff's web workspace at ``/``."""
     trail = GroupCommitAuditTrail(AuditTrail(store))
     security = SecurityService(
         store, trail, token_lifetime=settings.token_lifetime, token_url=settings.token_url
     )
     bulk = BulkExportService(store, trail, Path(settings.export_dir))
-    return create_app(
-        settings, store=store, authenticator=security, audit=trail, token_service=security, bulk=bulk
+    app = create_app(
+        settings,
+        store=store,
+        authenticator=security,
+        audit=trail,
+        token_service=security,
+        bulk=bulk,
+        status_page=False,
     )
+    install_workspace(app, security=security, records=app.state.records)
+    return app

@@ -192,6 +192,16 @@ def ingest_units(
     return report
 
 
+def ingest_in_process(store: Store, units: Iterable[AnyUnit]) -> IngestReport:
+    """Prepare and write ``units`` in this process (no worker pool): for a handful of units
+    from inside a server, such as retrying a quarantined item."""
+    report = IngestReport()
+    with GroupCommit(store) as group:
+        for unit, prepared in ordered_map(_prepare_unit, units, 0):
+            _commit(store, group, unit, prepared, report)
+    return report
+
+
 class GroupCommit:
     """Several units per database transaction, each inside its own savepoint.
 

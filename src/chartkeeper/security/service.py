@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
-from chartkeeper.errors import NotAuthenticated, TooManyAttempts
+from chartkeeper.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from chartkeeper.security import passwords, smart_backend, tokens
 from chartkeeper.security.accounts import NAME_PATTERN, Accounts
 from chartkeeper.security.audit import AuditTrail
@@ -102,6 +102,55 @@ class SecurityService:
         self, username: str, password: str, scope: str | None = None, source_address: str | None = None
     ) -> TokenResponse:
         """``grant_type=password``: a person's token with (a part of) their roles' scopes."""
+        user, who = self._check_password(username, password, source_address)
+        granted = narrow(scope, scopes_for_roles(user.roles))
+        response = self._issue(f"user/{username}", granted, client=None)
+        self.audit.record(AccessEvent(who, "login", "success"))
+        return response
+
+    def sign_in(self, username: str, password: str, source_address: str | None = None) -> Caller:
+        """A person signing in to the web workspace: the same checks, lockout and audit as the
+        password grant, but no token (the workspace keeps a server-side session instead)."""
+        _, who = self._check_password(username, password, source_address)
+        self.audit.record(AccessEvent(who, "login", "success", detail="web workspace"))
+        return self.caller_for_user(username, source_address)
+
+    def caller_for_user(self, username: str, source_address: str | None) -> Caller:
+        """The Caller of a signed-in person, rebuilt from the account on every request (a web
+        session): a disabled account stops at once and role changes apply at the next page."""
+        user = self.accounts.get_user(username)
+        if user is None or user.disabled:
+            raise NotAuthenticated("the user is disabled or unknown")
+        return Caller(
+            subject=f"user/{username}",
+            kind="user",
+            display=user.display,
+            scopes=scopes_for_roles(user.roles),
+            roles=frozenset(user.roles),
+            source_address=source_address,
+        )
+
+    def set_user_enabled(self, admin: Caller, username: str, *, enabled: bool) -> None:
+        """An administrator enables a person (which also lifts a lockout) or disables them (their
+        sign-ins and tokens stop at once). Only the admin role; audited either way."""
+        state = "enable" if enabled else "disable"
+        if "admin" not in admin.roles:
+            self.audit.record(AccessEvent(admin, "update", "denied", query=f"user/{username}", detail=state))
+            raise Forbidden("only an administrator manages accounts")
+        if admin.subject == f"user/{username}" and not enabled:
+            raise InvalidInput("you cannot disable your own account")
+        if self.accounts.get_user(username) is None:
+            raise NotFound(f"there is no user {username!r}")
+        if enabled:
+            self.accounts.enable_user(username)
+        else:
+            self.accounts.disable_user(username)
+        self.audit.record(AccessEvent(admin, "update", "success", query=f"user/{username}", detail=state))
+
+    def _check_password(
+        self, username: str, password: str, source_address: str | None
+    ) -> tuple[UserAccount, Caller]:
+        """The account if the password is right; else count the failure (lockout) and raise."""
         user = self.accounts.get_user(username)
         who = _person(username, user, source_address)
         self._check_lock("user", username, user.locked_until if user else None, who, "login")
@@ -114,10 +163,7 @@ class SecurityService:
             sql.clear_failures(conn, "user", username)
             if passwords.needs_rehash(user.password_hash):
                 sql.update_user(conn, username, self._now_us(), password_hash=passwords.hash_secret(password))
-        granted = narrow(scope, scopes_for_roles(user.roles))
-        response = self._issue(f"user/{username}", granted, client=None)
-        self.audit.record(AccessEvent(who, "login", "success"))
-        return response
+        return user, who
 
     def client_secret_grant(
         self, client_id: str, secret: str, scope: str | None = None, source_address: str | None = None

@@ -228,6 +228,11 @@ class Store:
         with self.reading() as conn:
             return quarantine.count(conn, status)
 
+    def quarantine_resolve(self, pk: int, status: str, resolution: str) -> None:
+        """Close a held item as ``retried`` or ``discarded`` with the reason given."""
+        with self.transaction() as conn:
+            quarantine.resolve(conn, pk, status, resolution, now_us())
+
     # -- bulk export ----------------------------------------------------------------------
     def iter_for_export(
         self,

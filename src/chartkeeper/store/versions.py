@@ -25,10 +25,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from chartkeeper.store.access import access_clause
-from chartkeeper.store.dialect import not_indexed
 from chartkeeper.store.models import AccessFilter, CurrentRow, HistoryQuery, StoredVersion
 from chartkeeper.store.reader import _VERSION_COLS, _current_join, _stored
-from chartkeeper.store.schema import INDEX_KEY_BITS, idx_reference, resource, resource_version
+from chartkeeper.store.schema import idx_reference, resource, resource_version
+from chartkeeper.store.search.common import rows_of
 
 #: pg_advisory_xact_lock key for writes that depend on a search ("CKWRITES" in ASCII).
 WRITE_LOCK_KEY = 0x434B575249544553
@@ -130,32 +130,24 @@ def history_page(conn: Connection, query: HistoryQuery) -> list[tuple[int, Store
 EVERYTHING_REFERENCED = ("Practitioner", "Organization", "Location", "Medication")
 
 
-_RANGE_CHUNK = 200
-
-
-def _referenced_targets(conn: Connection, member_pks: Sequence[int]) -> dict[str, set[str]]:
-    """Ids per type of the EVERYTHING_REFERENCED resources that these members point at.
-
-    Each member's index rows are the clustered key range [pk << 16, (pk + 1) << 16), read as
-    such (a chunk of ranges per query); joining on resource_pk instead made SQLite scan every
-    reference to a Practitioner or Organization in the store (1.4 s at 10,000 patients).
-    """
-    found: dict[str, set[str]] = {}
-    for start in range(0, len(member_pks), _RANGE_CHUNK):
-        ranges = [
-            and_(
-                idx_reference.c.row_key >= pk << INDEX_KEY_BITS,
-                idx_reference.c.row_key < (pk + 1) << INDEX_KEY_BITS,
-            )
-            for pk in member_pks[start : start + _RANGE_CHUNK]
-        ]
-        stmt = select(idx_reference.c.target_type, idx_reference.c.target_id).where(
-            or_(*ranges), not_indexed(idx_reference.c.target_type).in_(EVERYTHING_REFERENCED)
+def _referenced_by_compartment(patient_id: str) -> Any:
+    """(target_type, target_id) of the EVERYTHING_REFERENCED resources the compartment points at."""
+    member = aliased(resource)
+    return (
+        select(idx_reference.c.target_type, idx_reference.c.target_id)
+        .select_from(member)
+        # the member's index rows are one key range: the compartment drives the join, not the
+        # (far larger) set of every reference to a practitioner or organization
+        .join(idx_reference, rows_of(idx_reference, member.c.pk))
+        .where(
+            member.c.patient_id == patient_id,
+            member.c.deleted.is_(False),
+            # "|| ''" keeps SQLite off the target_type index, which would walk every such reference
+            idx_reference.c.target_type.concat("").in_(EVERYTHING_REFERENCED),
         )
-        for target_type, target_id in conn.execute(stmt):
-            if target_id:
-                found.setdefault(target_type, set()).add(target_id)
-    return found
+        .distinct()
+        .subquery()
+    )
 
 
 def everything_keys(
@@ -186,20 +178,16 @@ def everything_keys(
             or_(resource.c.res_type != "Patient", resource.c.res_id != patient_id),
         )
     )
+    targets = _referenced_by_compartment(patient_id)
+    referenced = visible(
+        select(resource.c.pk).join(
+            targets,
+            and_(resource.c.res_type == targets.c.target_type, resource.c.res_id == targets.c.target_id),
+        )
+    )
     keys: dict[int, None] = {}
-    for stmt in (me, members):
+    for stmt in (me, members, referenced):
         keys.update((row[0], None) for row in conn.execute(stmt))
-    compartment = visible(select(resource.c.pk).where(resource.c.patient_id == patient_id))
-    targets = _referenced_targets(conn, [row[0] for row in conn.execute(compartment)])
-    for target_type, ids in sorted(targets.items()):
-        ordered = sorted(ids)
-        for start in range(0, len(ordered), 500):
-            referenced = visible(
-                select(resource.c.pk).where(
-                    resource.c.res_type == target_type, resource.c.res_id.in_(ordered[start : start + 500])
-                )
-            )
-            keys.update((row[0], None) for row in conn.execute(referenced))
     return list(keys)
 
 

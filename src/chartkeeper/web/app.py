@@ -1,11 +1,12 @@
-"""The web application. For now: a status page of what is loaded and ``/healthz``.
+"""``/healthz`` and the status page (counts only) for apps without the workspace.
 
-The FHIR REST API (``/fhir``), authentication and the records workspace build on this app;
-until they exist the page shows counts only — no patient data is served without a login.
+``chartkeeper serve`` runs the production app, where the records workspace
+(``web.workspace``) takes ``/``; the status page remains for the bare API app of the tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -24,8 +25,8 @@ def create_app(store: Store) -> FastAPI:
     return app
 
 
-def add_status_routes(app: FastAPI, store: Store) -> None:
-    """``/healthz`` and the status page ``/`` (the FHIR API app mounts them too)."""
+def add_status_routes(app: FastAPI, store: Store, *, status_page: bool = True) -> None:
+    """``/healthz`` and (unless the workspace takes ``/``) the status page ``/``."""
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -35,7 +36,11 @@ def add_status_routes(app: FastAPI, store: Store) -> None:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": store.dialect})
 
-    @app.get("/", response_class=HTMLResponse)
+    if status_page:
+        app.get("/", response_class=HTMLResponse)(_status_page(store))
+
+
+def _status_page(store: Store) -> Callable[[Request], HTMLResponse]:
     def status_page(request: Request) -> HTMLResponse:
         counts = store.count_by_type()
         return TEMPLATES.TemplateResponse(
@@ -49,3 +54,5 @@ def add_status_routes(app: FastAPI, store: Store) -> None:
                 "database": store.dialect,
             },
         )
+
+    return status_page

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from chartkeeper.api import create_app
 from chartkeeper.config import Settings
@@ -26,10 +27,17 @@ def _free_port() -> int:
 
 @contextmanager
 def running_server(store: Store, audit: AuditSink) -> Iterator[str]:
-    """Serve the app on 127.0.0.1:<free port> in a thread; yield the FHIR base URL."""
+    """Serve the API app on 127.0.0.1:<free port> in a thread; yield the FHIR base URL."""
     app = create_app(
         Settings(database_url="unused"), store=store, authenticator=TokenAuthenticator(), audit=audit
     )
+    with serving(app) as base:
+        yield f"{base}/fhir"
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1:<free port> in a thread; yield its base URL."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -42,7 +50,7 @@ def running_server(store: Store, audit: AuditSink) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 threading.Event().wait(0.01)
-        yield f"{base}/fhir"
+        yield base
     finally:
         server.should_exit = True
         thread.join()

@@ -1,0 +1,117 @@
+"""Server-side render time of the workspace: the chart of a patient with 1,000+ resources and a
+patient search by misspelled name among N demo patients (default 10,000), on SQLite.
+
+The requests go through the whole app in-process (FastAPI TestClient: routing, session, the
+services, audit, Jinja) so the figure is what the server spends, without the network.
+Prints one JSON object with p50/p95 per page and the targets (chart <= 200 ms, search <= 100 ms).
+
+    python benchmarks/web.py [--patients 10000] [--runs 40] [--db sqlite:///path (loaded on first use, reused after)]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+from fastapi.testclient import TestClient
+
+from chartkeeper.api.app import production_app
+from chartkeeper.config import Settings
+from chartkeeper.demo.loader import load_demo
+from chartkeeper.intake.service import ingest
+from chartkeeper.security.service import SecurityService
+from chartkeeper.store.models import AccessFilter
+from chartkeeper.store.repository import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+SYNTHEA = ROOT.parent / "shared" / "data" / "synthea-r4"
+CHUNG = "010fd829-1ef3-49c9-98c4-df7561709bc7"  # 644 resources in the Synthea set
+PASSWORD = "benchmark password"
+TARGETS_MS = {"chart": 200.0, "search": 100.0}
+
+
+def big_chart(tmp: Path, extra: int) -> Path:
+    """Chung Haley's Synthea bundle plus ``extra`` HbA1c and weight observations."""
+    path = tmp / "big.json"
+    entries = []
+    for n in range(extra):
+        code, unit, value = ("4548-4", "%", 5.5 + (n % 30) / 10) if n % 2 else ("29463-7", "kg", 80 + n % 9)
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": f"bench-{n}",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": code}], "text": code},
+                    "subject": {"reference": f"Patient/{CHUNG}"},
+                    "effectiveDateTime": f"{2000 + n % 24}-{1 + n % 12:02d}-{1 + n % 28:02d}",
+                    "valueQuantity": {"value": value, "unit": unit},
+                },
+            }
+        )
+    path.write_bytes(orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
+    return path
+
+
+def timed(client: TestClient, url: str, runs: int) -> dict[str, float]:
+    client.get(url)  # warm
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, response.text[-300:]
+    samples.sort()
+    return {
+        "p50_ms": round(statistics.median(samples), 1),
+        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--db", default=None)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ck-web-bench-"))
+    store = Store.open(args.db or f"sqlite:///{tmp / 'bench.db'}")
+    store.init()
+    started = time.perf_counter()
+    if not store.count_by_type().get("Patient"):
+        load_demo(store, args.patients)
+        ingest(store, [next(SYNTHEA.glob("Chung_Haley_*.json")), big_chart(tmp, 600)], workers=1)
+    load_seconds = time.perf_counter() - started
+    security = SecurityService(store)
+    security.initialize()
+    if security.accounts.get_user("bench") is None:
+        security.accounts.add_user("bench", ["clerk"], password=PASSWORD)
+    app = production_app(Settings(database_url="unused", export_dir=str(tmp / "export")), store)
+    with TestClient(app) as client:
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+        assert token is not None
+        client.post("/login", data={"csrf": token.group(1), "username": "bench", "password": PASSWORD})
+        figures = {
+            "chart": timed(client, f"/patients/{CHUNG}", args.runs),
+            "search": timed(client, "/patients?name=Chung+Haely", args.runs),
+        }
+    result = {
+        "database": store.dialect,
+        "demo_patients": args.patients,
+        "load_seconds": round(load_seconds, 1),
+        "chart_resources": len(store.everything_keys(CHUNG, AccessFilter(types=None, patient_ids=None))),
+        **figures,
+        "targets_ms": TARGETS_MS,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
