@@ -2,13 +2,17 @@
 production app on a SQLite database loaded with all of ../shared/data/synthea-r4.
 
 One server and one browser for the module; each test gets a fresh browser context (cookies).
-Screenshots of the search page and the chart go to docs/screenshots/.
+Screenshots of the search page and the chart go to a temporary folder, or to docs/screenshots/
+when CHARTKEEPER_SCREENSHOTS=1 (so a test run never changes the checkout).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from api.server import serving
@@ -29,7 +33,11 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("CHARTKEEPER_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="ck-screenshots-"))
+)
 
 
 @pytest.fixture(scope="module")
