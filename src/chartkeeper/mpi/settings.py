@@ -26,25 +26,28 @@ from splink import SettingsCreator, block_on
 
 DESIGN_VERSION = 1
 
-#: Pairs sharing any of these are compared; everything else is a non-match without a look.
-#: Each rule is narrow enough for 1M patients on one machine; together they catch one edit
-#: anywhere (a typo in a name is caught by SSN, birth date + phonetic name, phone...).
-BLOCKING_RULES: list[Any] = [
-    block_on("ssn"),
-    block_on("given_name", "family_name"),
-    block_on("birth_date", "family_phonetic"),
-    block_on("birth_date", "given_phonetic"),
-    block_on("birth_date", "postal_code"),
-    block_on("birth_date", "house_number"),
-    block_on("birth_date", "city"),
-    block_on("birth_year", "house_number", "street"),
-    block_on("birth_year", "given_name", "postal_code"),
-    block_on("phone"),
-    block_on("email"),
-    block_on("postal_code", "house_number", "given_phonetic"),
-    block_on("postal_code", "family_name"),
-    "l.given_name = r.family_name and l.family_name = r.given_name",
-]
+#: Pairs sharing all columns of any of these keys are compared; every other pair is a non-match
+#: without a look. Each key is narrow enough for 1M patients on one machine; together they catch
+#: one error anywhere (a typo in a name is caught by SSN, by birth date + the other name, ...).
+#: The real-time lookup uses the very same keys (``keys.py``), so both paths see the same pairs.
+BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
+    ("ssn",),
+    ("given_name", "family_name"),
+    ("birth_date", "family_phonetic"),
+    ("birth_date", "given_phonetic"),
+    ("birth_date", "postal_code"),
+    ("birth_date", "house_number"),
+    ("birth_date", "city"),
+    ("birth_year", "house_number", "street"),
+    ("birth_year", "given_name", "postal_code"),
+    ("phone",),
+    ("email",),
+    ("postal_code", "house_number", "given_phonetic"),
+    ("postal_code", "family_name"),
+)
+#: Given and family name recorded the wrong way round (looked up as the swapped name key).
+SWAPPED_NAMES = "l.given_name = r.family_name and l.family_name = r.given_name"
+BLOCKING_RULES: list[Any] = [block_on(*key) for key in BLOCKING_KEYS] + [SWAPPED_NAMES]
 
 #: High-precision rules used to estimate how often two random records match (Splink's method).
 DETERMINISTIC_RULES: list[Any] = [
@@ -110,9 +113,7 @@ def _birth_date() -> cl.CustomComparison:
             cll.ExactMatchLevel("birth_date"),
             cll.CustomLevel(_SWAPPED, "day and month transposed"),
             cll.DamerauLevenshteinLevel("birth_date", 1),
-            cll.AbsoluteDateDifferenceLevel(
-                "birth_date", input_is_string=True, threshold=1, metric="month"
-            ),
+            cll.AbsoluteDateDifferenceLevel("birth_date", input_is_string=True, threshold=1, metric="month"),
             cll.AbsoluteDateDifferenceLevel("birth_date", input_is_string=True, threshold=1, metric="year"),
             cll.ElseLevel(),
         ],
@@ -121,7 +122,7 @@ def _birth_date() -> cl.CustomComparison:
 
 
 def _levels(col: str, edits: list[int], tf: bool = False) -> cl.CustomComparison:
-    exact = cll.ExactMatchLevel(col)
+    exact: Any = cll.ExactMatchLevel(col)
     if tf:
         exact = exact.configure(tf_adjustment_column=col, tf_adjustment_weight=1.0)
     return cl.CustomComparison(
@@ -173,6 +174,6 @@ def settings_creator() -> SettingsCreator:
         blocking_rules_to_generate_predictions=BLOCKING_RULES,
         comparisons=comparisons(),
         retain_intermediate_calculation_columns=False,
-        retain_matching_columns=False,
+        retain_matching_columns=True,  # Splink keeps the gamma (level) columns only with these
         additional_columns_to_retain=[],
     )

@@ -147,7 +147,9 @@ _BY_KEYS = (
 )
 
 
-def records_by_keys(conn: Connection, key_hashes: Sequence[int], limit: int) -> list[tuple[str, dict[str, Any]]]:
+def records_by_keys(
+    conn: Connection, key_hashes: Sequence[int], limit: int
+) -> list[tuple[str, dict[str, Any]]]:
     """Comparison records sharing any of these blocking keys: the candidates of one patient."""
     if not key_hashes:
         return []
@@ -158,7 +160,9 @@ def records_by_keys(conn: Connection, key_hashes: Sequence[int], limit: int) -> 
 def records(conn: Connection, patient_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(sorted(set(patient_ids))):
-        stmt = select(mpi_record.c.patient_id, mpi_record.c.features).where(mpi_record.c.patient_id.in_(chunk))
+        stmt = select(mpi_record.c.patient_id, mpi_record.c.features).where(
+            mpi_record.c.patient_id.in_(chunk)
+        )
         found.update({row.patient_id: row.features for row in conn.execute(stmt)})
     return found
 

@@ -22,6 +22,7 @@ from chartkeeper.store.schema import (
     mpi_merge,
     mpi_merge_item,
     resource,
+    resource_version,
 )
 
 _CHUNK = 500
@@ -174,7 +175,9 @@ def decisions(conn: Connection, a_id: str | None = None, b_id: str | None = None
 
 
 # -- merges --------------------------------------------------------------------------------------
-def add_merge(conn: Connection, *, source_id: str, target_id: str, now: int, merged_by: str, reason: str) -> int:
+def add_merge(
+    conn: Connection, *, source_id: str, target_id: str, now: int, merged_by: str, reason: str
+) -> int:
     result = conn.execute(
         mpi_merge.insert().values(
             source_id=source_id,
@@ -268,3 +271,27 @@ def resources_pointing_at(conn: Connection, patient_id: str) -> list[tuple[str, 
     keys |= {(r.res_type, r.res_id) for r in conn.execute(referring)}
     keys.discard(("Patient", patient_id))
     return sorted(keys)
+
+
+def contents(
+    conn: Connection, keys: Sequence[tuple[str, str]], versions: dict[tuple[str, str], int] | None = None
+) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    """(version, stored content without server meta) of each key: current, or ``versions[key]``."""
+    found: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for key in keys:
+        stmt = select(resource_version.c.version_id, resource_version.c.content).where(
+            resource_version.c.res_type == key[0], resource_version.c.res_id == key[1]
+        )
+        if versions is not None:
+            stmt = stmt.where(resource_version.c.version_id == versions[key])
+        else:
+            stmt = stmt.where(
+                resource_version.c.version_id
+                == select(resource.c.version_id)
+                .where(resource.c.res_type == key[0], resource.c.res_id == key[1])
+                .scalar_subquery()
+            )
+        row = conn.execute(stmt).first()
+        if row is not None and row.content is not None:
+            found[key] = (int(row.version_id), row.content)
+    return found

@@ -183,7 +183,9 @@ mpi_config = Table(
     Column("created_by", Text, nullable=False),
     Column("link_threshold", Float, nullable=False),
     Column("review_threshold", Float, nullable=False),
-    Column("policy", String(16), nullable=False, comment="review: queue certain pairs too; merge: merge them"),
+    Column(
+        "policy", String(16), nullable=False, comment="review: queue certain pairs too; merge: merge them"
+    ),
     Column("note", Text, nullable=True),
 )
 

@@ -26,7 +26,9 @@ def upgrade() -> None:
     op.create_table(
         "mpi_model",
         _pk("version"),
-        sa.Column("design_version", sa.Integer, nullable=False, comment="mpi.settings.DESIGN_VERSION trained"),
+        sa.Column(
+            "design_version", sa.Integer, nullable=False, comment="mpi.settings.DESIGN_VERSION trained"
+        ),
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("created_by", sa.Text, nullable=False),
         sa.Column("record_count", sa.Integer, nullable=False, comment="patients it was trained on"),
