@@ -11,6 +11,7 @@ import typer
 
 from chartkeeper.cli import common
 from chartkeeper.cli.common import console, fail
+from chartkeeper.cli.mpi import mpi_app
 from chartkeeper.config import DATABASE_URL_ENV, load_settings
 from chartkeeper.intake.models import IngestReport
 
@@ -183,6 +184,8 @@ def serve(
     console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect})")
     uvicorn.run(create_app(store), host=host, port=port, log_level="info")
 
+
+app.add_typer(mpi_app, name="mpi")
 
 quarantine_app = typer.Typer(help="Rejected input, kept with its reason.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
