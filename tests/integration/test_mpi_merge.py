@@ -16,7 +16,6 @@ from chartkeeper.security.caller import local_caller
 from chartkeeper.security.ports import MemoryAuditSink
 from chartkeeper.store import mpi_review
 from chartkeeper.store.repository import Store
-
 from mpi_people import observation, population, write
 
 CALLER = local_caller("tester")
