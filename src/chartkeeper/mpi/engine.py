@@ -40,6 +40,28 @@ def duckdb_api(threads: int = 2, memory_limit: str = "6GB") -> DuckDBAPI:
     return DuckDBAPI(connection=con)
 
 
+def local_spark(cores: int = 2, memory: str = "2g") -> Any:
+    """A local Spark session with Splink's similarity UDFs (Jaro-Winkler, Damerau-Levenshtein)."""
+    import tempfile
+
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    spark = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName("chartkeeper-mpi")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.memory", memory)
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="chartkeeper-spark-"))  # Splink checkpoints
+    return spark
+
+
 def spark_api(spark: Any) -> Any:
     """Splink on a Spark session (for populations beyond one machine's memory)."""
     from splink import SparkAPI
@@ -96,8 +118,25 @@ def train(df: pd.DataFrame, api: Any, seed: int = 1) -> tuple[dict[str, Any], di
     return model, summary
 
 
+def for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The stored model rendered for another SQL dialect: the design's SQL in that dialect with
+    the trained parameters (m, u, the prior) copied level by level. The stored JSON is DuckDB's."""
+    if dialect == model.get("sql_dialect"):
+        return model
+    out = design.settings_creator().get_settings(dialect).as_dict()
+    out["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    for mine, trained in zip(out["comparisons"], model["comparisons"], strict=True):
+        for level, learned in zip(mine["comparison_levels"], trained["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability"):
+                if key in learned:
+                    level[key] = learned[key]
+    return out
+
+
 def predict(model: dict[str, Any], df: pd.DataFrame, api: Any, min_probability: float) -> pd.DataFrame:
     """Every blocked pair scoring at least ``min_probability``: ids, probability, weight, gammas."""
+    if type(api).__name__ == "SparkAPI":
+        model = for_dialect(model, "spark")
     linker = Linker(_register(api, df), model, log_level=_QUIET)
     result = linker.inference.predict(threshold_match_probability=min_probability)
     wanted = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
