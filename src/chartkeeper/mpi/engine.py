@@ -123,7 +123,7 @@ def for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
     the trained parameters (m, u, the prior) copied level by level. The stored JSON is DuckDB's."""
     if dialect == model.get("sql_dialect"):
         return model
-    out = design.settings_creator().get_settings(dialect).as_dict()
+    out: dict[str, Any] = design.settings_creator().get_settings(dialect).as_dict()  # type: ignore[no-untyped-call]
     out["probability_two_random_records_match"] = model["probability_two_random_records_match"]
     for mine, trained in zip(out["comparisons"], model["comparisons"], strict=True):
         for level, learned in zip(mine["comparison_levels"], trained["comparison_levels"], strict=True):
