@@ -14,6 +14,8 @@ Policy = Literal["review", "merge"]
 #: almost none was a true one; between them a person decides.
 DEFAULT_LINK_THRESHOLD = 0.99
 DEFAULT_REVIEW_THRESHOLD = 0.5
+#: Splink's label of a comparison's last level: nothing in the field agrees.
+ELSE_LEVEL = "All other comparisons"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +30,18 @@ class MpiConfig:
     review_threshold: float = DEFAULT_REVIEW_THRESHOLD
     policy: Policy = "review"
 
-    def decide(self, probability: float) -> PairDecision:
-        if probability >= self.link_threshold:
+    def decide(self, probability: float, evidence: dict[str, str] | None = None) -> PairDecision:
+        """The model's call, overruled by identity conflicts the independence model cannot see.
+
+        Fellegi-Sunter adds evidence field by field, so look-alike relatives (twins sharing a
+        family name, birth date, address and phone) can outscore a different SSN. Registration
+        practice says otherwise: two recorded SSNs that differ beyond a typo plus an unrelated
+        given name are two people (nonmatch); a conflicting SSN alone is never certain (review).
+        """
+        conflict = evidence is not None and evidence.get("ssn") == ELSE_LEVEL
+        if conflict and evidence is not None and evidence.get("given_name") == ELSE_LEVEL:
+            return "nonmatch"
+        if probability >= self.link_threshold and not conflict:
             return "link"
         if probability >= self.review_threshold:
             return "review"

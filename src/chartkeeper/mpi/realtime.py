@@ -63,7 +63,14 @@ class RealtimeMatcher:
                 continue  # gone from the index, or no trained model yet (`mpi scan` trains one)
             pairs = self.score(store, scorer, record)
             decided = [
-                ScoredPair(p.a, p.b, p.probability, p.match_weight, config.decide(p.probability), p.evidence)
+                ScoredPair(
+                    p.a,
+                    p.b,
+                    p.probability,
+                    p.match_weight,
+                    config.decide(p.probability, p.evidence),
+                    p.evidence,
+                )
                 for p in pairs
             ]
             with store.transaction() as conn:

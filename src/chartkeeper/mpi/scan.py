@@ -87,7 +87,9 @@ def scored_pairs(predictions: pd.DataFrame, model: dict[str, Any], config: MpiCo
         a, b = ordered(str(left), str(right))
         evidence = {f: labels[f].get(int(g[row]), str(g[row])) for f, g in zip(fields, gammas, strict=True)}
         pairs.append(
-            ScoredPair(a, b, float(probability), float(weight), config.decide(probability), evidence)
+            ScoredPair(
+                a, b, float(probability), float(weight), config.decide(probability, evidence), evidence
+            )
         )
     pairs.sort(key=lambda p: (-p.probability, p.a, p.b))
     return pairs
