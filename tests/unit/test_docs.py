@@ -31,6 +31,14 @@ def test_readme_names_every_command_and_setting() -> None:
         "quarantine show",
         "demo",
         "serve",
+        "mpi scan",
+        "mpi config",
+        "mpi queue",
+        "mpi decide",
+        "mpi merge",
+        "mpi unmerge",
+        "mpi golden",
+        "mpi match",
     ):
         assert f"chartkeeper {command}" in readme, command
     for setting in (
