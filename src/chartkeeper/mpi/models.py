@@ -31,16 +31,14 @@ class MpiConfig:
     policy: Policy = "review"
 
     def decide(self, probability: float, evidence: dict[str, str] | None = None) -> PairDecision:
-        """The model's call, overruled by identity conflicts the independence model cannot see.
+        """The model's call; an identity conflict caps it at ``review``.
 
         Fellegi-Sunter adds evidence field by field, so look-alike relatives (twins sharing a
-        family name, birth date, address and phone) can outscore a different SSN. Registration
-        practice says otherwise: two recorded SSNs that differ beyond a typo plus an unrelated
-        given name are two people (nonmatch); a conflicting SSN alone is never certain (review).
+        family name, birth date, address and phone) outscore a different SSN. Two recorded SSNs
+        that differ beyond a typo are therefore never certain: a person decides. (They are not
+        made non-matches: on FEBRL, true duplicates with such SSNs look exactly the same.)
         """
         conflict = evidence is not None and evidence.get("ssn") == ELSE_LEVEL
-        if conflict and evidence is not None and evidence.get("given_name") == ELSE_LEVEL:
-            return "nonmatch"
         if probability >= self.link_threshold and not conflict:
             return "link"
         if probability >= self.review_threshold:
