@@ -86,9 +86,6 @@ def test_thresholds_and_pair_order() -> None:
 def test_identity_conflicts_overrule_the_score() -> None:
     config = MpiConfig(0.99, 0.5)
     twins = {"given_name": "All other comparisons", "ssn": "All other comparisons"}
-    assert config.decide(1.0, twins) == "nonmatch"  # look-alike relatives: two people
-    assert (
-        config.decide(1.0, {"given_name": "Exact match on given_name", "ssn": "All other comparisons"})
-        == "review"
-    )
+    assert config.decide(1.0, twins) == "review"  # look-alike relatives: a person decides
+    assert config.decide(0.3, twins) == "nonmatch"
     assert config.decide(1.0, {"given_name": "Exact match", "ssn": "missing"}) == "link"
