@@ -242,6 +242,7 @@ def scale(n: int, lookups: int, workdir: Path) -> dict[str, Any]:
         "scan_peak_gb": round(peak_gb, 2),
         "scan_summary": out.stderr.decode().strip().splitlines()[-1:],
         "accuracy": score(predicted, truth),  # type: ignore[arg-type]
+        "accuracy_link_only": score(linked, truth),  # type: ignore[arg-type]
         "meets_target": scan_seconds <= TARGET_SCAN_SECONDS and peak_gb <= TARGET_PEAK_GB,
     }
     if lookups:
