@@ -233,6 +233,7 @@ def scale(n: int, lookups: int, workdir: Path) -> dict[str, Any]:
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
     rows = [orjson.loads(line) for line in out.stdout.splitlines()]
     predicted = {tuple(sorted((r["a"][8:], r["b"][8:]))) for r in rows if r["decision"] != "nonmatch"}  # type: ignore[misc]
+    linked = {tuple(sorted((r["a"][8:], r["b"][8:]))) for r in rows if r["decision"] == "link"}  # type: ignore[misc]
     truth = _truth_pairs(n)
     result: dict[str, Any] = {
         "patients": n,
