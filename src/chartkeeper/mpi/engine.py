@@ -181,9 +181,13 @@ class PairScorer:
     """
 
     def __init__(self, model: dict[str, Any], cache_key: str) -> None:
+        import duckdb
+
         self.model = model
         self.cache_key = cache_key
-        self.api = duckdb_api(threads=1, memory_limit="512MB")
+        self.con = duckdb.connect()
+        self.con.execute("SET threads=1")
+        self.api = DuckDBAPI(connection=self.con)
 
     def score(self, left: dict[str, Any], right: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         from splink.internals.realtime import compare_records
@@ -197,7 +201,7 @@ class PairScorer:
 
     def _clear(self) -> None:
         """Drop the per-call tables Splink left behind (a long-running process must not grow)."""
-        con = self.api._con
+        con = self.con
         for name, kind in con.execute(
             "select table_name, table_type from information_schema.tables where table_name like '__splink__%'"
         ).fetchall():

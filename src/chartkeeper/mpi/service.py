@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chartkeeper.errors import Forbidden, InvalidInput
+from chartkeeper.errors import ChartkeeperError, Forbidden, InvalidInput
 from chartkeeper.mpi import golden, index, merge, queue, realtime
 from chartkeeper.mpi import scan as scanning
 from chartkeeper.mpi.models import MergeResult, MpiConfig, Policy, QueueItem, ScanReport, ScoredPair, Verdict
@@ -103,7 +103,7 @@ class MpiService:
             )
             try:
                 self.decide(caller, f"{pair.a},{pair.b}", "merge", reason)
-            except Exception:  # noqa: S112 - one pair's conflict must not stop the others; it stays queued
+            except ChartkeeperError:  # a conflict on one pair must not stop the others; it stays queued
                 continue
             merged += 1
         return merged
