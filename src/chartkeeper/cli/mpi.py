@@ -54,7 +54,8 @@ def scan(
     console.print(
         f"mpi scan: {summary['patients']} patients, {summary['pairs']} pairs scored, {summary['links']} link, "
         f"{summary['reviews']} review, {summary['queued']} newly queued, {summary['merged']} merged "
-        f"(model v{summary['model_version']}{', trained now' if summary['trained'] else ''})"
+        f"(model v{summary['model_version']}{', trained now' if summary['trained'] else ''}); "
+        f"seconds: {orjson.dumps(summary['seconds']).decode()}"
     )
 
 
