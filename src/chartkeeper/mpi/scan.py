@@ -36,21 +36,21 @@ def scan(
 ) -> tuple[ScanReport, list[ScoredPair]]:
     """Score the whole store; return the report and every pair at or above ``min_probability``."""
     report = ScanReport()
-    clock = time.perf_counter()
+    clock = _Clock()
     records = list(current_records(store))
     report.patients = len(records)
-    report.seconds["read"] = _lap(clock)
+    report.seconds["read"] = clock.lap()
     if len(records) < 2:
         return report, []
     stored = None if retrain else load_model(store)
     if stored is None:
         stored = train_and_store(store, records, by, train_sample, api)
         report.trained = True
-        report.seconds["train"] = _lap(clock)
+        report.seconds["train"] = clock.lap()
     report.model_version, model = stored
     df = engine.frame(records)
     predictions = engine.predict(model, df, api or engine.duckdb_api(), min_probability)
-    report.seconds["predict"] = _lap(clock)
+    report.seconds["predict"] = clock.lap()
     config = load_config(store)
     pairs = scored_pairs(predictions, model, config)
     report.pairs = len(pairs)
@@ -63,12 +63,20 @@ def scan(
         report.queued = mpi_review.save_candidates(
             conn, candidate_rows(pairs, report.model_version, "scan"), now_us()
         )
-    report.seconds["store"] = _lap(clock)
+    report.seconds["store"] = clock.lap()
     return report, pairs
 
 
-def _lap(start: float) -> float:
-    return round(time.perf_counter() - start, 2)
+class _Clock:
+    """Seconds per step (not cumulative)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        spent, self.last = now - self.last, now
+        return round(spent, 2)
 
 
 def scored_pairs(predictions: pd.DataFrame, model: dict[str, Any], config: MpiConfig) -> list[ScoredPair]:
