@@ -170,11 +170,18 @@ def _plan(
     return writes, befores
 
 
-def unmerge(store: Store, merge_id: int, unmerged_by: str, reason: str) -> MergeResult:
+def unmerge(
+    store: Store,
+    merge_id: int,
+    unmerged_by: str,
+    reason: str,
+    also: Callable[[Connection, str, str], None] | None = None,
+) -> MergeResult:
     """Write back, as new versions, exactly the content each resource had before the merge.
 
     Refuses (Conflict) when a resource the merge wrote has changed since: restoring it would
     silently undo that later change; such a chart needs a person, not a blind undo.
+    ``also(conn, source, target)`` runs in the same transaction (the decision it implies).
     """
     if not reason.strip():
         raise InvalidInput("an unmerge needs a reason")
@@ -202,6 +209,8 @@ def unmerge(store: Store, merge_id: int, unmerged_by: str, reason: str) -> Merge
         store.apply(writes, conn)
         after = sql.lock_resources(conn, list(first))
         sql.mark_unmerged(conn, merge_id, now=now, by=unmerged_by, reason=reason)
+        if also is not None:
+            also(conn, row.source_id, row.target_id)
     return MergeResult(
         merge_id,
         row.source_id,

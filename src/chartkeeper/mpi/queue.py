@@ -8,6 +8,8 @@ decision claiming a merge that did not happen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import InvalidInput, NotFound
@@ -100,11 +102,14 @@ def _record(
     return pk
 
 
-def record_decision(store: Store, a: str, b: str, verdict: str, by: str, reason: str) -> int:
-    """Append a decision outside the queue (an unmerge says: these two are distinct)."""
-    a, b = ordered(a, b)
-    with store.transaction() as conn:
-        return _record(conn, a, b, verdict, by, reason, None, None)
+def record_distinct(by: str, reason: str) -> Callable[[Connection, str, str], None]:
+    """For an unmerge: append, in its transaction, the decision it implies (two people)."""
+
+    def record(conn: Connection, a: str, b: str) -> None:
+        first, second = ordered(a, b)
+        _record(conn, first, second, "distinct", by, reason, None, None)
+
+    return record
 
 
 def _older(store: Store, a: str, b: str) -> str:

@@ -181,10 +181,8 @@ class MpiService:
     def unmerge(self, caller: Caller, merge_id: int, reason: str) -> MergeResult:
         """Undo a merge: every resource it wrote gets its pre-merge content back (new versions)."""
         self._require(caller, Action.UPDATE, "$unmerge")
-        result = merge.unmerge(self.store, merge_id, caller.subject, reason)
-        queue.record_decision(
-            self.store, result.source, result.target, "distinct", caller.subject, f"unmerge: {reason}"
-        )
+        decision = queue.record_distinct(caller.subject, f"unmerge: {reason}")
+        result = merge.unmerge(self.store, merge_id, caller.subject, reason, also=decision)
         self._after_merge(caller, result, "$unmerge")
         return result
 
