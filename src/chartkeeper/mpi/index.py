@@ -27,9 +27,11 @@ def is_replaced(patient: dict[str, Any]) -> bool:
 
 
 def current_records(store: Store) -> Iterator[dict[str, str | None]]:
-    for version in store.iter_current("Patient"):
-        if version.content is not None and not is_replaced(version.content):
-            yield features(version.content)
+    """Comparison records of every current Patient that no merge replaced."""
+    with store.reading() as conn:
+        for content in sql.patient_contents(conn):
+            if not is_replaced(content):
+                yield features(content)
 
 
 def index_rows(

@@ -6,15 +6,23 @@ fetch it (every function takes the caller's connection, so it joins the caller's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
 from chartkeeper.store.dialect import bulk_insert
-from chartkeeper.store.schema import mpi_config, mpi_key, mpi_model, mpi_record, mpi_term_frequency
+from chartkeeper.store.schema import (
+    mpi_config,
+    mpi_key,
+    mpi_model,
+    mpi_record,
+    mpi_term_frequency,
+    resource,
+    resource_version,
+)
 
 _CHUNK = 500
 
@@ -22,6 +30,33 @@ _CHUNK = 500
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# -- the Patients to index ---------------------------------------------------------------------------
+_PATIENTS = (
+    select(resource_version.c.content)
+    .select_from(
+        resource.join(
+            resource_version,
+            and_(
+                resource_version.c.resource_pk == resource.c.pk,
+                resource_version.c.version_id == resource.c.version_id,
+            ),
+        )
+    )
+    .where(resource.c.res_type == "Patient", resource.c.deleted.is_(False))
+)
+
+
+def patient_contents(conn: Connection) -> Iterator[dict[str, Any]]:
+    """Every current Patient's stored JSON, in one streamed query.
+
+    One pass, no paging: the store's keyset-paged ``iter_current`` filtered by type re-sorts the
+    type's rows for every page on SQLite (25 s for 100,000 Patients against 0.5 s for this).
+    """
+    result = conn.execution_options(stream_results=True, yield_per=2000).execute(_PATIENTS)
+    for row in result:
+        yield row.content
 
 
 # -- model ----------------------------------------------------------------------------------------
