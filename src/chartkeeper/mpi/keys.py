@@ -13,7 +13,7 @@ from typing import Any
 
 from chartkeeper.mpi.settings import BLOCKING_KEYS
 
-_NAME_KEY = BLOCKING_KEYS.index(("given_name", "family_name"))
+_NAME_KEYS = [(n, k) for n, k in enumerate(BLOCKING_KEYS) if k[:2] == ("given_name", "family_name")]
 
 
 def key_hash(rule: int, values: tuple[Any, ...]) -> int:
@@ -33,9 +33,11 @@ def record_keys(record: Mapping[str, Any]) -> list[int]:
 
 
 def lookup_keys(record: Mapping[str, Any]) -> list[int]:
-    """The keys to look up for a record: its own, plus its name key with given/family swapped."""
+    """The keys to look up for a record: its own, plus its name keys with given/family swapped."""
     found = record_keys(record)
     given, family = record.get("given_name"), record.get("family_name")
-    if given and family:
-        found.append(key_hash(_NAME_KEY, (family, given)))
+    for rule, columns in _NAME_KEYS:
+        rest = tuple(record.get(c) for c in columns[2:])
+        if given and family and all(v is not None and v != "" for v in rest):
+            found.append(key_hash(rule, (family, given, *rest)))
     return found

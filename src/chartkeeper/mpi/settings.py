@@ -24,15 +24,19 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 
-DESIGN_VERSION = 1
+DESIGN_VERSION = 2
 
 #: Pairs sharing all columns of any of these keys are compared; every other pair is a non-match
-#: without a look. Each key is narrow enough for 1M patients on one machine; together they catch
-#: one error anywhere (a typo in a name is caught by SSN, by birth date + the other name, ...).
+#: without a look. Each key is narrow enough for 1M patients on one machine (design 2 split the
+#: name, phone and postal-code + family keys, which grow quadratically with the population:
+#: 55 M pairs from postal code + family name alone at 1M); together they catch one error anywhere (a typo in a name is caught by SSN, by birth date + the other name, ...).
 #: The real-time lookup uses the very same keys (``keys.py``), so both paths see the same pairs.
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("ssn",),
-    ("given_name", "family_name"),
+    ("given_name", "family_name", "birth_year"),
+    ("given_name", "family_name", "postal_code"),
+    ("given_name", "family_name", "house_number"),
+    ("given_name", "family_name", "city"),
     ("birth_date", "family_phonetic"),
     ("birth_date", "given_phonetic"),
     ("birth_date", "postal_code"),
@@ -40,10 +44,13 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("birth_date", "city"),
     ("birth_year", "house_number", "street"),
     ("birth_year", "given_name", "postal_code"),
-    ("phone",),
+    ("phone", "given_phonetic"),
+    ("phone", "birth_year"),
     ("email",),
     ("postal_code", "house_number", "given_phonetic"),
-    ("postal_code", "family_name"),
+    ("postal_code", "family_name", "birth_year"),
+    ("postal_code", "family_name", "given_phonetic"),
+    ("postal_code", "family_name", "house_number"),
 )
 #: Given and family name recorded the wrong way round (looked up as the swapped name key).
 SWAPPED_NAMES = "l.given_name = r.family_name and l.family_name = r.given_name"
