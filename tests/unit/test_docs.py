@@ -49,6 +49,14 @@ def test_readme_names_every_command_and_setting() -> None:
         "code queue",
         "code assign",
         "code dnfb",
+        "mpi scan",
+        "mpi config",
+        "mpi queue",
+        "mpi decide",
+        "mpi merge",
+        "mpi unmerge",
+        "mpi golden",
+        "mpi match",
     ):
         assert f"chartkeeper {command}" in readme, command
     for setting in (

@@ -11,6 +11,7 @@ import typer
 
 from chartkeeper.cli import common, security_cmds
 from chartkeeper.cli.common import console, fail
+from chartkeeper.cli.mpi import mpi_app
 from chartkeeper.config import DATABASE_URL_ENV, load_settings
 from chartkeeper.intake.models import IngestReport
 
@@ -246,6 +247,8 @@ def mllp(
 from chartkeeper.cli.coding import code_app  # noqa: E402
 
 app.add_typer(code_app, name="code")
+
+app.add_typer(mpi_app, name="mpi")
 
 quarantine_app = typer.Typer(help="Rejected input, kept with its reason.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")

@@ -267,3 +267,120 @@ hl7_merge_request = Table(
         "status", String(16), nullable=False, default="recorded", comment="recorded (until the MPI merges)"
     ),
 )
+
+
+# -- master patient index (docs/mpi.md) ----------------------------------------------------------
+# The trained matching model, every version kept (the latest is used): Splink's own JSON.
+mpi_model = Table(
+    "mpi_model",
+    metadata,
+    Column("version", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("design_version", Integer, nullable=False, comment="mpi.settings.DESIGN_VERSION trained"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("record_count", Integer, nullable=False, comment="patients it was trained on"),
+    Column("model", JSON, nullable=False, comment="Splink settings with trained m/u values"),
+    Column("summary", JSON, nullable=False, comment="training facts: lambda, seconds, engine"),
+)
+
+# Thresholds and policy: append-only, the latest row is in force (who changed what, when).
+mpi_config = Table(
+    "mpi_config",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("link_threshold", Float, nullable=False),
+    Column("review_threshold", Float, nullable=False),
+    Column(
+        "policy", String(16), nullable=False, comment="review: queue certain pairs too; merge: merge them"
+    ),
+    Column("note", Text, nullable=True),
+)
+
+# The index itself: one comparison record per current Patient, and its blocking keys.
+mpi_record = Table(
+    "mpi_record",
+    metadata,
+    Column("patient_id", String(64), primary_key=True),
+    Column("features", JSON, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+mpi_key = Table(
+    "mpi_key",
+    metadata,
+    Column("key_hash", BigInteger, primary_key=True, autoincrement=False, comment="hash of rule + values"),
+    Column("patient_id", String(64), primary_key=True),
+)
+Index("ix_mpi_key_patient", mpi_key.c.patient_id)
+mpi_term_frequency = Table(
+    "mpi_term_frequency",
+    metadata,
+    Column("column_name", String(64), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("frequency", Float, nullable=False),
+)
+
+# Pairs found by a scan or the real-time hook, waiting for (or past) a decision. a_id < b_id.
+mpi_candidate = Table(
+    "mpi_candidate",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("a_id", String(64), nullable=False),
+    Column("b_id", String(64), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("match_weight", Float, nullable=False),
+    Column("decision", String(16), nullable=False, comment="link or review (the model's call)"),
+    Column("evidence", JSON, nullable=False, comment="comparison level per field"),
+    Column("model_version", Integer, nullable=False),
+    Column("source", String(16), nullable=False, comment="scan or realtime"),
+    Column("found_at", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, comment="open or decided"),
+    UniqueConstraint("a_id", "b_id", name="uq_mpi_candidate_pair"),
+)
+Index("ix_mpi_candidate_status", mpi_candidate.c.status, mpi_candidate.c.probability)
+
+# A person's decision on a pair: append-only, so none is ever lost; the latest one counts.
+mpi_decision = Table(
+    "mpi_decision",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("a_id", String(64), nullable=False),
+    Column("b_id", String(64), nullable=False),
+    Column("decision", String(16), nullable=False, comment="merge or distinct"),
+    Column("decided_at", BigInteger, nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("probability", Float, nullable=True, comment="the model's score when decided"),
+    Column("merge_pk", BigInteger, nullable=True),
+)
+Index("ix_mpi_decision_pair", mpi_decision.c.a_id, mpi_decision.c.b_id)
+
+# A merge and every resource version it wrote: enough to restore each one exactly.
+mpi_merge = Table(
+    "mpi_merge",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("source_id", String(64), nullable=False, comment="the Patient replaced"),
+    Column("target_id", String(64), nullable=False, comment="the surviving Patient"),
+    Column("merged_at", BigInteger, nullable=False),
+    Column("merged_by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(16), nullable=False, comment="merged or unmerged"),
+    Column("unmerged_at", BigInteger, nullable=True),
+    Column("unmerged_by", Text, nullable=True),
+    Column("unmerge_reason", Text, nullable=True),
+)
+Index("ix_mpi_merge_source", mpi_merge.c.source_id)
+Index("ix_mpi_merge_target", mpi_merge.c.target_id)
+mpi_merge_item = Table(
+    "mpi_merge_item",
+    metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("merge_pk", BigInteger, nullable=False),
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version_before", Integer, nullable=False),
+    Column("version_after", Integer, nullable=False),
+)
+Index("ix_mpi_merge_item_merge", mpi_merge_item.c.merge_pk)

@@ -1,0 +1,1 @@
+"""Master patient index: find, review, merge and unmerge duplicate patients (docs/mpi.md)."""
