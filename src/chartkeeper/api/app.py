@@ -12,9 +12,11 @@ from chartkeeper.api.auth import token_router
 from chartkeeper.api.bearer import current_caller
 from chartkeeper.api.bulk import bulk_export_router
 from chartkeeper.api.limits import BodyLimit
+from chartkeeper.api.merge import merge_router
 from chartkeeper.api.routes import router
 from chartkeeper.config import Settings
 from chartkeeper.export.bulk.service import BulkExportService
+from chartkeeper.mpi.service import MpiService
 from chartkeeper.records import RecordService
 from chartkeeper.records.models import Matcher, Searcher
 from chartkeeper.records.search import SearchService
@@ -38,6 +40,7 @@ def create_app(
     token_service: SecurityService | None = None,
     bulk: BulkExportService | None = None,
     status_page: bool = True,
+    mpi: MpiService | None = None,
 ) -> FastAPI:
     """The application. ``store`` defaults to one opened from ``settings.database_url``;
     ``authenticator`` turns bearer tokens into Callers and ``audit`` records every access (both
@@ -70,6 +73,9 @@ def create_app(
         app.include_router(bulk_export_router(bulk, current_caller), prefix="/fhir")
         app.router.on_shutdown.append(bulk.close)
         features.append("bulk-export")
+    if mpi is not None:  # before /{type}/{id}/... routes
+        app.include_router(merge_router(mpi), prefix="/fhir")
+        features.append("merge")
     app.state.features = tuple(features)
     app.include_router(router, prefix="/fhir")
     add_status_routes(app, store, status_page=status_page)
@@ -79,7 +85,8 @@ def create_app(
 
 def production_app(settings: Settings, store: Store) -> FastAPI:
     """The app ``chartkeeper serve`` runs: real sign-in (the SecurityService), the hash-chained
-    audit trail with group commit, bulk export into ``settings.export_dir``, and the records
+    audit trail with group commit, bulk export into ``settings.export_dir``, ``Patient/$merge``
+    through the master patient index, and the records
     staff's web workspace at ``/``."""
     trail = GroupCommitAuditTrail(AuditTrail(store))
     security = SecurityService(
@@ -94,6 +101,7 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
         token_service=security,
         bulk=bulk,
         status_page=False,
+        mpi=MpiService(store, trail),
     )
     install_workspace(app, security=security, records=app.state.records)
     return app

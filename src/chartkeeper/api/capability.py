@@ -84,6 +84,14 @@ def _with_features(statement: dict[str, Any], base: str, features: tuple[str, ..
                 name = "patient-export" if entry["type"] == "Patient" else "group-export"
                 # a new list: the entries share theirs with the cached statement
                 entry["operation"] = [*entry["operation"], {"name": "export", "definition": _EXPORT + name}]
+    if "merge" in features:
+        for entry in rest["resource"]:
+            if entry["type"] == "Patient":
+                # the Patient $merge of FHIR R5, as Chartkeeper implements it (see docs/mpi.md)
+                entry["operation"] = [
+                    *entry["operation"],
+                    {"name": "merge", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-merge"},
+                ]
     if "smart" in features:
         token = base.rsplit("/fhir", 1)[0] + "/auth/token"
         rest["security"] = {
