@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import Gone, NotFound
 from chartkeeper.fhir.resource import with_server_meta
+from chartkeeper.store.dialect import not_indexed
 from chartkeeper.store.models import StoredVersion
 from chartkeeper.store.schema import resource, resource_version
 
@@ -111,7 +112,10 @@ def iter_current(
             .limit(batch)
         )
         if res_type is not None:
-            stmt = stmt.where(resource.c.res_type == res_type)
+            # walk the primary key and test the type row by row: with the (type, last_updated)
+            # index SQLite re-sorted the whole type for every page (quadratic: 25 s instead of
+            # 0.5 s for 100,000 patients)
+            stmt = stmt.where(not_indexed(resource.c.res_type) == res_type)
         if since is not None:
             stmt = stmt.where(resource.c.last_updated >= since)
         rows = conn.execute(stmt).all()

@@ -43,3 +43,24 @@ def test_reads_of_one_resource_s_versions_use_keys_not_scans(sqlite_database_url
         assert "SCAN" not in plan and "(res_type=? AND res_id=?)" in plan, plan
         assert "resource_version USING INDEX sqlite_autoindex_resource_version_1 (resource_pk=?" in plan, plan
     engine.dispose()
+
+
+def test_iterating_one_type_walks_the_primary_key(sqlite_database_url: str) -> None:
+    """iter_current(type) pages by pk: it must not sort the whole type for every page (it did
+    with the (type, last_updated) index: quadratic, 25 s instead of 0.5 s at 100,000 patients)."""
+    from sqlalchemy import event
+
+    from chartkeeper.store import reader
+
+    engine = open_engine(sqlite_database_url)
+    migrate.upgrade(engine)
+    seen: list[tuple[str, object]] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda c, cur, sql, params, ctx, many: seen.append((sql, params))
+    )
+    with engine.connect() as conn:
+        list(reader.iter_current(conn, "Patient"))
+        sql, params = next((q, p) for q, p in seen if "resource_version" in q)
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+    engine.dispose()
+    assert "TEMP B-TREE" not in plan and "ix_resource_type_updated" not in plan, plan
