@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +49,7 @@ class BulkExportService:
         self.retention_us, self.max_per_file = retention_us, max_per_file
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-export")
         self._cancel: dict[str, threading.Event] = {}
+        self._running: dict[str, Future[None]] = {}
         self._fail_interrupted()
 
     def close(self) -> None:
@@ -66,7 +67,9 @@ class BulkExportService:
             raise
         self.folder.save(job)
         cancel = self._cancel[job.job_id] = threading.Event()
-        self._executor.submit(run_job, self.store, self.folder, job, cancel, self.max_per_file)
+        self._running[job.job_id] = self._executor.submit(
+            run_job, self.store, self.folder, job, cancel, self.max_per_file
+        )
         self._audit(caller, "success", request, f"job {job.job_id}: {', '.join(job.types)}", job)
         self._expire_old()
         return job.job_id
@@ -167,9 +170,13 @@ class BulkExportService:
     def _expire_old(self) -> None:
         cutoff = now_us() - self.retention_us
         for job in self.folder.all_jobs():
+            future = self._running.get(job.job_id)
+            if future is not None and not future.done():
+                continue  # its runner may still be writing job.json
             if job.finished is not None and job.finished < cutoff:
                 self.folder.remove(job.job_id)
                 self._cancel.pop(job.job_id, None)
+                self._running.pop(job.job_id, None)
 
     def _fail_interrupted(self) -> None:
         """A job left in progress by a stopped server will never finish: say so to its poller."""
