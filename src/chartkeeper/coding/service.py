@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import orjson
-
 from chartkeeper.coding.cases import Snapshot, ref_id
 from chartkeeper.coding.codeset import default_codeset
 from chartkeeper.coding.models import ICD10CM_SYSTEM, AssignResult
@@ -22,15 +20,14 @@ from chartkeeper.coding.suggest import default_suggester
 from chartkeeper.coding.validate import Report, default_validator, review_snapshot
 from chartkeeper.errors import Forbidden, InvalidInput, NotFound
 from chartkeeper.fhir.instant import format_instant, now_us
-from chartkeeper.fhir.resource import fingerprint, without_server_meta
-from chartkeeper.fhir.search.extract import extract_index_values
+from chartkeeper.fhir.resource import without_server_meta
 from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AccessEvent, AuditAction, AuditSink
 from chartkeeper.security.scopes import Action
 from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
-from chartkeeper.store.writer import index_rows
+from chartkeeper.store.resources import resource_write
 
 _DX_ROLE = "http://terminology.hl7.org/CodeSystem/diagnosis-role"
 _CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
@@ -245,13 +242,4 @@ def _resource_write(res_type: str, res_id: str, resource: dict[str, Any]) -> Res
     errors = [i for i in validate_resource(stored) if i.is_error]
     if errors:
         raise InvalidInput(f"{res_type}/{res_id} would not be valid FHIR: {errors[0].message}", errors)
-    index = extract_index_values(stored)
-    patient = index.compartment_patients[0] if index.compartment_patients else None
-    return ResourceWrite(
-        res_type=res_type,
-        res_id=res_id,
-        content=orjson.dumps(stored).decode(),
-        fingerprint=fingerprint(stored),
-        index=index_rows(res_type, index),
-        patient_id=patient,
-    )
+    return resource_write(res_type, res_id, stored)

@@ -17,35 +17,17 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import Conflict, InvalidInput, NotFound
 from chartkeeper.fhir.instant import now_us
-from chartkeeper.fhir.resource import fingerprint, without_server_meta
-from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.mpi.models import MergeResult
 from chartkeeper.store import mpi_review as sql
 from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
-from chartkeeper.store.writer import index_rows
+from chartkeeper.store.resources import resource_write
 
 Key = tuple[str, str]
-
-
-def resource_write(res_type: str, res_id: str, resource: dict[str, Any]) -> ResourceWrite:
-    """Serialize, fingerprint and index one resource (as intake does for what it receives)."""
-    stored = without_server_meta(resource)
-    index = extract_index_values(stored)
-    patient = index.compartment_patients[0] if index.compartment_patients else None
-    return ResourceWrite(
-        res_type=res_type,
-        res_id=res_id,
-        content=orjson.dumps(stored).decode(),
-        fingerprint=fingerprint(stored),
-        index=index_rows(res_type, index),
-        patient_id=patient,
-    )
 
 
 def repoint(value: Any, source: str, target: str) -> Any:

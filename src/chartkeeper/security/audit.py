@@ -21,15 +21,13 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.instant import now_us
-from chartkeeper.fhir.resource import fingerprint
-from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.security.audit_event import build_audit_event
 from chartkeeper.security.ports import AccessEvent
 from chartkeeper.store import audit_chain
 from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
-from chartkeeper.store.writer import index_rows
+from chartkeeper.store.resources import resource_write
 
 _MAX_PROBLEMS = 100
 
@@ -62,15 +60,7 @@ def audit_write(audit: dict[str, Any]) -> ResourceWrite:
     errors = [i for i in validate_resource(audit) if i.is_error]
     if errors:
         raise InvalidInput(f"internal AuditEvent is invalid: {errors[0].message}", errors)
-    index = extract_index_values(audit)
-    return ResourceWrite(
-        res_type="AuditEvent",
-        res_id=str(audit["id"]),
-        content=orjson.dumps(audit).decode(),
-        fingerprint=fingerprint(audit),
-        index=index_rows("AuditEvent", index),
-        patient_id=index.compartment_patients[0] if index.compartment_patients else None,
-    )
+    return resource_write("AuditEvent", str(audit["id"]), audit)
 
 
 class AuditTrail:
