@@ -98,7 +98,7 @@ async def assign(request: Request, encounter_id: str) -> Response:
         form.errors["extra"] = str(exc)
         return _page(request, user, view, name, form, status=400)
     user.session.notice = (
-        f"Encounter coded: {' '.join(form.codes)}. New versions: {', '.join(result.written)}."
+        f"Encounter coded: {' '.join(form.codes)}. New versions written of {', '.join(result.written)}."
     )
     return RedirectResponse(f"/queues/coding/{encounter_id}", status_code=303)
 

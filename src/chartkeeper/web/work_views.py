@@ -51,7 +51,7 @@ def name_text(name: Json) -> str:
     if name.get("text"):
         text = str(name["text"])
     else:
-        parts = [*(name.get("prefix") or []), *(name.get("given") or []), name.get("family") or ""]
+        parts = [*(name.get("given") or []), name.get("family") or ""]
         text = " ".join(str(p) for p in parts if p)
     use = name.get("use")
     return f"{text} ({use})" if use and use not in ("official", "usual") else text
