@@ -157,6 +157,18 @@ def _comparable(values: list[str]) -> set[str]:
     return {" ".join(v.casefold().split()) for v in values}
 
 
+def evidence_text(key: str, level: str) -> str:
+    """The model's comparison level in a reviewer's words: ``Exact match on family_name`` →
+    ``family name: exact match``; Splink's last level → ``no agreement``."""
+    field = key.replace("_", " ")
+    text = level.replace(f" on {key}", "").replace(f" of {key}", "").replace(key, field)
+    if level == "All other comparisons":
+        text = "no agreement"
+    elif level.startswith("Exact match"):
+        text = "exact match"
+    return f"{field}: {text[:1].lower()}{text[1:]}"
+
+
 def compare(a: Json, b: Json, evidence: dict[str, str] | None = None) -> list[CompareRow]:
     """The compared fields of two Patients, each marked when the two records disagree.
 
@@ -168,7 +180,7 @@ def compare(a: Json, b: Json, evidence: dict[str, str] | None = None) -> list[Co
     rows = []
     for label, field, keys in COMPARED:
         left, right = _values(a, field), _values(b, field)
-        said = [f"{k.replace('_', ' ')}: {evidence[k]}" for k in keys if k in evidence]
+        said = [evidence_text(k, evidence[k]) for k in keys if k in evidence]
         rows.append(CompareRow(label, left, right, _comparable(left) != _comparable(right), said))
     return rows
 

@@ -9,6 +9,7 @@ from chartkeeper.web.work_views import (
     age_days,
     compare,
     display_name,
+    evidence_text,
     golden_rows,
     identifier_text,
     paginate,
@@ -71,9 +72,16 @@ def test_compare_marks_the_fields_that_differ() -> None:
     assert list(rows) == ["Name", "Birth date", "Sex", "Identifiers", "Address", "Phone, email"]
     assert [label for label, r in rows.items() if r.differs] == ["Birth date", "Phone, email"]
     assert rows["Phone, email"].a == [] and rows["Phone, email"].b == ["phone 555-0100"]
-    assert rows["Birth date"].evidence == ["birth date: Damerau-Levenshtein <= 1"]
-    assert rows["Name"].evidence == ["family name: Exact match on family_name"]
+    assert rows["Birth date"].evidence == ["birth date: damerau-Levenshtein <= 1"]
+    assert rows["Name"].evidence == ["family name: exact match"]
     assert rows["Identifiers"].a == ["SSN ***-**-6789"]
+
+
+def test_evidence_reads_as_words() -> None:
+    assert evidence_text("ssn", "All other comparisons") == "ssn: no agreement"
+    assert evidence_text("email", "missing") == "email: missing"
+    level = "Jaro-Winkler distance of given_name >= 0.92"
+    assert evidence_text("given_name", level) == "given name: jaro-Winkler distance >= 0.92"
 
 
 def test_probability_never_rounds_up_to_certain() -> None:
