@@ -4,7 +4,7 @@ uvicorn serving the production app on SQLite: Chung Haley (Synthea), the hostile
 
 One server for the module; each test gets a fresh browser context. Tests that decide pairs pick
 different pairs, so their order does not matter. The review page's screenshot goes to a
-temporary folder, or to docs/screenshots/ when CHARTKEEPER_SCREENSHOTS=1.
+temporary folder, or to docs/screenshots/ when CHARTKEEPER_SCREENSHOTS=1 (README shows it).
 """
 
 from __future__ import annotations
@@ -111,6 +111,8 @@ def test_review_a_pair_and_merge_it_with_a_reason(page: object, work: QueueWork)
     table = page.locator("table.compare")  # type: ignore[attr-defined]
     expect(table.locator("tr[data-field=Identifiers] .mark-differs")).to_have_text("≠ Differs")
     expect(table.get_by_role("link")).to_have_count(2)  # both charts
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "duplicate-review.png"), full_page=True)  # type: ignore[attr-defined]
     merge = page.locator("form.decision", has=page.get_by_role("heading", name="The same person: merge"))  # type: ignore[attr-defined]
     merge.get_by_label(f"(Patient/{b})").check()
     merge.get_by_label("Reason for merging").fill("same SSN and birth date; second registration in the ED")
@@ -160,8 +162,6 @@ def test_hostile_name_on_the_review_page_is_text_and_no_script_runs(page: object
     expect(names.first).to_have_text(f"Mallory {HOSTILE_DUP_FAMILY}")
     assert page.locator("main script, table.compare b").count() == 0  # type: ignore[attr-defined]
     assert page.evaluate("window.__pwned") is None  # type: ignore[attr-defined]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "duplicate-review.png"), full_page=True)  # type: ignore[attr-defined]
     page.set_viewport_size({"width": 768, "height": 1024})  # type: ignore[attr-defined]
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # type: ignore[attr-defined]
     page.keyboard.press("Tab")  # type: ignore[attr-defined]
