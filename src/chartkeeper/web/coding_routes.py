@@ -19,7 +19,7 @@ from chartkeeper.coding.codeset import default_codeset
 from chartkeeper.coding.queue import coding_queue, dnfb, readiness
 from chartkeeper.coding.suggest import default_suggester
 from chartkeeper.coding.validate import Report
-from chartkeeper.errors import InvalidInput, NotFound
+from chartkeeper.errors import Conflict, Gone, InvalidInput, NotFound
 from chartkeeper.web.coding_views import CodingForm, EncounterView, encounter_view, read_form
 from chartkeeper.web.pages import PageRoute, User, check_csrf, render, signed_in
 from chartkeeper.web.queue_access import CODING_ROLES
@@ -59,7 +59,10 @@ def coding_queue_page(request: Request, page: int = 1) -> Response:
 
 def _encounter(request: Request, user: User, encounter_id: str) -> tuple[EncounterView, str]:
     """The encounter's view (read with the person's Caller) and its patient's name."""
-    content = records(request).read(user.caller, "Encounter", encounter_id).content or {}
+    try:
+        content = records(request).read(user.caller, "Encounter", encounter_id).content or {}
+    except Gone:
+        raise NotFound(f"Encounter/{encounter_id} was deleted") from None
     reference = str((content.get("subject") or {}).get("reference") or "")
     patient = reference.rsplit("/", 1)[-1] if reference else None
     report = coding(request).validate(user.caller, patient)
@@ -94,9 +97,9 @@ async def assign(request: Request, encounter_id: str) -> Response:
         return _page(request, user, view, name, form, status=400)
     try:
         result = coding(request).assign(user.caller, encounter_id, form.codes)
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict) as exc:  # e.g. written by someone else meanwhile
         form.errors["extra"] = str(exc)
-        return _page(request, user, view, name, form, status=400)
+        return _page(request, user, view, name, form, status=409 if isinstance(exc, Conflict) else 400)
     user.session.notice = (
         f"Encounter coded: {' '.join(form.codes)}. New versions written of {', '.join(result.written)}."
     )

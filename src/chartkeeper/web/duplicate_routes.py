@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from chartkeeper.errors import InvalidInput, NotFound
+from chartkeeper.errors import Conflict, Gone, InvalidInput, NotFound
 from chartkeeper.mpi.models import QueueItem
 from chartkeeper.web.pages import CHART_ROLES, PageRoute, User, check_csrf, render, signed_in
 from chartkeeper.web.queue_access import DUPLICATE_ROLES
@@ -38,6 +38,8 @@ from chartkeeper.web.work_views import (
 router = APIRouter(route_class=PageRoute)
 _LOOKUP_LIMITS = (PAGE_SIZE, 500, 5000)
 MAX_REASON = 500
+#: the list reads every earlier page's pairs too (the service has no offset): stop somewhere
+MAX_PAGE = 200
 
 
 def open_pairs(request: Request, user: User, page: int) -> tuple[list[QueueItem], bool]:
@@ -63,7 +65,8 @@ def find_open(request: Request, user: User, pair_id: int) -> QueueItem:
 @router.get("/queues/duplicates")
 def duplicates(request: Request, page: int = 1) -> Response:
     user = signed_in(request, DUPLICATE_ROLES)
-    page = max(page, 1)
+    if not 1 <= page <= MAX_PAGE:
+        raise NotFound(f"there is no page {page} of possible duplicates (pages 1 to {MAX_PAGE})")
     items, more = open_pairs(request, user, page)
     if not items and page > 1:
         raise NotFound(f"there is no page {page} of possible duplicates")
@@ -88,8 +91,11 @@ def duplicates(request: Request, page: int = 1) -> Response:
 
 def _pair_context(request: Request, user: User, item: QueueItem) -> dict[str, Any]:
     service = records(request)
-    a = service.read(user.caller, "Patient", item.a).content or {}
-    b = service.read(user.caller, "Patient", item.b).content or {}
+    try:
+        a = service.read(user.caller, "Patient", item.a).content or {}
+        b = service.read(user.caller, "Patient", item.b).content or {}
+    except Gone as exc:  # deleted since the scan: nothing left to decide on
+        raise NotFound(f"one record of pair {item.pair_id} was deleted ({exc})") from None
     return {
         "item": item,
         "a": a,
@@ -142,9 +148,10 @@ async def decide(request: Request, pair_id: int) -> Response:
     keep = form.get("keep") or None if verdict == "merge" else None
     try:
         _pk, merged = mpi(request).decide(user.caller, str(pair_id), verdict, reason, keep)  # type: ignore[arg-type]
-    except InvalidInput as exc:
-        context = _pair_context(request, user, item) | {"form": form, "errors": {"reason": str(exc)}}
-        return render(request, "duplicate_pair.html", context, status=400, user=user)
+    except (InvalidInput, Conflict) as exc:  # e.g. one record was merged elsewhere meanwhile
+        context = _pair_context(request, user, item) | {"form": form, "errors": {"verdict": str(exc)}}
+        status = 409 if isinstance(exc, Conflict) else 400
+        return render(request, "duplicate_pair.html", context, status=status, user=user)
     if merged is None:
         user.session.notice = (
             f"Recorded: Patient/{item.a} and Patient/{item.b} are different people. "

@@ -115,8 +115,12 @@ def test_duplicates_list_and_the_pair_side_by_side(work: QueueWork, rita: TestCl
     }
     assert set(marks) == {"Name", "Birth date", "Sex", "Identifiers", "Address", "Phone, email"}
     assert marks["Name"] == "same" and marks["Identifiers"] == "differs"  # a new MRN on re-registration
-    assert "≠ Differs" in page and "Exact match on" in page
+    assert "≠ Differs" in page and "family name: exact match" in page
     assert "***-**-" in page  # social security numbers are masked
+    assert rita.get("/queues/duplicates?page=abc").status_code == 400
+    assert rita.get("/queues/duplicates?page=2").status_code == 404  # one page of pairs only
+    assert rita.get("/queues/duplicates?page=99999999999999999999").status_code == 404
+    assert rita.get("/queues/duplicates/999999").status_code == 404
 
 
 def test_a_decision_needs_a_reason_and_merge_a_confirmation(work: QueueWork, rita: TestClient) -> None:
@@ -266,5 +270,7 @@ def test_dnfb_report_with_age_and_reason(cora: TestClient) -> None:
     ages = [int(n) for n in re.findall(r'<td class="value">(\d+) days</td>', page.text)]
     assert ages and ages == sorted(ages, reverse=True)
     assert "needs-icd10cm" in page.text
+    assert cora.get("/queues/dnfb?page=abc").status_code == 400
+    assert cora.get("/queues/coding/no-such-encounter").status_code == 404
     bad = cora.get("/queues/dnfb?as_of=yesterday")
     assert bad.status_code == 400 and "is not a date" in bad.text
