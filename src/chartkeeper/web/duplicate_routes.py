@@ -29,6 +29,7 @@ from chartkeeper.web.work_views import (
     display_name,
     found_text,
     golden_rows,
+    paginate,
     probability_text,
 )
 from chartkeeper.web.work_views import (
@@ -85,6 +86,25 @@ def duplicates(request: Request, page: int = 1) -> Response:
         request,
         "duplicates.html",
         {"rows": rows, "page": page, "more": more, "page_size": PAGE_SIZE},
+        user=user,
+    )
+
+
+@router.get("/queues/duplicates/decisions")
+def decisions(request: Request, page: int = 1) -> Response:
+    """Every decision on a pair, newest first: who, when, why (``chartkeeper mpi decisions``)."""
+    user = signed_in(request, DUPLICATE_ROLES)
+    rows = list(reversed(mpi(request).decisions(user.caller)))
+    shown = paginate(rows, page)
+    for row in shown.rows:
+        row["when"] = found_text(int(str(row["decided_at"])))
+        row["a_id"], row["b_id"] = pid_of(str(row["a"])), pid_of(str(row["b"]))
+        probability = row.get("probability")
+        row["chance"] = probability_text(probability if isinstance(probability, float) else None)
+    return render(
+        request,
+        "duplicate_decisions.html",
+        {"rows": shown.rows, "page": shown.page, "pages": shown.pages, "total": shown.total},
         user=user,
     )
 

@@ -194,6 +194,9 @@ def test_merge_links_the_charts_and_shows_the_enterprise_record(work: QueueWork,
     assert {"other": {"reference": f"Patient/{b}"}, "type": "replaced-by"} in source["link"]
     assert work.hostile_pair not in _open_pairs(work)
     assert [d["decision"] for d in _mpi(work).decisions(OP, a, b)] == ["merge"]
+    log = rita.get("/queues/duplicates/decisions").text
+    assert log.index("same person, re-registered") < log.index("different mothers")  # newest first
+    assert "user/rita" in log and f'href="/patients/{a}/golden"' in log
     via_source = rita.get(f"/patients/{a}/golden").text  # from either record, the same person
     assert f"Patient/{a} was merged into Patient/{b}" in via_source
     assert rita.get("/patients/no-such-patient/golden").status_code == 404
