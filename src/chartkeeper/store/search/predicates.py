@@ -58,6 +58,9 @@ BUILDERS: dict[str, RowCondition] = {
     "uri": uri_condition,
 }
 
+#: Negated modifiers and the modifier whose matches they exclude (``NOT EXISTS``).
+NEGATIONS: dict[str | None, str | None] = {"not": None, "not-in": "in"}
+
 #: Which clause drives, best first: few index rows per value, read by an index prefix.
 _DRIVE_RANK = {"reference": 0, "token": 1, "string": 2, "uri": 3, "date": 4, "quantity": 5, "number": 5}
 _CHAIN_RANK = 6  # a chain drives from its matching targets back through their reference rows
@@ -90,7 +93,7 @@ def _rank(clause: Clause) -> int | None:
         return _HAS_RANK
     if isinstance(clause, CompositeClause):
         return _DRIVE_RANK.get(clause.components[0].type)
-    if clause.modifier in ("not", "missing", "contains", "text"):
+    if clause.modifier in ("not", "not-in", "missing", "contains", "text"):
         return None  # these match (or exclude) most of the parameter's rows
     return _DRIVE_RANK.get(clause.param.type)
 
@@ -128,7 +131,8 @@ def _param(r: Any, clause: ParamClause, drive: bool) -> ColumnElement[bool]:
         probe = exists(_probe(table, r, clause))
         return ~probe if first.missing else probe
     build = BUILDERS[param.type]
-    mod = None if modifier == "not" else modifier
+    negated = modifier in NEGATIONS
+    mod = NEGATIONS[modifier] if negated else modifier
     matching = or_(*(build(mod, v) for v in clause.values))
     if drive:
         driving: ColumnElement[bool] = r.c.pk.in_(
@@ -136,7 +140,7 @@ def _param(r: Any, clause: ParamClause, drive: bool) -> ColumnElement[bool]:
         )
         return driving
     probe = exists(_probe(table, r, clause).where(matching))
-    return ~probe if modifier == "not" else probe
+    return ~probe if negated else probe
 
 
 def _probe(table: Any, r: Any, clause: ParamClause) -> Select[Any]:
