@@ -220,14 +220,23 @@ QUERIES: list[tuple[str | None, list[tuple[str, str]]]] = [
     ("Condition", [("code:above", f"{ICD}|E11.9")]),
     ("Condition", [("code:above", f"{ICD}|S72.001A")]),
     ("Condition", [("code:below", f"{ICD}|E11"), ("clinical-status", "active")]),
-    ("Condition", [("clinical-status:below", "http://terminology.hl7.org/CodeSystem/condition-clinical|inactive")]),
-    ("Condition", [("clinical-status:above", "http://terminology.hl7.org/CodeSystem/condition-clinical|relapse")]),
+    (
+        "Condition",
+        [("clinical-status:below", "http://terminology.hl7.org/CodeSystem/condition-clinical|inactive")],
+    ),
+    (
+        "Condition",
+        [("clinical-status:above", "http://terminology.hl7.org/CodeSystem/condition-clinical|relapse")],
+    ),
     ("Observation", [("status:below", "http://hl7.org/fhir/observation-status|final")]),
     # token :in / :not-in (shipped R4 core value sets)
     ("Patient", [("gender:in", "http://hl7.org/fhir/ValueSet/administrative-gender")]),
     ("Patient", [("gender:not-in", "http://hl7.org/fhir/ValueSet/administrative-gender")]),
     ("Condition", [("clinical-status:in", "http://hl7.org/fhir/ValueSet/condition-clinical|4.0.1")]),
-    ("Observation", [("status:not-in", "http://hl7.org/fhir/ValueSet/observation-status"), ("code", "8302-2")]),
+    (
+        "Observation",
+        [("status:not-in", "http://hl7.org/fhir/ValueSet/observation-status"), ("code", "8302-2")],
+    ),
     ("Encounter", [("status:in", "http://hl7.org/fhir/ValueSet/encounter-status")]),
     # token :of-type, reference :identifier
     ("Patient", [("identifier:of-type", f"{V2}|MR|12345")]),
@@ -236,8 +245,11 @@ QUERIES: list[tuple[str | None, list[tuple[str, str]]]] = [
     ("Patient", [("identifier:of-type", f"{V2}|MR|777")]),
     ("Observation", [("subject:identifier", f"{SSN}|999-99-9999")]),
     ("Observation", [("subject:identifier", "999-20-9735,999-99-9999")]),
-    ("Observation", [("patient:identifier", f"|999-99-9999")]),
-    ("Patient", [("_has:Observation:subject:code", "8302-2"), ("identifier:of-type", f"{V2}|SS|999-20-9735")]),
+    ("Observation", [("patient:identifier", "|999-99-9999")]),
+    (
+        "Patient",
+        [("_has:Observation:subject:code", "8302-2"), ("identifier:of-type", f"{V2}|SS|999-20-9735")],
+    ),
 ]
 
 #: Hand-checked answers among the crafted resources (the matcher could share a misreading).

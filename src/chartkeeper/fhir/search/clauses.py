@@ -115,18 +115,22 @@ def _parse_derived(param: Param, modifier: str, value: str) -> Clause:
     """Reference ``:identifier`` and token ``:of-type``: a plain token clause on the derived
     rows extraction writes for them (``derived.py``)."""
     if modifier == "identifier" and param.type == "reference":
+        _require_branch(param, "Reference", ":identifier applies to parameters over Reference elements")
         derived = Param(code=identifier_code(param.code), type="token", res_types=param.res_types)
         return ParamClause(param=derived, modifier=None, values=_split(value, parse_token))
     if modifier == "of-type" and param.type == "token":
-        for rtype in param.res_types:
-            found = search_param(rtype, param.code)
-            if found is None or not any(fhir_type == "Identifier" for _, fhir_type in found.branches):
-                raise Unsupported(
-                    f":of-type applies to Identifier parameters; {rtype}.{param.code} is not one"
-                )
+        _require_branch(param, "Identifier", ":of-type applies to parameters over Identifier elements")
         derived = Param(code=of_type_code(param.code), type="token", res_types=param.res_types)
         return ParamClause(param=derived, modifier=None, values=_split(value, parse_of_type))
     raise Unsupported(f"modifier :{modifier} is not supported on {param.type} parameter {param.code!r}")
+
+
+def _require_branch(param: Param, fhir_type: str, message: str) -> None:
+    """Every searched type's ``param`` reads some element of ``fhir_type``, else Unsupported."""
+    for rtype in param.res_types:
+        found = search_param(rtype, param.code)
+        if found is None or not any(kind == fhir_type for _, kind in found.branches):
+            raise Unsupported(f"{message}; {rtype}.{param.code} is not one")
 
 
 def _split(value: str, parse: Callable[[str], Value]) -> tuple[Value, ...]:
