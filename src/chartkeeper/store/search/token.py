@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, false, func, or_
 
 from chartkeeper.fhir.search.ir import CodeSetValue, TokenValue, Value
+from chartkeeper.store.dialect import CodePointOrder
 from chartkeeper.store.schema import idx_token
 from chartkeeper.store.search.common import STRING_MAX, like_escape, starts_with
 
@@ -22,7 +23,8 @@ def code_set_condition(value: CodeSetValue) -> ColumnElement[bool]:
     alternatives = []
     for group in value.groups:
         system = col.system.is_(None) if group.system is None else col.system == group.system
-        codes: list[ColumnElement[bool]] = [starts_with(col.code, p) for p in group.prefixes]
+        ordered = CodePointOrder(col.code)
+        codes: list[ColumnElement[bool]] = [starts_with(ordered, p[:STRING_MAX]) for p in group.prefixes]
         if group.codes:
             cut = sorted({c[:STRING_MAX] for c in group.codes})
             codes.append(col.code == cut[0] if len(cut) == 1 else col.code.in_(cut))
