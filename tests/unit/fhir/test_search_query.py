@@ -233,6 +233,13 @@ _names = st.one_of(
             "_lastUpdated",
             "_id",
             "address:contains",
+            "code:below",
+            "status:above",
+            "gender:in",
+            "code:not-in",
+            "identifier:of-type",
+            "subject:identifier",
+            "patient.identifier:of-type",
         ]
     ),
 )
@@ -242,7 +249,19 @@ _values = st.one_of(
     st.text(max_size=40),
     st.from_regex(r"(ge|lt|ap|eq|sa|ne|eb)?-?[0-9.eE+:TZ|,\\-]{0,16}", fullmatch=True),
     st.sampled_from(
-        ["true", "false", "Patient/1", "http://x/Patient/1", "-date,_id", "Observation:patient", "*"]
+        [
+            "true",
+            "false",
+            "Patient/1",
+            "http://x/Patient/1",
+            "-date,_id",
+            "Observation:patient",
+            "*",
+            "http://hl7.org/fhir/observation-status|final",
+            "http://hl7.org/fhir/ValueSet/administrative-gender",
+            "http://terminology.hl7.org/CodeSystem/v2-0203|MR|1",
+            "a|b|c|d",
+        ]
     ),
 )
 
