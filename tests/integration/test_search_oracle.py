@@ -111,6 +111,39 @@ EXTRA: list[dict[str, Any]] = [
         "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]},
         "subject": {"reference": f"Patient/{JOSE}", "identifier": {"system": SSN, "value": "999-20-9735"}},
     },
+    # composites over repeating elements: the code and the value of the same component
+    {
+        "resourceType": "Observation",
+        "id": "comp1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {
+                    "value": 200,
+                    "unit": "mm[Hg]",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mm[Hg]",
+                },
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {
+                    "value": 50,
+                    "unit": "mm[Hg]",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mm[Hg]",
+                },
+            },
+            {
+                "code": {"coding": [{"system": "http://acme.org/q", "code": "smoker"}, {"code": "local"}]},
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://snomed.info/sct", "code": "77176002"}]
+                },
+            },
+        ],
+    },
 ]
 
 DELETE_GONE = {
@@ -250,6 +283,17 @@ QUERIES: list[tuple[str | None, list[tuple[str, str]]]] = [
         "Patient",
         [("_has:Observation:subject:code", "8302-2"), ("identifier:of-type", f"{V2}|SS|999-20-9735")],
     ),
+    # composites over repeating elements (Observation.component)
+    ("Observation", [("component-code-value-quantity", "http://loinc.org|8480-6$gt140")]),
+    ("Observation", [("component-code-value-quantity", "8462-4$lt70,http://loinc.org|8480-6$ge150")]),
+    ("Observation", [("component-code-value-quantity", "8480-6$lt60")]),
+    ("Observation", [("component-code-value-quantity", "8480-6$lt120||mm[Hg]"), ("patient", JOSE)]),
+    ("Observation", [("component-code-value-quantity", "|8480-6$gt1")]),
+    (
+        "Observation",
+        [("component-code-value-concept", "http://acme.org/q|smoker$http://snomed.info/sct|77176002")],
+    ),
+    ("Observation", [("component-code-value-concept", "|local$77176002,smoker$1")]),
 ]
 
 #: Hand-checked answers among the crafted resources (the matcher could share a misreading).
@@ -266,6 +310,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("identifier:of-type", f"{V2}|SS|999-20-9735,{V2}|DL|S99955954"): {JOSE},
     ("subject:identifier", f"{SSN}|999-99-9999"): {"by-ssn"},
     ("subject:identifier", "999-20-9735,999-99-9999"): {"by-ssn", "by-both"},
+    ("component-code-value-quantity", "8480-6$lt60"): set(),  # its 50 is the diastolic's
+    ("component-code-value-quantity", "http://loinc.org|8480-6$gt140"): {"comp1"},
+    ("component-code-value-concept", "|local$77176002,smoker$1"): {"comp1"},
 }
 
 SORTED: list[tuple[str, list[tuple[str, str]]]] = [

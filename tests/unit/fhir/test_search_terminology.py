@@ -14,7 +14,7 @@ import pytest
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.search.derived import of_type_key
 from chartkeeper.fhir.search.extract import extract_index_values
-from chartkeeper.fhir.search.ir import CodeGroup, CodeSetValue, ParamClause, TokenValue
+from chartkeeper.fhir.search.ir import AnyClause, CodeGroup, CodeSetValue, ParamClause, TokenValue
 from chartkeeper.fhir.search.query import parse_search
 from chartkeeper.fhir.search.supported import modifiers
 from chartkeeper.fhir.search.terminology import ParentTable, Subsumed, Terminology, default_terminology
@@ -170,3 +170,41 @@ def test_terminology_data_is_up_to_date(tmp_path: Path) -> None:
     name = "search_terminology.json.gz"
     fresh, committed = (gzip.decompress((d / name).read_bytes()) for d in (tmp_path, DATA))
     assert fresh == committed, f"{name} is stale: run tools/build_search_terminology.py"
+
+
+def test_component_composites_tie_the_code_to_its_own_value() -> None:
+    bp = {
+        "resourceType": "Observation",
+        "id": "bp",
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 120},
+            },
+            {"code": {"coding": [{"code": "dia"}]}, "valueQuantity": {"value": 80}},
+            {"code": {"text": "no coding"}, "valueQuantity": {"value": 1}},
+        ],
+    }
+    rows = [q for q in extract_index_values(bp).quantities if "$" in q[0]]
+    assert rows == [
+        ("component-code-value-quantity$http://loinc.org|8480-6", None, None, 120.0),
+        ("component-code-value-quantity$8480-6", None, None, 120.0),
+        ("component-code-value-quantity$|dia", None, None, 80.0),
+        ("component-code-value-quantity$dia", None, None, 80.0),
+    ]
+    one = _clause("Observation", "component-code-value-quantity", "http://loinc.org|8480-6$gt100")
+    assert one.param.code == "component-code-value-quantity$http://loinc.org|8480-6"
+    assert one.param.type == "quantity"
+    (either,) = parse_search(
+        "Observation", [("component-code-value-quantity", "8480-6$gt1,|dia$lt90")]
+    ).clauses
+    assert isinstance(either, AnyClause)
+    assert [c.param.code for c in either.clauses] == [
+        "component-code-value-quantity$8480-6",
+        "component-code-value-quantity$|dia",
+    ]
+    with pytest.raises(InvalidInput, match="needs a code"):
+        parse_search("Observation", [("component-code-value-quantity", "http://loinc.org|$1")])
+    with pytest.raises(InvalidInput) as caught:
+        parse_search("Observation", [("combo-code-value-quantity", "8480-6$1")])
+    assert caught.value.issues[0].code == "not-supported"

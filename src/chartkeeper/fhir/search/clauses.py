@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chartkeeper.fhir.search.codesets import CODE_SET_MODIFIERS, parse_in, parse_of_type, parse_subsumption
-from chartkeeper.fhir.search.derived import identifier_code, of_type_code
+from chartkeeper.fhir.search.derived import COMPONENT_COMPOSITES, component_key, identifier_code, of_type_code
 from chartkeeper.fhir.search.ir import (
+    AnyClause,
     ChainClause,
     Clause,
     CompositeClause,
@@ -201,9 +202,11 @@ def composite_components(param: Param) -> tuple[Param, ...]:
 
 
 def _parse_composite(param: Param, modifier: str, value: str, now_us: int) -> Clause:
-    components = composite_components(param)
     if modifier:
         raise Unsupported(f"modifier :{modifier} is not supported on composite parameter {param.code!r}")
+    if len(param.res_types) == 1 and (param.res_types[0], param.code) in COMPONENT_COMPOSITES:
+        return _parse_component_composite(param, value)
+    components = composite_components(param)
     values = []
     for raw in split_unescaped(value, ","):
         parts = split_unescaped(raw, "$")
@@ -216,6 +219,26 @@ def _parse_composite(param: Param, modifier: str, value: str, now_us: int) -> Cl
             )
         )
     return CompositeClause(param=param, components=components, values=tuple(values))
+
+
+def _parse_component_composite(param: Param, value: str) -> Clause:
+    """``component-code-value-quantity=system|code$[prefix]value[|system|code]``: per OR-ed
+    value, a plain clause on the derived rows of elements so coded (``derived.py``)."""
+    kind = COMPONENT_COMPOSITES[(param.res_types[0], param.code)][2]
+    parse_value: Callable[[str], Value] = parse_quantity if kind == "quantity" else parse_token
+    clauses = []
+    for raw in split_unescaped(value, ","):
+        parts = split_unescaped(raw, "$")
+        if len(parts) != 2 or not all(parts):
+            raise BadValue(f"{param.code} takes a code and a value joined by $")
+        token = parse_token(parts[0])
+        if token.code is None:
+            raise BadValue(f"{param.code}: the first part needs a code (system|code, |code or code)")
+        derived = Param(
+            code=component_key(param.code, token.system, token.code), type=kind, res_types=param.res_types
+        )
+        clauses.append(ParamClause(param=derived, modifier=None, values=(parse_value(parts[1]),)))
+    return clauses[0] if len(clauses) == 1 else AnyClause(clauses=tuple(clauses))
 
 
 def _values(param: Param, modifier: str, value: str, now_us: int, terms: Terminology) -> tuple[Value, ...]:

@@ -162,7 +162,15 @@ class CompositeClause:
     values: tuple[tuple[Value, ...], ...]
 
 
-Clause = ParamClause | ChainClause | HasClause | CompositeClause
+@dataclass(frozen=True, slots=True)
+class AnyClause:
+    """Some of ``clauses`` matches: the OR-ed values of a composite over repeating elements,
+    each a clause on its own derived parameter (``derived.COMPONENT_COMPOSITES``)."""
+
+    clauses: tuple[ParamClause, ...]
+
+
+Clause = ParamClause | ChainClause | HasClause | CompositeClause | AnyClause
 
 
 @dataclass(frozen=True, slots=True)

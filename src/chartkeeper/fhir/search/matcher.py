@@ -14,6 +14,7 @@ from typing import Any
 
 from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.search.ir import (
+    AnyClause,
     ChainClause,
     Clause,
     CodeSetValue,
@@ -107,6 +108,8 @@ def _clause(res: dict[str, Any], clause: Clause, universe: Universe) -> bool:
                 if (ttype, tid) == (rtype, res.get("id")) and _clause(source, clause.inner, universe):
                     return True
         return False
+    if isinstance(clause, AnyClause):
+        return any(_param(res, c, universe) for c in clause.clauses)
     if isinstance(clause, CompositeClause):
         return any(
             all(

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chartkeeper.fhir.search.derived import identifier_code, of_type_code, of_type_key
+from chartkeeper.fhir.search.derived import component_key, identifier_code, of_type_code, of_type_key
 from chartkeeper.fhir.search.model import IndexValues
 from chartkeeper.fhir.search.normalize import MAX_MICROS, MIN_MICROS, date_range, index_string
 from chartkeeper.fhir.search.references import reference_parts
@@ -347,6 +347,32 @@ CONVERTERS: dict[tuple[str, str], Converter] = {
     ("number", "Range"): _number_range,
     **{("uri", t): _uri for t in ("uri", "url", "canonical", "oid", "uuid")},
 }
+
+
+def component_converter(value_key: str, kind: str) -> Converter:
+    """Rows of a composite over repeating elements (``derived.COMPONENT_COMPOSITES``): for
+    each element and each coding of its ``code``, the element's value under the derived
+    parameters ``component_key(code, system, c)`` (with its system, "" when it has none) and
+    ``component_key(code, None, c)`` (any system)."""
+    convert = _quantity if kind == "quantity" else _token_codeable
+
+    def rows(code: str, items: list[Any], out: IndexValues) -> None:
+        for element in items:
+            if element.__class__ is not dict:
+                continue
+            value, concept = element.get(value_key), element.get("code")
+            if value is None or concept.__class__ is not dict:
+                continue
+            codings = concept.get("coding")
+            if codings.__class__ is not list:
+                continue
+            for c in codings:
+                if c.__class__ is dict and (v := _str(c.get("code"))) is not None:
+                    system = _str(c.get("system")) or ""
+                    convert(component_key(code, system, v), [value], out)
+                    convert(component_key(code, None, v), [value], out)
+
+    return rows
 
 
 def converter(param_type: str, fhir_type: str) -> Converter | None:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
 
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.ir import (
+    AnyClause,
     ChainClause,
     Clause,
     CompositeClause,
@@ -91,6 +92,8 @@ def _rank(clause: Clause) -> int | None:
         return _CHAIN_RANK
     if isinstance(clause, HasClause):
         return _HAS_RANK
+    if isinstance(clause, AnyClause):
+        return None  # an OR over several parameters: probed
     if isinstance(clause, CompositeClause):
         return _DRIVE_RANK.get(clause.components[0].type)
     if clause.modifier in ("not", "not-in", "missing", "contains", "text"):
@@ -118,6 +121,8 @@ def _clause(r: Any, clause: Clause, access: AccessFilter, *, drive: bool) -> Col
         return _has_driving(r, clause, access) if drive else _has(r, clause, access)
     if isinstance(clause, CompositeClause):
         return _composite(r, clause, drive)
+    if isinstance(clause, AnyClause):
+        return or_(*(_param(r, c, False) for c in clause.clauses))
     if clause.param.type == "special":
         return _special(r, clause)
     return _param(r, clause, drive)
