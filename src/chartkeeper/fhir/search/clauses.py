@@ -3,6 +3,11 @@
 Names are ``code[:modifier]``, ``ref[:Type].chained-name`` (chains, any depth) or
 ``_has:Source:ref:name`` (reverse chains, any depth). A parameter is resolved against every
 resource type it is searched on; it must mean the same kind of thing on all of them.
+
+Token ``:below``/``:above``/``:in``/``:not-in`` are resolved to codes here through the
+injected terminology (``codesets.py``); reference ``:identifier``, token ``:of-type`` and the
+composites over ``Observation.component`` become plain clauses on derived parameters whose
+rows extraction writes (``derived.py``, docs/adr/0013).
 """
 
 from __future__ import annotations
