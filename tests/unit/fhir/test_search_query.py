@@ -184,7 +184,7 @@ def test_errors_name_the_parameter(name: str, value: str, code: str) -> None:
     assert isinstance(issue, Issue) and issue.code == code and issue.expression == name
 
 
-def test_composites_over_the_resource_itself_and_only_those() -> None:
+def test_composites_over_the_resource_itself_and_observation_components_only() -> None:
     clause = parse_search(
         "Observation", [("code-value-quantity", "http://loinc.org|1234$gt5,9$lt1")]
     ).clauses[0]
@@ -193,7 +193,7 @@ def test_composites_over_the_resource_itself_and_only_those() -> None:
     assert clause.values[0][0] == TokenValue("http://loinc.org", "1234")
     assert isinstance(clause.values[1][1], RangeValue) and clause.values[1][1].prefix == "lt"
     for name, value in [
-        ("component-code-value-quantity", "1$2"),
+        ("component-code-value-quantity", "1"),
         ("code-value-quantity", "1"),
         ("combo-code-value-quantity", "1$2"),
     ]:
