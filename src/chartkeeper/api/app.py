@@ -14,8 +14,10 @@ from chartkeeper.api.bulk import bulk_export_router
 from chartkeeper.api.limits import BodyLimit
 from chartkeeper.api.merge import merge_router
 from chartkeeper.api.routes import router
+from chartkeeper.coding.hierarchy import with_icd10cm
 from chartkeeper.config import Settings
 from chartkeeper.export.bulk.service import BulkExportService
+from chartkeeper.fhir.search.terminology import default_terminology
 from chartkeeper.mpi.service import MpiService
 from chartkeeper.records import RecordService
 from chartkeeper.records.models import Matcher, Searcher
@@ -59,7 +61,7 @@ def create_app(
     )
     app.state.store = store
     app.state.authenticator = authenticator
-    search = SearchService(store, audit)
+    search = SearchService(store, audit, with_icd10cm(default_terminology()))
     app.state.search = search
     app.state.records = RecordService(
         store, audit, matcher or search.matcher(), searcher or search.searcher()
