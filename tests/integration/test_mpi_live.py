@@ -35,8 +35,10 @@ from chartkeeper.mpi import index
 from chartkeeper.mpi.live import MPI_SUBJECT, LiveMatching
 from chartkeeper.mpi.service import MpiService
 from chartkeeper.mpi.settings import DESIGN_VERSION
+from chartkeeper.security.accounts import Accounts
 from chartkeeper.security.caller import Caller, local_caller
 from chartkeeper.security.ports import MemoryAuditSink
+from chartkeeper.security.service import SecurityService
 from chartkeeper.store import hl7log, mpi_index
 from chartkeeper.store.repository import Store
 from mpi_people import population, write
@@ -167,6 +169,20 @@ def test_api_certain_duplicate_is_merged_when_the_policy_says_so(
     assert merged["link"] == [{"other": {"reference": f"Patient/{people[41]['id']}"}, "type": "replaced-by"}]
     decision = service.decisions(CALLER)[-1]
     assert decision["decided_by"] == MPI_SUBJECT and decision["reason"].startswith("automatic: probability")
+
+
+def test_production_app_matches_in_the_background(
+    store: Store, model: dict[str, Any], tmp_path: Path
+) -> None:
+    people, service = _seed(store, model)
+    Accounts(store).add_client("feed", "system/Patient.c")  # may create, may not merge
+    token = SecurityService(store).issue_client_token("feed").access_token
+    app = production_app(Settings(export_dir=str(tmp_path / "x")), store)
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        answer = client.put("/fhir/Patient/bg1", json=_typo(people[30], "bg1"))
+        assert answer.status_code == 201, answer.text
+        app.state.mpi_live.drain()
+        assert _pair("bg1", people[30]["id"]) in _queued(service)
 
 
 def test_a_failing_matcher_never_fails_the_write_and_leaves_it_pending(
@@ -344,9 +360,6 @@ def test_a40_patient_merge_and_cli_merge_give_the_same_record_and_unmerge_restor
     by_fhir.init()
     ingest(by_fhir, [_hl7(tmp_path, "start.hl7", adt("A04", cid="S1"), _prior_adt("P1"))], workers=1)
     app = production_app(Settings(export_dir=str(tmp_path / "x")), by_fhir)
-    from chartkeeper.security.accounts import Accounts
-    from chartkeeper.security.service import SecurityService
-
     Accounts(by_fhir).add_client("merger", "system/*.cruds")
     token = SecurityService(by_fhir).issue_client_token("merger").access_token
     params = {

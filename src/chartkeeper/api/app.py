@@ -99,7 +99,9 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
     )
     bulk = BulkExportService(store, trail, Path(settings.export_dir))
     mpi = MpiService(store, trail)
-    live = LiveMatching(mpi)  # every Patient the API or a quarantine retry writes is matched at once
+    # every Patient the API or a quarantine retry writes is matched right after its commit, in
+    # a thread of its own so that no response waits for Splink (ADR 0013)
+    live = LiveMatching(mpi, background=True)
     app = create_app(
         settings,
         store=store,
@@ -114,4 +116,6 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
     install_workspace(app, security=security, records=app.state.records)
     quarantine = app.state.quarantine
     quarantine.patients_written = quarantine.merger = live
+    app.state.mpi_live = live
+    app.router.on_shutdown.append(live.close)
     return app

@@ -91,7 +91,9 @@ def ingest(
     _finish(report, json_out, f"{report.files} files", None if live is None else live.stats.as_json())
 
 
-def _live_matching(store: Any, progress: Any = None, feed: str | None = None) -> Any:
+def _live_matching(
+    store: Any, progress: Any = None, feed: str | None = None, background: bool = False
+) -> Any:
     """The master patient index as the write paths' listener and merger (ADR 0013)."""
     import getpass
 
@@ -102,7 +104,9 @@ def _live_matching(store: Any, progress: Any = None, feed: str | None = None) ->
 
     # A40 merges are made by whoever runs the intake (the operator, or the named feed)
     requester = local_caller(feed or getpass.getuser())
-    return LiveMatching(MpiService(store, AuditTrail(store)), merge_caller=requester, progress=progress)
+    return LiveMatching(
+        MpiService(store, AuditTrail(store)), merge_caller=requester, progress=progress, background=background
+    )
 
 
 @app.command()
@@ -275,7 +279,8 @@ def mllp(
     store = common.open_store(ctx, migrate=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     settings = MllpSettings(host, port, max_bytes, idle_timeout, workers)
-    live = None if no_mpi else _live_matching(store, feed="mllp")
+    # matched in a thread of its own, after the ACKs: the writer never waits for Splink
+    live = None if no_mpi else _live_matching(store, feed="mllp", background=True)
     ready = asyncio.Event()
 
     async def main() -> None:
@@ -289,6 +294,8 @@ def mllp(
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         common.guard(lambda: asyncio.run(main()))
+    if live is not None:
+        live.close()  # match what the last commits wrote before exiting
     console.print(f"MLLP listener stopped: {settings.stats}")
 
 

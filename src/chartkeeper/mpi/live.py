@@ -15,6 +15,7 @@ path, the count and the exception class — never a name, an id or a message's c
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,9 @@ from chartkeeper.security.scopes import ScopeSet
 from chartkeeper.store import mpi_index
 
 log = logging.getLogger("chartkeeper.mpi")
+
+#: Hand-overs taken together by the background thread (each a commit's Patients).
+MAX_QUEUED_BATCH = 500
 
 #: Who makes the automatic merges the policy allows (recorded as merged_by and decided_by).
 MPI_SUBJECT = "system/mpi"
@@ -70,6 +74,12 @@ class LiveMatching:
     caller: who makes automatic merges (default :func:`mpi_caller`); merge_caller: who asks
     for ADT^A40 merges (the feed; default the same). ``progress(n)`` is told after each batch.
     Matching is serialized: the scorer's DuckDB connection serves one thread at a time.
+
+    background: match in a thread of its own instead of the writer's (the servers: an API
+    response or an MLLP writer never waits for Splink; Patients written meanwhile are matched
+    together, one Splink call per :data:`realtime.BATCH`). :meth:`drain` waits until everything
+    handed over is matched; :meth:`close` drains and stops the thread. A process killed between
+    a commit and its match leaves that Patient to ``mpi scan``.
     """
 
     def __init__(
@@ -79,6 +89,7 @@ class LiveMatching:
         caller: Caller | None = None,
         merge_caller: Caller | None = None,
         progress: Callable[[int], None] | None = None,
+        background: bool = False,
     ) -> None:
         self.service = service
         self.caller = caller or mpi_caller()
@@ -86,12 +97,58 @@ class LiveMatching:
         self.progress = progress
         self.stats = LiveStats()
         self._lock = threading.Lock()
+        self._queue: queue.Queue[tuple[list[str], str] | None] | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.Queue()
+            self._thread = threading.Thread(target=self._run, name="mpi-live", daemon=True)
+            self._thread.start()
 
     # -- PatientWriteListener ------------------------------------------------------------------
     def patients_written(self, patient_ids: Sequence[str], *, source: str) -> None:
         ids = list(dict.fromkeys(patient_ids))
         if not ids:
             return
+        if self._queue is not None:
+            self._queue.put((ids, source))
+            return
+        self._match(ids, source)
+
+    def drain(self) -> None:
+        """Return once every Patient handed over so far has been matched (background mode)."""
+        if self._queue is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Match what is still queued, then stop the background thread."""
+        if self._queue is not None and self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=300)
+            self._queue = None
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        work = self._queue
+        while True:
+            first = work.get()
+            items = [first]
+            while first is not None and len(items) < MAX_QUEUED_BATCH:
+                try:
+                    items.append(work.get_nowait())
+                except queue.Empty:
+                    break
+            by_source: dict[str, list[str]] = {}
+            for item in items:
+                if item is not None:
+                    by_source.setdefault(item[1], []).extend(item[0])
+            for source, ids in by_source.items():
+                self._match(list(dict.fromkeys(ids)), source)
+            for _ in items:
+                work.task_done()
+            if None in items:
+                return
+
+    def _match(self, ids: list[str], source: str) -> None:
         started = time.perf_counter()
         try:
             with self._lock:
