@@ -30,6 +30,7 @@ from chartkeeper.cli.main import app as cli
 from chartkeeper.config import Settings
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.resource import without_server_meta
+from chartkeeper.intake.prepare import resource_write
 from chartkeeper.intake.service import ingest
 from chartkeeper.mpi import index
 from chartkeeper.mpi.live import MPI_SUBJECT, LiveMatching
@@ -41,7 +42,7 @@ from chartkeeper.security.ports import MemoryAuditSink
 from chartkeeper.security.service import SecurityService
 from chartkeeper.store import hl7log, mpi_index
 from chartkeeper.store.repository import Store
-from mpi_people import population, write
+from mpi_people import observation, population, write
 
 from hl7v2_samples import adt
 
@@ -500,3 +501,36 @@ def test_mllp_matches_a04_and_merges_a40_with_the_right_acks(mllp: tuple[Store, 
     (merge,) = service.merges(CALLER)
     assert merge["merged_by"] == "local/mllp" and merge["target_id"] == new_id
     assert "ADT^A40 control id L4" in merge["reason"]
+
+
+class _DatabaseDown:
+    """A merger whose database fails: not a refusal, so the sender is asked to resend."""
+
+    def merge_patients(self, prior: str, surviving: str, *, reason: str) -> int:
+        raise RuntimeError("connection lost")
+
+
+def test_a40_whose_merge_fails_is_answered_resend_and_kept_as_failed(store: Store, tmp_path: Path) -> None:
+    start = _hl7(tmp_path, "start.hl7", adt("A04", cid="S1"), _prior_adt("P1"))
+    ingest(store, [start], workers=1)
+    report = ingest(store, [_hl7(tmp_path, "a40.hl7", _a40("F1"))], workers=1, merger=_DatabaseDown())
+    assert report.rejected == 1 and "resend the message" in report.messages[0]
+    with store.reading() as conn:
+        (request,) = hl7log.merge_requests(conn)
+    assert request["status"] == "failed" and request["merge_pk"] is None
+    assert MpiService(store, MemoryAuditSink()).merges(CALLER) == []
+
+
+def test_written_patients_are_noted_by_the_writer_and_reset_per_transaction(store: Store) -> None:
+    from chartkeeper.store import patient_events
+
+    people, _truth = population(3, 0)
+    with store.transaction() as conn:
+        store.apply([resource_write("Patient", p["id"], p) for p in people], conn)
+        store.apply([resource_write("Observation", "o1", observation("o1", people[0]["id"]))], conn)
+        assert patient_events.take(conn) == [p["id"] for p in people]
+        store.apply([resource_write("Patient", p["id"], p) for p in people], conn)  # unchanged
+        assert patient_events.take(conn) == []
+        patient_events.note(conn, ["stale"])
+    with store.transaction() as conn:  # a new transaction never sees an earlier one's notes
+        assert patient_events.take(conn) == []
