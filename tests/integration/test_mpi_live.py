@@ -215,6 +215,13 @@ def test_a_failing_matcher_never_fails_the_write_and_leaves_it_pending(
     assert count == 1 and service.pending(CALLER) == []
     assert _pair("f1", people[40]["id"]) in _queued(service)
 
+    monkeypatch.setattr(service.matcher, "match", broken)
+    assert client.put("/fhir/Patient/f2", json=_typo(people[45], "f2")).status_code == 201
+    monkeypatch.undo()
+    assert [r["patient_id"] for r in service.pending(CALLER)] == ["f2"]
+    service.scan(CALLER)  # a scan reads every Patient: it clears the marks made before it
+    assert service.pending(CALLER) == []
+
 
 # -- ingest: FHIR files, C-CDA, HL7 v2 files ---------------------------------------------------------
 def test_ingest_of_fhir_files_matches_in_batches(store: Store, model: dict[str, Any], tmp_path: Path) -> None:
