@@ -541,3 +541,40 @@ def test_written_patients_are_noted_by_the_writer_and_reset_per_transaction(stor
         patient_events.note(conn, ["stale"])
     with store.transaction() as conn:  # a new transaction never sees an earlier one's notes
         assert patient_events.take(conn) == []
+
+
+def test_a_failing_matcher_never_fails_an_ingest(store: Store, tmp_path: Path) -> None:
+    service = MpiService(store, MemoryAuditSink())
+    live = LiveMatching(service)
+
+    def broken(*_args: Any, **_kw: Any) -> Any:
+        raise MemoryError
+
+    service.matcher.match = broken  # type: ignore[method-assign]
+    report = ingest(
+        store, [_hl7(tmp_path, "a04.hl7", adt("A04", cid="X1"))], workers=1, patients_written=live
+    )
+    assert report.rejected == 0 and report.summary.created["Patient"] == 1
+    (row,) = service.pending(CALLER)
+    assert (row["source"], row["error"]) == ("ingest", "MemoryError") and live.stats.failed == 1
+
+
+class _Broken:
+    """A listener that breaks the port's promise and raises."""
+
+    def patients_written(self, patient_ids: Any, *, source: str) -> None:
+        raise RuntimeError("listener bug")
+
+
+def test_a_listener_that_raises_cannot_turn_a_committed_write_into_an_error(store: Store) -> None:
+    app = create_app(
+        Settings(database_url="unused"),
+        store=store,
+        authenticator=_Admin(),
+        audit=MemoryAuditSink(),
+        patients_written=_Broken(),
+    )
+    with TestClient(app, headers={"Authorization": "Bearer t"}, raise_server_exceptions=False) as client:
+        answer = client.put("/fhir/Patient/z1", json=_adams("z1"))
+        assert answer.status_code == 201, answer.text
+        assert client.get("/fhir/Patient/z1").status_code == 200

@@ -211,7 +211,7 @@ def _finish(report: IngestReport, json_out: bool, label: str, mpi: dict[str, Any
         )
         if mpi is not None and (mpi["patients"] or mpi["pending"]):
             console.print(
-                f"mpi: {mpi['patients']} patients matched, {mpi['flagged']} possible duplicates queued, "
+                f"mpi: {mpi['patients']} patients matched, {mpi['flagged']} possible-duplicate pairs found, "
                 f"{mpi['merged']} merged by policy, {mpi['pending']} pending in {mpi['seconds']:.1f} s"
             )
     if report.rejected:
