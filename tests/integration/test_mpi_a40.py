@@ -133,9 +133,9 @@ def test_a40_for_an_unknown_prior_patient_is_refused_and_can_be_resent(store: St
     assert "cannot merge" in report.messages[0] and "does not exist" in report.messages[0]
     with store.reading() as conn:
         (request,) = hl7log.merge_requests(conn)
-        (message,) = hl7log.messages(conn)
+        (logged,) = hl7log.messages(conn)
     assert request["status"] == "refused" and "does not exist" in request["detail"]
-    assert (message.status, message.ack_code) == ("rejected", "AE")
+    assert (logged.status, logged.ack_code) == ("rejected", "AE")
     assert service.merges(CALLER) == []
 
     # the prior patient arrives; the sender resends the same A40: applied and merged, not a duplicate
