@@ -111,6 +111,8 @@ def test_a40_patient_merge_and_cli_merge_give_the_same_record_and_unmerge_restor
         cli, ["--db", cli_url, "mpi", "merge", prior, surviving, "--reason", "same person"]
     )
     assert out.exit_code == 0, out.output
+    listed = CliRunner().invoke(cli, ["--db", cli_url, "mpi", "merges", "--json"])
+    assert orjson.loads(listed.stdout.splitlines()[-1])["source_id"] == prior, listed.output
 
     merged = _snapshot(by_a40)
     assert merged == _snapshot(by_fhir) == _snapshot(by_cli)

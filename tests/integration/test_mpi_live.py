@@ -290,3 +290,36 @@ def test_a_listener_that_raises_cannot_turn_a_committed_write_into_an_error(stor
         answer = client.put("/fhir/Patient/z1", json=adams("z1"))
         assert answer.status_code == 201, answer.text
         assert client.get("/fhir/Patient/z1").status_code == 200
+
+
+def test_cli_ingest_reports_matching_and_pending_patients_are_retried(
+    sqlite_database_url: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from chartkeeper.cli.main import app as cli
+    from chartkeeper.fhir.instant import now_us
+    from chartkeeper.store import mpi_index
+
+    runner = CliRunner()
+    url = sqlite_database_url
+    data = tmp_path / "in"
+    data.mkdir()
+    hl7_file(data, "a04.hl7", adt("A04", cid="C1"))
+    out = runner.invoke(cli, ["--db", url, "ingest", str(data), "--json", "--workers", "1"])
+    assert out.exit_code == 0, out.output
+    assert orjson.loads(out.stdout.splitlines()[-1])["mpi"]["patients"] == 1
+    quiet = runner.invoke(cli, ["--db", url, "ingest", str(data), "--json", "--no-mpi", "--workers", "1"])
+    assert "mpi" not in orjson.loads(quiet.stdout.splitlines()[-1])
+
+    store = Store.open(url)
+    (patient,) = [v.res_id for v in store.iter_current("Patient")]
+    with store.transaction() as conn:
+        mpi_index.add_pending(conn, [patient], now=now_us(), source="mllp", error="OperationalError")
+    listed = runner.invoke(cli, ["--db", url, "mpi", "pending", "--json"])
+    assert [orjson.loads(line)["patient_id"] for line in listed.stdout.splitlines()] == [patient]
+    assert runner.invoke(cli, ["--db", url, "mpi", "match"]).exit_code != 0  # neither ids nor --pending
+    retried = runner.invoke(cli, ["--db", url, "mpi", "match", "--pending"])
+    assert retried.exit_code == 0, retried.output
+    assert runner.invoke(cli, ["--db", url, "mpi", "pending"]).stdout == ""
+    store.close()

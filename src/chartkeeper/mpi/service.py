@@ -100,7 +100,7 @@ class MpiService:
         self._require(caller, Action.READ, "$mpi-pending")
         with self.store.reading() as conn:
             rows = mpi_index.pending(conn, limit)
-        return [dict(r._mapping) for r in rows]
+        return [{str(k): v for k, v in r._asdict().items()} for r in rows]  # plain str keys (JSON)
 
     def match_pending(self, caller: Caller, limit: int = 10_000) -> tuple[int, list[ScoredPair]]:
         """Match the Patients marked pending (up to ``limit``) and clear their marks."""
@@ -220,7 +220,7 @@ class MpiService:
         self._require(caller, Action.READ, "$mpi-merges")
         with self.store.reading() as conn:
             rows = mpi_review.merges(conn, patient_id.removeprefix("Patient/") if patient_id else None)
-        return [dict(r._mapping) for r in rows]
+        return [{str(k): v for k, v in r._mapping.items()} for r in rows]  # plain str keys (JSON)
 
     def golden(self, caller: Caller, patient_id: str) -> dict[str, Any]:
         self._require(caller, Action.READ, "$mpi-golden")
