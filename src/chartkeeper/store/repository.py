@@ -18,7 +18,16 @@ from chartkeeper.errors import StoreUnavailable
 from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.search.ir import SearchQuery
-from chartkeeper.store import export_reader, lookup, migrate, quarantine, reader, versions, writer
+from chartkeeper.store import (
+    export_reader,
+    lookup,
+    migrate,
+    patient_events,
+    quarantine,
+    reader,
+    versions,
+    writer,
+)
 from chartkeeper.store.dialect import READ_ONLY
 from chartkeeper.store.engine import open_engine
 from chartkeeper.store.models import (
@@ -68,6 +77,7 @@ class Store:
     def transaction(self) -> Iterator[Connection]:
         """One atomic unit of work: commits on success, rolls everything back on any error."""
         with self.engine.begin() as conn:
+            patient_events.reset(conn)
             yield conn
 
     def durable_connection(self) -> Connection:
