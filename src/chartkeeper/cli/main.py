@@ -130,6 +130,32 @@ def stats(
 
 
 @app.command()
+def reindex(
+    ctx: typer.Context,
+    res_type: Annotated[
+        str | None, typer.Option("--type", help="Only this resourceType (default: every type).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
+) -> None:
+    """Rebuild the search index of stored resources from their content (no new versions): run it
+    after an upgrade that adds search parameters, so resources stored earlier are found by them."""
+    store = common.open_store(ctx, migrate=True)
+    counts = common.guard(store.count_by_type)
+    if res_type is not None and res_type not in counts:
+        fail(f"no current {res_type} resources in the store (types held: {', '.join(counts) or 'none'})")
+    total = counts[res_type] if res_type is not None else sum(counts.values())
+    with common.count_progress("reindex", total, quiet=json_out) as advance:
+        report = common.guard(lambda: store.reindex(res_type, progress=advance))
+    if json_out:
+        print(orjson.dumps(report.as_json()).decode())
+        return
+    console.print(
+        f"{report.resources} resources reindexed ({report.rows_written} index rows written, "
+        f"{report.compartments_changed} compartments changed)"
+    )
+
+
+@app.command()
 def export(
     ctx: typer.Context,
     out: Annotated[

@@ -25,6 +25,7 @@ from chartkeeper.store import (
     patient_events,
     quarantine,
     reader,
+    reindex,
     versions,
     writer,
 )
@@ -130,6 +131,12 @@ class Store:
     def iter_current(self, res_type: str | None = None, since: int | None = None) -> Iterator[StoredVersion]:
         with self.reading() as conn:
             yield from reader.iter_current(conn, res_type, since)
+
+    def reindex(
+        self, res_type: str | None = None, progress: reindex.Progress | None = None
+    ) -> reindex.ReindexReport:
+        """Rebuild the search index of every current resource (of one type) from its content."""
+        return reindex.reindex(self.engine, res_type, progress=progress)
 
     def count_by_type(self) -> dict[str, int]:
         with self.reading() as conn:
