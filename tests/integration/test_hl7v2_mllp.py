@@ -87,7 +87,7 @@ def test_acks_for_good_and_bad_messages(listener: tuple[str, int, subprocess.Pop
         assert str(bad.segment("MSA")[1]) == "AE" and str(bad.segment("MSA")[2]) == "M2"
         err = bad.segment("ERR")
         assert str(err[2]) == "PID^1^7" and "'19991399' is not a date" in str(err[8])
-        rejected = _ack(client.send_message(oru("M3").replace("ORU^R01^ORU_R01", "SIU^S12")))
+        rejected = _ack(client.send_message(oru("M3").replace("ORU^R01^ORU_R01", "RDE^O11")))
         assert str(rejected.segment("MSA")[1]) == "AR"
         assert str(rejected.segment("ERR")[3]).startswith("200^")
         old = _ack(

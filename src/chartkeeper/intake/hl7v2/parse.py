@@ -12,8 +12,10 @@ they are never fatal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 import hl7
 
@@ -185,6 +187,17 @@ def parse_message(text: str) -> V2Message:
                 100,
             )
         previous = name
+    joined = _joined(sep).search(text)
+    if joined is not None:
+        at = text.count("\r", 0, joined.start()) + 1
+        raise V2Error(
+            lines[at - 1].split(sep, 1)[0],
+            None,
+            f"segment {at} has {joined.group(1)!r} inside a field: two segments joined without a "
+            "segment separator (CR)?",
+            "AE",
+            100,
+        )
     codec = Codec(sep, enc)
     segments = [_segment(line, index, codec) for index, line in enumerate(lines, start=1)]
     return V2Message(segments, enc, sep, text)
@@ -214,6 +227,17 @@ class Codec:
             return str(self.library.unescape(value))
         except Exception:  # a malformed escape sequence: keep the characters as sent
             return value
+
+
+#: Segment ids that, preceded by a space and followed by a set id, mean a lost segment break.
+_SET_ID_SEGMENTS = "OBX|OBR|ORC|NTE|SPM|PID|PV1|IN1|GT1|DG1|AL1|TQ1|PR1|NK1"
+
+
+@cache
+def _joined(sep: str) -> re.Pattern[str]:
+    """``... value OBX|2|ST|...``: a segment glued to the end of the one before it."""
+    s = re.escape(sep)
+    return re.compile(rf"[ \t]((?:{_SET_ID_SEGMENTS}){s}\d+{s})")
 
 
 def _segment(line: str, index: int, codec: Codec) -> Segment:
