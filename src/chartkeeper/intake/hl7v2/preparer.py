@@ -30,7 +30,7 @@ def prepare_many(items: list[tuple[bytes, str]]) -> list[V2Prepared]:
 class ChunkedPreparer:
     """Collect the messages that arrive in one pass of the event loop; prepare them in chunks."""
 
-    def __init__(self, pool: Executor, workers: int, max_chunk: int = 32) -> None:
+    def __init__(self, pool: Executor, workers: int, max_chunk: int = 4) -> None:
         self.pool = pool
         self.workers = max(1, workers)
         self.max_chunk = max_chunk
