@@ -36,11 +36,25 @@ def test_messages_arriving_together_share_round_trips_and_keep_their_results() -
         results = asyncio.run(run())
     finally:
         pool.shutdown()
-    assert pool.calls == [5, 4]  # two chunks, one per worker, not nine calls
+    assert pool.calls == [4, 4, 1]  # chunks of at most 4, not nine calls
     assert [r.control_id for r in results] == [f"P{i}" for i in range(9)]
     assert [r.source for r in results] == [f"conn{i}" for i in range(9)]
     assert [r.raw for r in results] == raws  # given back by the listener, not pickled back
     assert [r.rejection is not None for r in results] == [i == 4 for i in range(9)]
+
+
+def test_a_small_burst_is_spread_over_the_workers() -> None:
+    pool = CountingPool()
+    preparer = ChunkedPreparer(pool, workers=2)
+
+    async def run() -> list[Any]:
+        return await asyncio.gather(*(preparer.prepare(oru(f"S{i}").encode(), "c") for i in range(3)))
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        pool.shutdown()
+    assert pool.calls == [2, 1] and [r.control_id for r in results] == ["S0", "S1", "S2"]
 
 
 def test_a_broken_pool_fails_every_waiting_message() -> None:
