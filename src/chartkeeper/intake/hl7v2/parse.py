@@ -55,8 +55,11 @@ class Segment:
         return found
 
     def reps(self, n: int) -> list[list[list[str]]]:
-        """Field n's repetitions, without empty ones."""
-        return [rep for rep in self.field(n) if any(any(sub) for sub in rep)]
+        """Field n's repetitions, without empty ones (shared with the parse: never modify it)."""
+        found = self.field(n)
+        if len(found) == 1 and len(found[0]) == 1:  # most fields: one repetition, one component
+            return found if any(found[0][0]) else []
+        return [rep for rep in found if any(any(sub) for sub in rep)]
 
     def get(self, n: int, comp: int = 1, sub: int = 1, rep: int = 1) -> str:
         """The value at ``n.comp.sub`` of repetition ``rep`` (all 1-based), '' when absent."""
