@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from chartkeeper.fhir.search.query import parse_search
 from chartkeeper.intake.hl7v2.process import prepare_v2
 from chartkeeper.intake.service import ingest
 from chartkeeper.store import hl7log
@@ -54,6 +55,12 @@ def test_orm_and_oml_orders_become_service_requests(store: Store) -> None:
     assert len(orders) == 1 + 5 + 1
     nbs = next(o for o in orders if o.get("code", {}).get("coding", [{}])[0].get("code") == "57717-1")
     assert _ident(nbs, "PLAC") == "421832901" and len(nbs["supportingInfo"]) == 12
+    by_code = store.search(
+        parse_search("ServiceRequest", [("code", "http://loinc.org|24725-4"), ("status", "active")])
+    )
+    assert len(by_code.matches) == 1
+    by_subject = store.search(parse_search("ServiceRequest", [("subject", ct["subject"]["reference"])]))
+    assert len(by_subject.matches) == 1 + 5  # ORM-O01-01 and OML-O21-03 are about the same patient
     assert nbs["subject"]["reference"].startswith("Patient/")
 
 
@@ -87,6 +94,18 @@ def test_siu_appointments_book_and_cancel(store: Store) -> None:
     assert booked["comment"] == "Appointment booked for emergency procedure"
     actors = {p["actor"]["reference"].split("/")[0] for p in booked["participant"]}
     assert actors == {"Patient", "Practitioner", "Location"}  # PID, AIP-3, AIL-3
+    # The new types are indexed like any other: found by their own search parameters.
+    patient = next(
+        p["actor"]["reference"]
+        for p in booked["participant"]
+        if p["actor"]["reference"].startswith("Patient/")
+    )
+    for res_type, params in (
+        ("Appointment", [("patient", patient), ("status", "booked"), ("date", "2021-09-24")]),
+        ("Appointment", [("identifier", "36996"), ("service-type", "http://snomed.info/sct|76164006")]),
+    ):
+        page = store.search(parse_search(res_type, params))
+        assert len(page.matches) == 1, params
     ingest(store, [MS / "SIU-S15-01.hl7"])
     [cancelled] = _current(store, "Appointment")
     assert cancelled["id"] == booked["id"] and cancelled["status"] == "cancelled"
