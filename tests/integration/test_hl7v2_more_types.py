@@ -160,3 +160,35 @@ def test_misnamed_and_joined_segment_files_are_rejected_precisely() -> None:
     assert misnamed.reason.endswith("(it carries SCH: a scheduling message with the wrong MSH-9?)")
     joined = prepare_v2((CDC / "CA" / "001_CA_OML_O21.hl7").read_bytes(), "x").rejection
     assert joined is not None and (joined.segment, joined.code) == ("OBR", 100)
+
+
+def test_a_message_quarantined_as_unsupported_is_mapped_on_retry(store: Store) -> None:
+    """What an earlier version quarantined as "not supported" goes in once it is mapped."""
+    from chartkeeper.intake.quarantine import QuarantineService
+    from chartkeeper.security.caller import Caller
+    from chartkeeper.security.ports import MemoryAuditSink
+    from chartkeeper.security.scopes import ScopeSet
+
+    raw = (MS / "SIU-S12-01.hl7").read_bytes()
+    pk = store.quarantine_add(
+        source="mllp://10.0.0.9:4711",
+        fmt="hl7v2",
+        reason="MSH-9: message type SIU^S12 is not supported",
+        content=raw,
+        issues=None,
+    )
+    analyst = Caller(
+        "user/ia", "user", "analyst", ScopeSet.parse("user/*.cruds"), roles=frozenset({"integrator"})
+    )
+    outcome = QuarantineService(store, MemoryAuditSink()).retry(analyst, pk, "SIU is mapped now")
+    assert outcome.resolved, outcome.messages
+    assert store.quarantine_get(pk).status == "retried"
+    [appointment] = _current(store, "Appointment")
+    assert appointment["status"] == "booked"
+    with store.reading() as conn:
+        [logged] = list(hl7log.messages(conn))
+    assert (logged.source, logged.message_type, logged.status) == (
+        "mllp://10.0.0.9:4711",
+        "SIU^S12",
+        "applied",
+    )
