@@ -25,7 +25,7 @@ SUPPORTED = (
     {f"ADT^{t}" for t in _ADT}
     | {f"SIU^{t}" for t in ("S12", "S13", "S14", "S15", "S16", "S17", "S26")}
     | {"ORU^R01", "MDM^T02", "MDM^T06", "MDM^T10", "VXU^V04", "ORM^O01", "OML^O21", "OMG^O19"}
-    | {"PPR^PC1", "PPR^PC2"}
+    | {"PPR^PC1", "PPR^PC2", "BAR^P01"}
 )
 #: Files that are genuinely invalid, and the start of the reason each is rejected with.
 INVALID = {

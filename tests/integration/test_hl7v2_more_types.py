@@ -134,13 +134,36 @@ def test_a60_allergy_ppr_problems_and_document_replacement(store: Store) -> None
     ]
 
 
+def test_bar_p01_account_coverage_and_payer(store: Store) -> None:
+    report = ingest(store, [MS / "BAR-P01-01.hl7"])
+    assert report.rejected == 0, report.messages
+    [account] = _current(store, "Account")
+    assert account["identifier"][0]["value"] == "4000776"  # PID-18
+    assert account["identifier"][0]["system"] == "urn:oid:1.3.6.1.4.1.44750.1.2.2"
+    [coverage] = _current(store, "Coverage")
+    assert account["coverage"] == [{"coverage": {"reference": f"Coverage/{coverage['id']}"}, "priority": 1}]
+    assert coverage["identifier"] == [{"value": "PN-145"}]  # IN1-36 policy number
+    assert coverage["period"] == {"start": "1989-10-01", "end": "2050-10-01"}  # IN1-12/13
+    assert coverage["relationship"]["coding"][0]["code"] == "spouse"  # IN1-17 SPO
+    assert {c["value"]: c.get("name") for c in coverage["class"]} == {
+        "BAV": "Blue Advantage HMO",
+        "PUBSUMB": "SelfPay",
+    }
+    [payer] = _current(store, "Organization")
+    assert coverage["payor"] == [{"reference": f"Organization/{payer['id']}"}]
+    assert payer["name"] == "Blue Cross Blue Shield of Texas"  # IN1-4
+    assert payer["identifier"] == [{"value": "IC-1.31", "system": "urn:oid:2.16.840.1.113883.1.1"}]  # IN1-3
+    assert coverage["beneficiary"] == account["subject"][0]
+
+
 def test_unsupported_types_are_quarantined_with_their_pid(store: Store) -> None:
-    report = ingest(store, [MS / "ADT-A47-01.hl7", MS / "BAR-P01-01.hl7"])
+    report = ingest(store, [MS / "ADT-A47-01.hl7", MS / "BAR-P02-01.hl7"])
     assert report.rejected == 2
     assert sorted(m.split(": ", 1)[1] for m in report.messages) == [
         "MSH-9: message type ADT^A47 is not supported: identifier changes go through the master patient "
         "index; review it in the quarantine",
-        "MSH-9: message type BAR^P01 is not supported: billing accounts are not part of the clinical record",
+        "MSH-9: message type BAR^P02 is not supported: only account additions and updates (BAR^P01, P05) "
+        "are mapped",
     ]
     assert _current(store, "Patient") == []
     for pk in report.quarantined:
@@ -150,7 +173,7 @@ def test_unsupported_types_are_quarantined_with_their_pid(store: Store) -> None:
         logged = [m for m in hl7log.messages(conn)]
     assert {(m.message_type, m.status, m.ack_code) for m in logged} == {
         ("ADT^A47", "rejected", "AR"),
-        ("BAR^P01", "rejected", "AR"),
+        ("BAR^P02", "rejected", "AR"),
     }
 
 

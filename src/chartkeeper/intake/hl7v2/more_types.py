@@ -1,5 +1,5 @@
 """The message types mapped beyond the first set (ADT visits, ORU, MDM^T02, VXU): orders,
-scheduling, allergies, problems, document addenda and replacements — and, for the types that
+scheduling, allergies, problems, document addenda and replacements, patient accounts — and, for the types that
 stay unmapped, the precise reason the AR acknowledgement and the quarantine give.
 
 ``mapping.map_message`` asks ``mapper_for`` when its own table has no entry, so each family
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chartkeeper.intake.hl7v2 import datatypes as dt
+from chartkeeper.intake.hl7v2.accounts import map_account
 from chartkeeper.intake.hl7v2.allergies import map_allergies
 from chartkeeper.intake.hl7v2.context import MapContext
 from chartkeeper.intake.hl7v2.documents import map_document
@@ -44,7 +45,7 @@ WHY_NOT = {
     ("MDM", "T01"): "a document notification without the document's content (MDM^T02 carries it)",
     ("MDM", "T05"): "an addendum notification without the document's content (MDM^T06 carries it)",
     ("MDM", "T09"): "a replacement notification without the document's content (MDM^T10 carries it)",
-    ("BAR", ""): "billing accounts are not part of the clinical record",
+    ("BAR", ""): "only account additions and updates (BAR^P01, P05) are mapped",
     ("DFT", ""): "financial transactions are not part of the clinical record",
     ("OUL", ""): "unsolicited laboratory observations in OUL structure are not mapped yet (ORU^R01 is)",
     ("RDE", ""): "pharmacy orders are not mapped yet",
@@ -72,6 +73,8 @@ def mapper_for(message: V2Message) -> Callable[[MapContext], None] | None:
         return _problems
     if code == "MDM" and trigger in ("T06", "T10"):
         return _document_revision
+    if code == "BAR" and trigger in ("P01", "P05"):
+        return _account
     return None
 
 
@@ -105,6 +108,11 @@ def _allergies(ctx: MapContext) -> None:
 def _problems(ctx: MapContext) -> None:
     need_patient(ctx)
     map_problems(ctx)
+
+
+def _account(ctx: MapContext) -> None:
+    need_patient(ctx)
+    map_account(ctx)
 
 
 def _document_revision(ctx: MapContext) -> None:

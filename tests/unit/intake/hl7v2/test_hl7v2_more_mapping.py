@@ -138,6 +138,21 @@ def test_addendum_needs_its_parent_and_unsupported_types_say_why() -> None:
     assert str(_error(MSH.format(kind="ZZZ^Z01") + PID)) == "MSH-9: message type ZZZ^Z01 is not supported"
 
 
+def test_account_needs_its_number_and_a_payer() -> None:
+    bar = MSH.format(kind="BAR^P01^BAR_P01") + PID.replace(
+        "|19700214|F", "|19700214|F" + "|" * 10 + "ACC-1^^^GH^AN"
+    )
+    in1 = _seg("IN1", {1: "1", 2: "PLAN-A^Plan A", 4: "Acme Health", 12: "20240101", 13: "20231231"})
+    assert _error(bar + in1).where == "IN1-13"  # expires before it starts
+    mapped = _map(bar + in1.replace("20231231", "20241231"))
+    [account] = _all(mapped, "Account")
+    assert account["identifier"][0]["value"] == "ACC-1"
+    [payer] = _all(mapped, "Organization")
+    assert payer["name"] == "Acme Health" and "identifier" not in payer
+    assert _error(bar + _seg("IN1", {1: "1", 2: "PLAN-A"})).where == "IN1-3"
+    assert _error(MSH.format(kind="BAR^P01^BAR_P01") + PID + in1).where == "PID-18"
+
+
 def test_segments_joined_without_separator_are_named() -> None:
     text = MSH.format(kind="ORU^R01^ORU_R01") + PID + "OBR|1|P1||718-7^Hb^LN OBX|1|NM|718-7^Hb^LN||13\r"
     error = _error(text)
