@@ -4,8 +4,9 @@ Supported: ADT A01 A02 A03 A04 A05 A06 A07 A08 A09 A10 A11 A13 A14 A15 A16 A25 A
 (Patient, Encounter, Practitioner, Location), A28 and A31 (Patient), A40 (Patient plus a
 recorded merge request), A60 (AllergyIntolerance), ORU^R01, MDM^T02/T06/T10, VXU^V04, and
 (``more_types``) ORM^O01/OML^O21/OMG^O19 (ServiceRequest), SIU^S12-S17/S26 (Appointment),
-PPR^PC1-PC3 (Condition), BAR^P01/P05 (Account, Coverage, Organization). Anything else is rejected with AR and "unsupported message type" so it waits in
-the quarantine, whole, until a mapping exists (``quarantine retry`` re-runs this code).
+PPR^PC1-PC3 (Condition), BAR^P01/P05 (Account, Coverage, Organization). Anything else is
+rejected with AR and "unsupported message type" (and why, when known) so it waits in the
+quarantine, whole, until a mapping exists (``quarantine retry`` re-runs this code).
 """
 
 from __future__ import annotations
