@@ -5,9 +5,10 @@ than the message's own storage: pickling the call, the executor's queue-feeder a
 threads, a future and a cross-thread wake-up, each fighting for the GIL with the writer
 thread. Messages that arrive together (from any connection) are instead sent in chunks,
 spread over the workers and answered in one result each. A chunk holds at most
-``max_chunk`` (4) messages: with 32 chunks-of-16 the clients, each waiting for its ACK, all
-sat in the same stage (workers busy, then the writer, then idle workers) and throughput
-fell; small chunks keep preparing and writing overlapped. The prepared message comes back
+``max_chunk`` (4) messages: with chunks of up to 16, clients that each wait for their ACK
+tend to sit in the same stage together (workers busy, then the writer, then idle workers);
+a first run on a loaded machine showed lower rates with them. Small chunks keep preparing
+and writing overlapped. The prepared message comes back
 without its raw bytes (the listener already has them), so they are not pickled twice.
 """
 
