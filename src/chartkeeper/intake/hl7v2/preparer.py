@@ -1,15 +1,15 @@
 """Preparing MLLP messages in worker processes, several per round trip.
 
-One ``ProcessPoolExecutor.submit`` per message cost the listener's event-loop process more
-than the message's own storage: pickling the call, the executor's queue-feeder and result
-threads, a future and a cross-thread wake-up, each fighting for the GIL with the writer
-thread. Messages that arrive together (from any connection) are instead sent in chunks,
-spread over the workers and answered in one result each. A chunk holds at most
-``max_chunk`` (4) messages: with chunks of up to 16, clients that each wait for their ACK
-tend to sit in the same stage together (workers busy, then the writer, then idle workers);
-a first run on a loaded machine showed lower rates with them. Small chunks keep preparing
-and writing overlapped. The prepared message comes back
-without its raw bytes (the listener already has them), so they are not pickled twice.
+One ``ProcessPoolExecutor.submit`` per message costs the listener's event-loop process a
+pickled call, the executor's queue-feeder and result threads, a future and a cross-thread
+wake-up per message, each competing for the GIL with the writer thread. Messages that
+arrive together (from any connection) are instead sent in chunks, spread over the workers
+and answered in one result each. A chunk holds at most ``max_chunk`` (4) messages: with
+chunks of up to 16, clients that each wait for their ACK tend to sit in the same stage
+together (workers busy, then the writer, then idle workers); a first run on a loaded
+machine showed lower rates with them. Small chunks keep preparing and writing overlapped.
+The prepared message comes back without its raw bytes (the listener already has them), so
+they are not pickled twice.
 """
 
 from __future__ import annotations
