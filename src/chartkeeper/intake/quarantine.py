@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chartkeeper.errors import Forbidden, InvalidInput
-from chartkeeper.intake.models import AnyUnit, DocumentUnit, LinesUnit
+from chartkeeper.intake.hl7v2.plan import FORMAT as HL7V2
+from chartkeeper.intake.models import AnyUnit, DocumentUnit, LinesUnit, V2MessageUnit
 from chartkeeper.intake.service import ingest_in_process
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AccessEvent, AuditOutcome, AuditSink
@@ -123,4 +124,6 @@ def _unit(item: QuarantineItem) -> AnyUnit:
     content = item.content or b""
     if item.format == "fhir-ndjson":
         return LinesUnit(item.source, 1, [line + b"\n" for line in content.splitlines() if line.strip()])
+    if item.format == HL7V2:  # one message, mapped again (a type not supported then may be now)
+        return V2MessageUnit(item.source, content)
     return DocumentUnit(item.source, content, item.format)

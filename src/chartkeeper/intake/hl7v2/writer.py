@@ -103,8 +103,7 @@ class GroupWriter:
             failure = Rejection(
                 "AR", APPLICATION_ERROR, "MSH", None, "the message could not be stored; resend it", []
             )
-            for job in batch:
-                job.loop.call_soon_threadsafe(_resolve, job.future, V2Outcome("AR", "rejected", failure))
+            _answer(batch, [V2Outcome("AR", "rejected", failure)] * len(batch))
             if conn is not None:
                 conn.close()
             return None
@@ -113,12 +112,24 @@ class GroupWriter:
             perform_merge(self.store, self.merger, job.prepared, outcome) if job.prepared.merge else outcome
             for job, outcome in zip(batch, outcomes, strict=True)
         ]
-        for job, outcome in zip(batch, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
+        _answer(batch, outcomes)
         patient_events.tell(self.listener, written, "mllp")  # after the ACKs: never delays or fails one
         return conn
 
 
-def _resolve(future: asyncio.Future[V2Outcome], outcome: V2Outcome) -> None:
-    if not future.done():
-        future.set_result(outcome)
+def _answer(batch: list[_Job], outcomes: list[V2Outcome]) -> None:
+    """Resolve the batch's futures: one wake-up per event loop, not one per message."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[V2Outcome], V2Outcome]]] = {}
+    for job, outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(job.loop, []).append((job.future, outcome))
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, answers)
+        except RuntimeError:  # that loop is closed: nobody is waiting for these answers any more
+            continue
+
+
+def _resolve(answers: list[tuple[asyncio.Future[V2Outcome], V2Outcome]]) -> None:
+    for future, outcome in answers:
+        if not future.done():
+            future.set_result(outcome)
