@@ -24,6 +24,7 @@ from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.ports import AuditSink, Authenticator
 from chartkeeper.security.service import SecurityService
+from chartkeeper.security.sessions import SessionStore
 from chartkeeper.store.repository import Store
 from chartkeeper.web.app import add_status_routes
 from chartkeeper.web.workspace import install_workspace
@@ -103,5 +104,8 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
         status_page=False,
         mpi=MpiService(store, trail),
     )
-    install_workspace(app, security=security, records=app.state.records)
+    sessions = SessionStore(
+        store, idle_timeout=settings.session_idle_timeout, lifetime=settings.session_lifetime
+    )
+    install_workspace(app, security=security, records=app.state.records, sessions=sessions)
     return app

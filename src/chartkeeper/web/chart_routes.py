@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from chartkeeper.chart.access_log import AccessLog
 from chartkeeper.chart.models import Chart
 from chartkeeper.chart.plot import plot
+from chartkeeper.chart.recent import RecentCharts
 from chartkeeper.chart.service import ChartService
 from chartkeeper.errors import InvalidInput
-from chartkeeper.web.pages import AUDITOR_ROLES, CHART_ROLES, PageRoute, User, render, sessions, signed_in
+from chartkeeper.web.pages import AUDITOR_ROLES, CHART_ROLES, PageRoute, User, render, signed_in
 
 router = APIRouter(route_class=PageRoute)
 RESULTS_PAGE = 50
@@ -29,7 +30,8 @@ def _service(request: Request) -> ChartService:
 def _open(request: Request, patient_id: str) -> tuple[User, Chart]:
     user = signed_in(request, CHART_ROLES)
     chart = _service(request).chart(user.caller, patient_id)
-    sessions(request).viewed(user.caller.subject, patient_id, chart.banner.name)
+    recent: RecentCharts = request.app.state.recent
+    recent.viewed(user.caller, patient_id)
     return user, chart
 
 

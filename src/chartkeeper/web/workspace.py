@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from chartkeeper.chart.access_log import AccessLog
 from chartkeeper.chart.finder import PatientFinder
+from chartkeeper.chart.recent import RecentCharts
 from chartkeeper.chart.service import ChartService
 from chartkeeper.chart.text import human_name
 from chartkeeper.errors import NotFound
@@ -62,11 +63,12 @@ def install_workspace(
     """Add the workspace pages at ``/`` (sign-in, patients, charts, queues, admin) and
     ``/static``. Call after the API's routes: the last route answers unknown pages with 404."""
     app.state.security = security
-    app.state.sessions = sessions or SessionStore()
+    app.state.sessions = sessions or SessionStore(records.store)
     app.state.charts = ChartService(records)
     app.state.quarantine = QuarantineService(records.store, records.audit)
     app.state.access_log = AccessLog(records.store, records.audit)
     app.state.finder = PatientFinder(records.store, records.audit)
+    app.state.recent = RecentCharts(records.store, records.audit)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
     for module in (auth_routes, patient_routes, chart_routes, queue_routes, admin_routes):
         app.include_router(module.router, include_in_schema=False)
