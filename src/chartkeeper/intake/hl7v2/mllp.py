@@ -19,6 +19,7 @@ from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR, V2Error
 from chartkeeper.intake.hl7v2.parse import decode
 from chartkeeper.intake.hl7v2.process import V2Outcome, V2Prepared, prepare_v2
 from chartkeeper.intake.hl7v2.writer import GroupWriter
+from chartkeeper.store.patient_events import PatientMerger, PatientWriteListener
 from chartkeeper.store.repository import Store
 
 log = logging.getLogger("chartkeeper.mllp")
@@ -41,10 +42,20 @@ def frame(text: str) -> bytes:
 
 
 class MllpServer:
-    def __init__(self, store: Store, settings: MllpSettings) -> None:
+    """``listener`` and ``merger``: the master patient index's ports (ADR 0015), injected by
+    ``chartkeeper mllp``; without them Patients are stored unmatched and A40s only recorded."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: MllpSettings,
+        *,
+        listener: PatientWriteListener | None = None,
+        merger: PatientMerger | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
-        self.writer = GroupWriter(store)
+        self.writer = GroupWriter(store, listener=listener, merger=merger)
         self.pool: Executor | None = None
         self.server: asyncio.Server | None = None
 
@@ -145,9 +156,16 @@ def _log_outcome(source: str, prepared: V2Prepared, outcome: V2Outcome) -> None:
     )
 
 
-async def serve(store: Store, settings: MllpSettings, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    store: Store,
+    settings: MllpSettings,
+    ready: asyncio.Event | None = None,
+    *,
+    listener: PatientWriteListener | None = None,
+    merger: PatientMerger | None = None,
+) -> None:
     """Run until cancelled (Ctrl-C / SIGTERM stop it cleanly)."""
-    server = MllpServer(store, settings)
+    server = MllpServer(store, settings, listener=listener, merger=merger)
     await server.start()
     if ready is not None:
         ready.set()

@@ -19,7 +19,10 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.intake.hl7v2.batch import apply_batch
 from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR
+from chartkeeper.intake.hl7v2.merging import perform_merge
 from chartkeeper.intake.hl7v2.process import Rejection, V2Outcome, V2Prepared
+from chartkeeper.store import patient_events
+from chartkeeper.store.patient_events import PatientMerger, PatientWriteListener
 from chartkeeper.store.repository import Store
 
 log = logging.getLogger("chartkeeper.mllp")
@@ -35,9 +38,18 @@ class _Job:
 class GroupWriter:
     """A thread applying queued messages, one transaction per batch."""
 
-    def __init__(self, store: Store, max_batch: int = 500) -> None:
+    def __init__(
+        self,
+        store: Store,
+        max_batch: int = 500,
+        *,
+        listener: PatientWriteListener | None = None,
+        merger: PatientMerger | None = None,
+    ) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.listener = listener  # told the Patients each commit wrote, after the ACKs (MPI)
+        self.merger = merger  # performs ADT^A40 merges before their ACK (MPI)
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="hl7v2-writer", daemon=True)
         self.batches = 0
@@ -82,8 +94,10 @@ class GroupWriter:
         try:
             if conn is None:
                 conn = self.store.durable_connection()
+            patient_events.reset(conn)
             with conn.begin():
                 outcomes = apply_batch(conn, [job.prepared for job in batch])
+            written = patient_events.take(conn)
         except Exception as exc:  # the database is down or refused the commit: nothing of the batch is stored
             log.error("commit failed for %d messages: %s", len(batch), type(exc).__name__)
             failure = Rejection(
@@ -95,8 +109,13 @@ class GroupWriter:
                 conn.close()
             return None
         self.batches += 1
+        outcomes = [  # committed; an A40's ACK waits for its merge
+            perform_merge(self.store, self.merger, job.prepared, outcome) if job.prepared.merge else outcome
+            for job, outcome in zip(batch, outcomes, strict=True)
+        ]
         for job, outcome in zip(batch, outcomes, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
+        patient_events.tell(self.listener, written, "mllp")  # after the ACKs: never delays or fails one
         return conn
 
 

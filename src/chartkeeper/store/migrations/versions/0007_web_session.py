@@ -1,7 +1,7 @@
 """Web workspace sessions and the recently viewed charts, in the database.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
