@@ -9,6 +9,8 @@ DEFAULT_DATABASE_URL = "sqlite:///chartkeeper.db"
 DATABASE_URL_ENV = "CHARTKEEPER_DATABASE_URL"
 TOKEN_LIFETIME_ENV = "CHARTKEEPER_TOKEN_LIFETIME"  # noqa: S105 (a variable name, not a secret)
 TOKEN_URL_ENV = "CHARTKEEPER_TOKEN_URL"  # noqa: S105 (a variable name, not a secret)
+SESSION_IDLE_ENV = "CHARTKEEPER_SESSION_IDLE_TIMEOUT"
+SESSION_LIFETIME_ENV = "CHARTKEEPER_SESSION_LIFETIME"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,10 @@ class Settings:
         their assertion's ``aud``; unset means the URL the request arrived at.
     api_max_body_bytes: the largest request body the REST API accepts (larger → 413).
     export_dir: folder of bulk ``$export`` jobs and their NDJSON files.
+    session_idle_timeout: seconds without a request after which a web workspace session ends
+        (default 15 minutes).
+    session_lifetime: seconds after sign-in at which a web workspace session ends whatever the
+        activity (default 12 hours: one long shift); at least the idle timeout.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -32,6 +38,8 @@ class Settings:
     token_url: str | None = None
     api_max_body_bytes: int = 64 * 1024 * 1024
     export_dir: str = "chartkeeper-exports"
+    session_idle_timeout: int = 900
+    session_lifetime: int = 43_200
 
 
 def normalize_database_url(url: str) -> str:
@@ -42,17 +50,26 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _seconds(name: str, default: int, low: int, high: int) -> int:
+    text = os.environ.get(name, "") or str(default)
+    value = int(text) if text.isdigit() else 0
+    if not low <= value <= high:
+        # ValueError, as int() raises for the other settings: this module sits below errors.py
+        raise ValueError(f"{name} must be a whole number of seconds from {low} to {high}")
+    return value
+
+
 def load_settings(database_url: str | None = None, ingest_workers: int | None = None) -> Settings:
     """Settings from explicit arguments, then environment variables, then defaults."""
     url = database_url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
     workers = ingest_workers
     if workers is None:
         workers = int(os.environ.get("CHARTKEEPER_INGEST_WORKERS", "0") or 0)
-    lifetime_text = os.environ.get(TOKEN_LIFETIME_ENV, "900") or "900"
-    lifetime = int(lifetime_text) if lifetime_text.isdigit() else 0
-    if not 60 <= lifetime <= 86_400:
-        # ValueError, as int() raises for the other settings: this module sits below errors.py
-        raise ValueError(f"{TOKEN_LIFETIME_ENV} must be a whole number of seconds from 60 to 86400")
+    lifetime = _seconds(TOKEN_LIFETIME_ENV, 900, 60, 86_400)
+    idle = _seconds(SESSION_IDLE_ENV, Settings.session_idle_timeout, 60, 86_400)
+    session_lifetime = _seconds(SESSION_LIFETIME_ENV, Settings.session_lifetime, 300, 7 * 86_400)
+    if session_lifetime < idle:
+        raise ValueError(f"{SESSION_LIFETIME_ENV} must be at least {SESSION_IDLE_ENV} ({idle} seconds)")
     max_body = int(os.environ.get("CHARTKEEPER_API_MAX_BODY_BYTES", "0") or 0) or Settings.api_max_body_bytes
     return Settings(
         database_url=normalize_database_url(url),
@@ -61,4 +78,6 @@ def load_settings(database_url: str | None = None, ingest_workers: int | None = 
         token_url=os.environ.get(TOKEN_URL_ENV) or None,
         api_max_body_bytes=max_body,
         export_dir=os.environ.get("CHARTKEEPER_EXPORT_DIR") or Settings.export_dir,
+        session_idle_timeout=idle,
+        session_lifetime=session_lifetime,
     )

@@ -67,6 +67,8 @@ def test_readme_names_every_command_and_setting() -> None:
         "CHARTKEEPER_TOKEN_URL",
         "CHARTKEEPER_API_MAX_BODY_BYTES",
         "CHARTKEEPER_EXPORT_DIR",
+        "CHARTKEEPER_SESSION_IDLE_TIMEOUT",
+        "CHARTKEEPER_SESSION_LIFETIME",
         "--db",
         "make serve",
         "make test",

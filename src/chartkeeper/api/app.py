@@ -27,6 +27,7 @@ from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.ports import AuditSink, Authenticator
 from chartkeeper.security.service import SecurityService
+from chartkeeper.security.sessions import SessionStore
 from chartkeeper.store.patient_events import PatientWriteListener
 from chartkeeper.store.repository import Store
 from chartkeeper.web.app import add_status_routes
@@ -115,7 +116,10 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
         mpi=mpi,
         patients_written=live,
     )
-    install_workspace(app, security=security, records=app.state.records)
+    sessions = SessionStore(
+        store, idle_timeout=settings.session_idle_timeout, lifetime=settings.session_lifetime
+    )
+    install_workspace(app, security=security, records=app.state.records, sessions=sessions)
     quarantine = app.state.quarantine
     quarantine.patients_written = quarantine.merger = live
     app.state.mpi_live = live

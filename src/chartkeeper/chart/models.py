@@ -82,20 +82,6 @@ class Document:
     attachment_index: int | None
 
 
-@dataclass
-class Chart:
-    banner: Banner
-    problems: list[Entry]
-    medications: list[Entry]
-    allergies: list[Entry]
-    immunizations: list[Entry]
-    visits: list[Visit]
-    results: list[Result]
-    trends: list[Trend]
-    documents: list[Document]
-    resource_count: int
-
-
 @dataclass(frozen=True, slots=True)
 class PatientRow:
     """One row of the patient search results."""

@@ -84,15 +84,24 @@ def _flag(obs: Json, value: float | None, low: float | None, high: float | None)
     return ""
 
 
-def results(observations: list[Json]) -> list[Result]:
-    """Every observation with a value, newest first; panels (blood pressure) one row per part."""
+def _when(obs: Json) -> str:
+    return text.effective(obs)[:16].replace("T", " ")
+
+
+def results(observations: list[Json], limit: int | None = None) -> list[Result]:
+    """Every observation with a value, newest first; panels (blood pressure) one row per part.
+
+    With ``limit``, only the first ``limit`` of those rows, building no others: observations are
+    ordered first (a stable sort, so equal times keep their stored order) and a panel's rows
+    share its time, so the rows come out in the order sorting them all would give.
+    """
     rows: list[Result] = []
-    for obs in observations:
-        when = text.effective(obs)[:16].replace("T", " ")
-        parts = [obs, *obs.get("component", [])] if obs.get("component") else [obs]
+    timed = sorted(((_when(obs), obs) for obs in observations), key=lambda item: item[0], reverse=True)
+    for when, obs in timed:
+        if limit is not None and len(rows) >= limit:
+            break
+        parts = obs.get("component") or [obs]
         for part in parts:
-            if part is obs and obs.get("component"):
-                continue
             loinc = text.first_code(part.get("code"), LOINC)
             value = _numeric(part)
             shown = (
@@ -113,7 +122,7 @@ def results(observations: list[Json]) -> list[Result]:
                     _flag(part, value, low, high),
                 )
             )
-    return sorted(rows, key=lambda r: r.when, reverse=True)
+    return rows if limit is None else rows[:limit]
 
 
 def trends(observations: list[Json], min_points: int = 2) -> list[Trend]:

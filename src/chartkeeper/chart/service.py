@@ -1,28 +1,33 @@
-"""ChartService: one patient's chart, its history and its documents, through the RecordService.
+"""ChartService: one patient's chart, its history and its documents, with the caller's identity.
 
-Everything is read with the caller's own identity, so the RecordService checks scopes and the
-compartment and writes the audit record: opening a chart is one ``$everything`` AccessEvent,
-downloading a document one ``read``. No SQL and no second path to the data.
+Opening a chart page is one audited read of the Patient and of the compartment resources of
+the types that page shows (``sections.PAGE_TYPES``), in one snapshot, with the caller's
+scopes and compartment applied in the SQL: the AuditEvent is the one ``$everything`` records
+(action ``operation``, ``$everything``, query ``_type=...``), naming every resource returned,
+so the access log reads the same for the chart and the API. Downloading a document is one
+audited ``read``. Nothing is read that the page does not show.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from chartkeeper.chart import documents, results, summary
-from chartkeeper.chart.models import Chart
+from chartkeeper.chart import documents
+from chartkeeper.chart.sections import PAGE_TYPES, Chart
 from chartkeeper.chart.text import decode_attachment
 from chartkeeper.errors import NotFound
-from chartkeeper.records import RecordService
-from chartkeeper.records.paging import MAX_COUNT, PageRequest
+from chartkeeper.records import RecordService, ops
+from chartkeeper.records.audit import audited
+from chartkeeper.records.paging import PageRequest
 from chartkeeper.security.caller import Caller
+from chartkeeper.security.scopes import Action
+from chartkeeper.store import compartment
 from chartkeeper.store.models import StoredVersion
 
 Json = dict[str, Any]
-#: a chart larger than this is cut (and says so); 20 pages of $everything
-MAX_CHART_RESOURCES = 20 * MAX_COUNT
+#: a page reads at most this many resources (the newest); the chart says when it was cut
+MAX_CHART_RESOURCES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,40 +41,25 @@ class ChartService:
     def __init__(self, records: RecordService) -> None:
         self.records = records
 
-    def resources(self, caller: Caller, patient_id: str) -> list[Json]:
-        """The patient's compartment (the Patient first), every page of ``$everything``."""
-        found: list[Json] = []
-        cursor: str | None = None
-        while len(found) < MAX_CHART_RESOURCES:
-            page = self.records.everything(caller, patient_id, PageRequest(count=MAX_COUNT, cursor=cursor))
-            found.extend(v.content for v in page.entries if v.content is not None)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        return found
-
-    def chart(self, caller: Caller, patient_id: str) -> Chart:
-        """Banner, summary lists, timeline, results, trends and documents in one read."""
-        everything = self.resources(caller, patient_id)
-        by_type: dict[str, list[Json]] = defaultdict(list)
-        for res in everything:
-            by_type[str(res.get("resourceType"))].append(res)
-        patients = [p for p in by_type["Patient"] if p.get("id") == patient_id]
-        if not patients:
+    def chart(self, caller: Caller, patient_id: str, page: str = "summary") -> Chart:
+        """The banner and what chart page ``page`` (a key of ``PAGE_TYPES``) shows."""
+        types = PAGE_TYPES[page]
+        query = "_type=" + ",".join(["Patient", *sorted(types)])
+        records = self.records
+        with audited(records.audit, caller, "operation", query=query, operation="$everything") as trail:
+            ctx = ops.Ctx(records.store, caller, trail, records.matcher)
+            with records.store.reading() as conn:
+                patient = ops.read(ctx, conn, "Patient", patient_id)  # may it be seen at all?
+                access = caller.access_filter(Action.READ)
+                found = compartment.members(conn, patient_id, types, access, MAX_CHART_RESOURCES + 1)
+            truncated = len(found) > MAX_CHART_RESOURCES
+            found = found[-MAX_CHART_RESOURCES:]
+            for member in found:
+                trail.touch(member.res_type, member.res_id, member.version_id)
+            trail.patients[patient_id] = None
+        if patient.content is None:
             raise NotFound(f"Patient/{patient_id} is not known")
-        observations = by_type["Observation"]
-        return Chart(
-            banner=summary.banner(patients[0]),
-            problems=summary.problems(by_type["Condition"]),
-            medications=summary.medications(by_type["MedicationRequest"]),
-            allergies=summary.allergies(by_type["AllergyIntolerance"]),
-            immunizations=summary.immunizations(by_type["Immunization"]),
-            visits=summary.visits(by_type["Encounter"]),
-            results=results.results(observations),
-            trends=results.trends(observations),
-            documents=documents.documents(by_type["DocumentReference"] + by_type["DiagnosticReport"]),
-            resource_count=len(everything),
-        )
+        return Chart(patient.content, [m.content for m in found], types, truncated=truncated)
 
     def history(self, caller: Caller, patient_id: str, count: int = 50) -> list[StoredVersion]:
         """The Patient record's versions, newest first (who changed it is in the audit trail)."""

@@ -402,3 +402,29 @@ mpi_pending = Table(
     Column("source", String(32), nullable=False, comment="the write path: fhir-api, ingest, mllp"),
     Column("error", String(200), nullable=False, comment="the exception class only (no PHI)"),
 )
+
+# -- web workspace sessions (docs/web.md, docs/adr/0016-web-sessions-in-the-database.md) ---------
+# The cookie carries a random token; only its SHA-256 is stored, so a copy of the database (or a
+# backup) does not let anyone sign in as the people who were signed in.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, comment="sha256 of the cookie token, hex"),
+    Column("username", String(64), nullable=True, comment="null: anonymous (the login form's CSRF)"),
+    Column("csrf", String(64), nullable=False, comment="the session's CSRF secret"),
+    Column("created_at", BigInteger, nullable=False, comment="µs since epoch; the absolute lifetime"),
+    Column("last_seen", BigInteger, nullable=False, comment="µs since epoch; the idle timeout"),
+    Column("notice", Text, nullable=True, comment="a one-time message for the next page"),
+)
+Index("ix_web_session_username", web_session.c.username)
+Index("ix_web_session_last_seen", web_session.c.last_seen)
+Index("ix_web_session_created_at", web_session.c.created_at)
+
+# The charts a person opened last ("Recently viewed"): ids only, names come from the record.
+web_recent_chart = Table(
+    "web_recent_chart",
+    metadata,
+    Column("subject", String(128), primary_key=True, comment="the Caller's subject, e.g. user/rita"),
+    Column("patient_id", String(64), primary_key=True),
+    Column("viewed_at", BigInteger, nullable=False, comment="µs since epoch"),
+)

@@ -41,7 +41,12 @@ def login_page(request: Request, next: str | None = None, expired: str | None = 
         return RedirectResponse(_safe_next(next), status_code=303)
     if session is None:
         session = sessions(request).new()
-    notice = "Your session has ended after a period of inactivity. Please sign in again." if expired else None
+    notice = (
+        "Your session has ended after a period of inactivity or at the end of its time limit. "
+        "Please sign in again."
+        if expired
+        else None
+    )
     notice = notice or session.notice
     session.notice = None
     response = render(
@@ -92,8 +97,7 @@ async def logout(request: Request) -> Response:
     await check_csrf(request, user.session)
     sessions(request).end(user.session.sid)
     security(request).audit.record(AccessEvent(user.caller, "logout", "success", detail="web workspace"))
-    anonymous = sessions(request).new()
-    anonymous.notice = "You have signed out."
+    anonymous = sessions(request).new(notice="You have signed out.")
     response = RedirectResponse("/login", status_code=303)
     set_cookie(request, response, anonymous)
     return response

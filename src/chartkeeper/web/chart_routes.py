@@ -1,7 +1,7 @@
 """The chart of one patient: summary and trends, encounters, results, documents, history.
 
-Each page reads through ``ChartService`` with the signed-in user's Caller, so the record
-service checks access and audits the view.
+Each page reads through ``ChartService`` with the signed-in user's Caller — only the resource
+types that page shows — so access is checked and the view audited in the service.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chartkeeper.chart.access_log import AccessLog
-from chartkeeper.chart.models import Chart
 from chartkeeper.chart.plot import plot
+from chartkeeper.chart.recent import RecentCharts
+from chartkeeper.chart.sections import Chart
 from chartkeeper.chart.service import ChartService
 from chartkeeper.errors import InvalidInput
-from chartkeeper.web.pages import AUDITOR_ROLES, CHART_ROLES, PageRoute, User, render, sessions, signed_in
+from chartkeeper.web.pages import AUDITOR_ROLES, CHART_ROLES, PageRoute, User, render, signed_in
 
 router = APIRouter(route_class=PageRoute)
 RESULTS_PAGE = 50
@@ -26,10 +27,11 @@ def _service(request: Request) -> ChartService:
     return service
 
 
-def _open(request: Request, patient_id: str) -> tuple[User, Chart]:
+def _open(request: Request, patient_id: str, page: str) -> tuple[User, Chart]:
     user = signed_in(request, CHART_ROLES)
-    chart = _service(request).chart(user.caller, patient_id)
-    sessions(request).viewed(user.caller.subject, patient_id, chart.banner.name)
+    chart = _service(request).chart(user.caller, patient_id, page)
+    recent: RecentCharts = request.app.state.recent
+    recent.viewed(user.caller, patient_id)
     return user, chart
 
 
@@ -43,7 +45,7 @@ def _page_number(value: str | None) -> int:
 
 @router.get("/patients/{patient_id}")
 def summary(request: Request, patient_id: str) -> Response:
-    user, chart = _open(request, patient_id)
+    user, chart = _open(request, patient_id, "summary")
     return render(
         request,
         "chart_summary.html",
@@ -51,7 +53,7 @@ def summary(request: Request, patient_id: str) -> Response:
             "chart": chart,
             "tab": "summary",
             "visits": chart.visits[:5],
-            "results": chart.results[:10],
+            "results": chart.latest_results(10),
             "plots": [plot(t) for t in chart.trends[:SUMMARY_TRENDS]],
         },
         user=user,
@@ -60,13 +62,13 @@ def summary(request: Request, patient_id: str) -> Response:
 
 @router.get("/patients/{patient_id}/encounters")
 def encounters(request: Request, patient_id: str) -> Response:
-    user, chart = _open(request, patient_id)
+    user, chart = _open(request, patient_id, "encounters")
     return render(request, "chart_encounters.html", {"chart": chart, "tab": "encounters"}, user=user)
 
 
 @router.get("/patients/{patient_id}/results")
 def results(request: Request, patient_id: str, page: str | None = None) -> Response:
-    user, chart = _open(request, patient_id)
+    user, chart = _open(request, patient_id, "results")
     number = _page_number(page)
     rows = chart.results[number * RESULTS_PAGE : (number + 1) * RESULTS_PAGE]
     pages = max(1, -(-len(chart.results) // RESULTS_PAGE))
@@ -86,7 +88,7 @@ def results(request: Request, patient_id: str, page: str | None = None) -> Respo
 
 @router.get("/patients/{patient_id}/trends")
 def trends(request: Request, patient_id: str) -> Response:
-    user, chart = _open(request, patient_id)
+    user, chart = _open(request, patient_id, "trends")
     return render(
         request,
         "chart_trends.html",
@@ -101,7 +103,7 @@ def trends(request: Request, patient_id: str) -> Response:
 
 @router.get("/patients/{patient_id}/documents")
 def documents(request: Request, patient_id: str) -> Response:
-    user, chart = _open(request, patient_id)
+    user, chart = _open(request, patient_id, "documents")
     return render(request, "chart_documents.html", {"chart": chart, "tab": "documents"}, user=user)
 
 
@@ -123,7 +125,7 @@ def download(request: Request, patient_id: str, res_type: str, res_id: str, inde
 
 @router.get("/patients/{patient_id}/history")
 def history(request: Request, patient_id: str) -> Response:
-    user, chart = _open(request, patient_id)
+    user, chart = _open(request, patient_id, "banner")
     versions = _service(request).history(user.caller, patient_id)
     return render(
         request, "chart_history.html", {"chart": chart, "tab": "history", "versions": versions}, user=user
@@ -134,7 +136,7 @@ def history(request: Request, patient_id: str) -> Response:
 def access(request: Request, patient_id: str, page: int = 1) -> Response:
     """Who viewed this chart (the auditor role: the only one that reads the access log)."""
     user = signed_in(request, AUDITOR_ROLES)
-    chart = _service(request).chart(user.caller, patient_id)
+    chart = _service(request).chart(user.caller, patient_id, "banner")
     log: AccessLog = request.app.state.access_log
     found = log.viewers(user.caller, patient_id, max(page - 1, 0))
     pages = found.page + (1 if found.has_next else 0)

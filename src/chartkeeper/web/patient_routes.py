@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chartkeeper.chart.finder import FindRequest, PatientFinder
+from chartkeeper.chart.recent import RecentCharts
 from chartkeeper.errors import InvalidInput
-from chartkeeper.web.pages import CHART_ROLES, PageRoute, render, sessions, signed_in
+from chartkeeper.web.pages import CHART_ROLES, PageRoute, render, signed_in
 
 router = APIRouter(route_class=PageRoute)
 _GENDERS = ("", "female", "male", "other", "unknown")
@@ -18,6 +19,11 @@ _GENDERS = ("", "female", "male", "other", "unknown")
 def _finder(request: Request) -> PatientFinder:
     finder: PatientFinder = request.app.state.finder
     return finder
+
+
+def _recent(request: Request) -> RecentCharts:
+    recent: RecentCharts = request.app.state.recent
+    return recent
 
 
 @router.get("/patients")
@@ -36,7 +42,7 @@ def patients(
     context: dict[str, object] = {
         "form": form,
         "searched": not form.empty,
-        "recent": sessions(request).recent(user.caller.subject),
+        "recent": _recent(request).recent(user.caller),
     }
     if not form.empty:
         found = _finder(request).find(user.caller, form, max(page - 1, 0))

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from chartkeeper.chart.access_log import AccessLog
 from chartkeeper.chart.finder import PatientFinder
+from chartkeeper.chart.recent import RecentCharts
 from chartkeeper.chart.service import ChartService
 from chartkeeper.chart.text import human_name
 from chartkeeper.coding.service import CodingService
@@ -81,7 +82,7 @@ def install_workspace(
     ``/static``. Call after the API's routes: the last route answers unknown pages with 404.
     ``mpi`` is the app's MpiService when it has one (one warm matcher per process)."""
     app.state.security = security
-    app.state.sessions = sessions or SessionStore()
+    app.state.sessions = sessions or SessionStore(records.store)
     app.state.charts = ChartService(records)
     app.state.quarantine = QuarantineService(records.store, records.audit)
     app.state.access_log = AccessLog(records.store, records.audit)
@@ -89,6 +90,7 @@ def install_workspace(
     app.state.queue_records = records
     app.state.mpi_review = mpi or MpiService(records.store, records.audit)
     app.state.coding = CodingService(records.store, records.audit)
+    app.state.recent = RecentCharts(records.store, records.audit)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
     routes = (auth_routes, patient_routes, chart_routes, queue_routes, duplicate_routes, coding_routes)
     for module in (*routes, admin_routes):

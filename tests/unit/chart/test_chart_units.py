@@ -152,3 +152,35 @@ def test_probes_pair_the_first_and_last_names() -> None:
 
     assert probes(["haely"]) == [("ha",), ("he",)]
     assert ("ch", "ha") in probes(["chung", "haely"]) and len(probes(["chung", "haely"])) == 8
+
+
+def test_latest_results_are_the_first_rows_of_all_results() -> None:
+    """``results(obs, limit)`` builds only ``limit`` rows, in the order sorting them all gives:
+    equal times keep their stored order, a panel gives one row per component, an observation
+    without a value gives none."""
+
+    def obs(n: int, when: str, **extra: object) -> dict[str, object]:
+        return {"code": {"text": f"T{n}"}, "effectiveDateTime": when, "valueQuantity": {"value": n}, **extra}
+
+    panel = {
+        "code": {"text": "Blood pressure"},
+        "effectiveDateTime": "2021-05-01T10:00:00Z",
+        "component": [
+            {"code": {"text": "Systolic"}, "valueQuantity": {"value": 120, "unit": "mm[Hg]"}},
+            {"code": {"text": "Diastolic"}, "valueQuantity": {"value": 80, "unit": "mm[Hg]"}},
+        ],
+    }
+    empty = {"code": {"text": "No value"}, "effectiveDateTime": "2022-01-01"}
+    found = [
+        obs(1, "2020-01-01"),
+        obs(2, "2021-05-01T10:00:00Z"),
+        panel,
+        empty,
+        obs(3, "2021-05-01T10:00:00Z"),
+        obs(4, "2019-12-31"),
+        obs(5, ""),
+    ]
+    everything = results.results(found)
+    assert [r.test for r in everything] == ["T2", "Systolic", "Diastolic", "T3", "T1", "T4", "T5"]
+    for limit in range(9):
+        assert results.results(found, limit=limit) == everything[:limit]
