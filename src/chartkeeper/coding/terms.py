@@ -16,7 +16,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from chartkeeper.coding.codeset import CodeSet
+from chartkeeper.coding.codeset import CodeSet, normalize
 from chartkeeper.coding.index import AlphabeticIndex, IndexEntry
 from chartkeeper.coding.text import SOFT_WORDS, document_tokens
 
@@ -61,6 +61,12 @@ class Terms:
     group_words: array[int]
     post_start: array[int]
     post_docs: array[int]
+    #: Per tabular node (category or subcategory), every word said about it anywhere: its
+    #: description, its inclusion terms and the index rows that lead to it. Node ``k`` is
+    #: ``node_codes[k]``; its words are ``node_words[node_start[k]:node_start[k + 1]]``.
+    node_codes: list[str]
+    node_start: array[int]
+    node_words: array[int]
 
     _ARRAYS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("weights", "d"),
@@ -71,6 +77,8 @@ class Terms:
         ("group_words", "i"),
         ("post_start", "i"),
         ("post_docs", "i"),
+        ("node_start", "i"),
+        ("node_words", "i"),
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -79,6 +87,7 @@ class Terms:
             "codes": self.codes,
             "labels": self.labels,
             "sources": base64.b64encode(self.sources).decode("ascii"),
+            "node_codes": self.node_codes,
         }
         for name, _code in self._ARRAYS:
             out[name] = _pack(getattr(self, name))
@@ -92,12 +101,14 @@ class Terms:
             codes=[sys.intern(c) for c in data["codes"]],
             labels=data["labels"],
             sources=base64.b64decode(data["sources"]),
+            node_codes=[sys.intern(c) for c in data["node_codes"]],
             **arrays,
         )
 
 
-def _assemble(vocabulary: list[str], docs: list[list[Any]]) -> Terms:
-    """Flat arrays from documents ``[code, label, source, anchor, groups, optional]`` (word ids)."""
+def _assemble(vocabulary: list[str], docs: list[list[Any]], profiles: list[tuple[str, list[int]]]) -> Terms:
+    """Flat arrays from documents ``[code, label, source, anchor, groups, optional]`` (word ids)
+    and node profiles ``(code, word ids)``."""
     soft = {i for i, w in enumerate(vocabulary) if w in SOFT_WORDS}
     postings: list[list[int]] = [[] for _ in vocabulary]
     df = [0] * len(vocabulary)
@@ -121,6 +132,10 @@ def _assemble(vocabulary: list[str], docs: list[list[Any]]) -> Terms:
         post_docs.extend(plist)
         post_start.append(len(post_docs))
     total = len(docs) + 1
+    node_start, node_words = array("i", [0]), array("i")
+    for _code, words_of_node in profiles:
+        node_words.extend(words_of_node)
+        node_start.append(len(node_words))
     return Terms(
         vocabulary=vocabulary,
         weights=array("d", [math.log(total / (1 + c)) + 1.0 for c in df]),
@@ -134,6 +149,9 @@ def _assemble(vocabulary: list[str], docs: list[list[Any]]) -> Terms:
         group_words=group_words,
         post_start=post_start,
         post_docs=post_docs,
+        node_codes=[code for code, _w in profiles],
+        node_start=node_start,
+        node_words=node_words,
     )
 
 
@@ -142,22 +160,36 @@ _NOT_SYNONYMS = frozenset({"condition", "age", "affection", "advice", "active", 
 
 
 def synonyms(index: AlphabeticIndex) -> dict[str, frozenset[str]]:
-    """Word equivalences from one-word "see" references between main terms ("Ache, see Pain").
+    """Word equivalences the index states, which coders follow; documents accept either word.
 
-    Coders follow these; the matcher treats the two words as interchangeable in documents.
+    * one-word "see" and "see also" references between main terms ("Ache, see Pain";
+      "Acidemia, see also Acidosis");
+    * the spellings of one main term ("Tuberculosis, tubercular, tuberculous"), so that the
+      tabular list's "Tuberculous arthritis" is found from "tuberculosis of joint".
     """
     pairs: dict[str, set[str]] = {}
+
+    def pair(a: str, b: str) -> None:
+        if a != b and a not in _NOT_SYNONYMS and b not in _NOT_SYNONYMS:
+            pairs.setdefault(a, set()).add(b)
+            pairs.setdefault(b, set()).add(a)
+
     for entry in index.entries:
-        if len(entry.path) != 1 or entry.code or not entry.see:
+        if len(entry.path) != 1:
             continue
-        source, target = entry.path[0].strip(), entry.see.strip()
-        if " " in source or " " in target or "," in source or "," in target:
+        alternatives = entry.main_alternatives()
+        if alternatives:
+            words = [w for a in alternatives for w in document_tokens(a)]
+            for w in words[1:]:
+                pair(words[0], w)
             continue
-        a, b = document_tokens(source), document_tokens(target)
-        if len(a) != 1 or len(b) != 1 or a[0] in _NOT_SYNONYMS or b[0] in _NOT_SYNONYMS or a == b:
-            continue
-        pairs.setdefault(a[0], set()).add(b[0])
-        pairs.setdefault(b[0], set()).add(a[0])
+        for target in (entry.see if not entry.code else "", entry.see_also):
+            source, target = entry.path[0].strip(), target.strip()
+            if not target or " " in source or " " in target or "," in source or "," in target:
+                continue
+            a, b = document_tokens(source), document_tokens(target)
+            if len(a) == 1 and len(b) == 1:
+                pair(a[0], b[0])
     return {w: frozenset(v) for w, v in pairs.items()}
 
 
@@ -188,7 +220,28 @@ def compile_terms(
         ]
         for code, label, src, anchor, groups, opt in raw
     ]
-    return _assemble(vocabulary, docs)
+    return _assemble(vocabulary, docs, _profiles(codeset, raw, ids))
+
+
+def node_of(codeset: CodeSet, code: str) -> str | None:
+    """The tabular node an index or tabular code stands for ("S42.41-" → "S42.41"), if any."""
+    base = normalize(code.rstrip("-").rstrip("."))
+    node = codeset.nodes.get(base)
+    return base if node is not None and node.kind in ("category", "subcategory") else None
+
+
+def _profiles(codeset: CodeSet, raw: list[RawDoc], ids: dict[str, int]) -> list[tuple[str, list[int]]]:
+    """Every word said about each node, by the tabular list and by the index rows leading to it."""
+    said: dict[str, set[int]] = {}
+    for code, _label, _src, anchor, groups, optional in raw:
+        node = node_of(codeset, code)
+        if node is None:
+            continue
+        bag = said.setdefault(node, set())
+        bag.update(
+            ids[w] for w in (*anchor, *(x for g in groups for x in g), *optional) if w not in SOFT_WORDS
+        )
+    return [(code, sorted(said[code])) for code in sorted(said)]
 
 
 def index_docs(index: AlphabeticIndex) -> list[RawDoc]:
