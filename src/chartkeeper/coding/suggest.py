@@ -16,9 +16,11 @@ Everything is in memory and deterministic; ties are broken by match order.
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from chartkeeper.coding.codeset import CodeSet, default_codeset, load_data, normalize
 from chartkeeper.coding.index import AlphabeticIndex, load_index
@@ -126,7 +128,6 @@ class Suggester:
     def candidates(self, tokens: list[str]) -> list[Candidate]:
         """Every leaf the matched index rows and tabular terms lead to, scored, best first."""
         query = frozenset(tokens)
-        found: dict[str, Candidate] = {}
         # the tabular renderings of the text's words widen the search (metatarsus → foot); common
         # renderings would only slow it down
         weight = self.matcher.weight
@@ -136,7 +137,10 @@ class Suggester:
             for b, _s in self._renderings(w)
             if b not in query and NEGATION + b not in query and weight(b) >= EXPAND_MIN_WEIGHT
         )
-        for hit in self.matcher.best([*tokens, *list(extra)[:EXPAND_MAX]], limit=HITS):
+        hits = self.matcher.best([*tokens, *list(extra)[:EXPAND_MAX]], limit=HITS)
+        # leaf -> [best route, share of it, index of its hit, order seen, other hits' indexes]
+        best: dict[str, list[Any]] = {}
+        for h, hit in enumerate(hits):
             node = node_of(self.codeset, hit.code)
             if node is None:
                 continue
@@ -146,15 +150,19 @@ class Suggester:
                 if not leaf:
                     continue
                 score = route * share
-                prior = found.get(leaf)
+                prior = best.get(leaf)
                 if prior is None:
-                    found[leaf] = Candidate(leaf, score, [hit.label], hit.source, len(found), share)
-                elif score > prior.route:
-                    prior.route, prior.source, prior.share = score, hit.source, share
-                    prior.labels = [hit.label, *(x for x in prior.labels[:2] if x != hit.label)]
-                elif len(prior.labels) < 3 and hit.label not in prior.labels:
-                    prior.labels.append(hit.label)
-        pool = sorted(found.values(), key=lambda c: (-c.route, c.seen))[:POOL]
+                    best[leaf] = [score, share, h, len(best), []]
+                elif score > prior[0]:
+                    prior[4].insert(0, prior[2])
+                    prior[0], prior[1], prior[2] = score, share, h
+                else:
+                    prior[4].append(h)
+        chosen = heapq.nsmallest(POOL, best.items(), key=lambda kv: (-kv[1][0], kv[1][3]))
+        pool: list[Candidate] = []
+        for leaf, (score, share, h, seen, others) in chosen:
+            labels = list(dict.fromkeys(hits[i].label for i in (h, *others)))[:3]
+            pool.append(Candidate(leaf, score, labels, hits[h].source, seen, share))
         weights = {w: self.matcher.weight(w) for w in query}
         total = sum(weights.values()) or 1.0
         rendered = {w: r for w in query if (r := self._renderings(w))}
