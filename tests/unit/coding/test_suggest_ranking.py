@@ -146,3 +146,31 @@ def test_renderings_are_learned_from_index_rows_and_need_evidence() -> None:
 
 def test_the_shipped_suggester_renders_index_words_in_tabular_words() -> None:
     assert "foot" in [b for b, _s in suggester._renderings("metatarsus")]
+
+
+@pytest.mark.slow
+def test_held_out_rows_and_terms_reach_nothing_the_suggester_derives() -> None:
+    """The benchmark's guarantee: a held-out word is in no document, profile, equivalence or rendering.
+
+    "Franklin" (heavy chain disease, C88.2-) is said by two index rows and four inclusion terms
+    only; with all six held out it must not be in the vocabulary at all, so nothing derived
+    (node profiles, renderings, synonyms, category words all refer to vocabulary ids) can know it.
+    """
+    from chartkeeper.coding.suggest import HeldOut, build_suggester
+
+    held = HeldOut(
+        index_rows=frozenset({25172, 38450}),
+        inclusion_terms=frozenset(
+            {
+                ("C88.2", "Franklin disease"),
+                ("C88.20", "Franklin disease NOS"),
+                ("C88.20", "Franklin disease not having achieved remission"),
+                ("C88.20", "Franklin disease with failed remission"),
+            }
+        ),
+    )
+    held_out = build_suggester(held)
+    assert "franklin" not in held_out.matcher.ids
+    assert all("Franklin" not in label for label in held_out.matcher.terms.labels)
+    assert "franklin" in suggester.matcher.ids  # the shipped suggester has them all
+    assert top("Franklin disease", 1)[0].startswith("C88.2")
