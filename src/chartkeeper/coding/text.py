@@ -126,8 +126,6 @@ ABBREVIATIONS: dict[str, str] = {
     "asd": "autism spectrum disorder",
     "bpd": "borderline personality disorder",
     "uncontrolled": "hyperglycemia",
-    "ii": "2",
-    "i": "1",
 }
 
 #: Words that carry no meaning for code choice (kept out of both queries and documents).
@@ -184,6 +182,14 @@ SOFT_WORDS = frozenset(
 )
 
 _SPLIT = re.compile(r"[^a-z0-9/]+")
+_CLAUSE = re.compile(r"[,;:()\[\]]")
+#: Stands for clause punctuation between raw tokens.
+BOUNDARY = ","
+#: Prefix of a word the text says is absent ("without hemorrhage" → ``~hemorrhage``).
+NEGATION = "~"
+_NEGATORS = frozenset({"without", "not", "no", "except"})
+_NEGATE_ONE = frozenset({"non"})
+_END_NEGATION = frozenset({"with", "but", "due"})
 _SLASH_ABBR = re.compile(r"\b(?:n/v|w/o|w/|b/l|h/o|c/o)")
 _IRREGULAR = {
     "diabetic": "diabetes",
@@ -203,6 +209,10 @@ _IRREGULAR = {
 }
 
 
+#: Roman numerals as the tabular list writes them ("class II", "type I") and clinicians as digits.
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed, apostrophes dropped (Alzheimer's → alzheimers)."""
     if text.isascii():
@@ -216,6 +226,10 @@ def fold(text: str) -> str:
 def stem(word: str) -> str:
     """A light stem: enough to meet plural and adjective forms, never so much that codes blur."""
     word = _IRREGULAR.get(word, word)
+    if word in _ROMAN:
+        return _ROMAN[word]
+    if len(word) > 7 and word.endswith("ing") and word[-4] not in "aeiou":
+        return word[:-3]  # consulting → consult, bleeding → bleed (both sides alike)
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous", "sis")):
@@ -224,17 +238,54 @@ def stem(word: str) -> str:
 
 
 def raw_tokens(text: str) -> list[str]:
-    """Folded words, slash abbreviations (n/v, w/o) kept whole, other slashes split."""
-    folded = fold(text)
+    """Folded words, slash abbreviations (n/v, w/o) kept whole, other slashes split.
+
+    Clause punctuation (comma, semicolon, colon, brackets) becomes ``BOUNDARY``: it ends the
+    reach of a negation ("without hemorrhage, with perforation").
+    """
     out: list[str] = []
-    for piece in _SPLIT.split(folded):
-        if not piece:
-            continue
-        if "/" in piece and not _SLASH_ABBR.fullmatch(piece):
-            out.extend(p for p in piece.split("/") if p)
-        else:
-            out.append(piece)
+    for n, clause in enumerate(_CLAUSE.split(fold(text))):
+        if n and out and out[-1] != BOUNDARY:
+            out.append(BOUNDARY)
+        for piece in _SPLIT.split(clause):
+            if not piece:
+                continue
+            if "/" in piece and not _SLASH_ABBR.fullmatch(piece):
+                out.extend(p for p in piece.split("/") if p)
+            else:
+                out.append(piece)
     return out
+
+
+def _tokens(words: list[str]) -> tuple[str, ...]:
+    """Stemmed words without stop words; words a negation reaches are marked ``~``.
+
+    "Nausea without vomiting" is ``nausea ~vomiting`` and "Vomiting without nausea" is
+    ``vomiting ~nausea``: the two share no word. "without", "not", "no" and "except" reach to the
+    end of the clause (or "with"); "non" reaches one word ("non-pressure ulcer"). Soft words are
+    never negated, so "not elsewhere classified" stays as it was.
+    """
+    out: list[str] = []
+    reach = 0  # words still negated; -1: to the end of the clause
+    for i, word in enumerate(words):
+        if word == BOUNDARY or word in _END_NEGATION:
+            reach = 0
+            continue
+        if word in _NEGATORS or word in _NEGATE_ONE:
+            following = words[i + 1] if i + 1 < len(words) else BOUNDARY
+            if following != BOUNDARY and following not in SOFT_WORDS and following not in _END_NEGATION:
+                reach = 1 if word in _NEGATE_ONE else -1
+                continue
+        if word in STOPWORDS:
+            continue
+        token = stem(word)
+        if reach and token not in SOFT_WORDS:
+            out.append(NEGATION + token)
+            if reach > 0:
+                reach -= 1
+        else:
+            out.append(token)
+    return tuple(out)
 
 
 def expand(words: list[str]) -> list[str]:
@@ -254,7 +305,7 @@ def expand(words: list[str]) -> list[str]:
 
 @lru_cache(maxsize=300_000)
 def _document_tokens(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in raw_tokens(text) if w not in STOPWORDS)
+    return _tokens(raw_tokens(text))
 
 
 def document_tokens(text: str) -> list[str]:
@@ -264,5 +315,4 @@ def document_tokens(text: str) -> list[str]:
 
 def query_tokens(text: str) -> list[str]:
     """Tokens of what a user typed: abbreviations expanded, then as documents are tokenized."""
-    words = expand(raw_tokens(text))
-    return [stem(w) for w in words if w not in STOPWORDS]
+    return list(_tokens(expand(raw_tokens(text))))
