@@ -14,7 +14,7 @@ from chartkeeper.api.bulk import bulk_export_router
 from chartkeeper.api.limits import BodyLimit
 from chartkeeper.api.merge import merge_router
 from chartkeeper.api.routes import router
-from chartkeeper.config import Settings
+from chartkeeper.config import Settings, load_settings
 from chartkeeper.export.bulk.service import BulkExportService
 from chartkeeper.mpi.service import MpiService
 from chartkeeper.records import RecordService
@@ -93,6 +93,7 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
         store, trail, token_lifetime=settings.token_lifetime, token_url=settings.token_url
     )
     bulk = BulkExportService(store, trail, Path(settings.export_dir))
+    # the summary of failed authentications still being counted is recorded at shutdown
     app = create_app(
         settings,
         store=store,
@@ -103,5 +104,20 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
         status_page=False,
         mpi=MpiService(store, trail),
     )
+    app.router.on_shutdown.append(security.failures.flush)
     install_workspace(app, security=security, records=app.state.records)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``chartkeeper serve --workers N`` process (a uvicorn factory).
+
+    Settings come from the environment (the CLI puts the database URL there); the parent has
+    already migrated the schema and made the signing key. What the processes share lives in
+    the database or on disk: the audit chain (each appender takes the chain's lock: SQLite's
+    single write lock, PostgreSQL's advisory lock, so group commit in each process still
+    yields one unbroken chain), failed sign-in counts, export jobs (``job.json`` says which
+    process runs a job). Web-workspace sessions must be database-backed for N > 1.
+    """
+    settings = load_settings()
+    return production_app(settings, Store.open(settings.database_url))

@@ -182,18 +182,43 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes (uvicorn workers), each one core's worth of requests; they "
+            "share the database, the audit chain and the export folder. More than 1 needs "
+            "web-workspace sessions kept in the database (see docs/api.md).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web server: the FHIR R4 API at /fhir (docs at /docs), OAuth2 tokens at
     /auth/token, Bulk Data $export, and the status page at /. Every /fhir request but
     GET /fhir/metadata needs a bearer token (see `chartkeeper token` and `clients add`)."""
+    import os
+
     import uvicorn
 
     from chartkeeper.api.app import production_app
 
+    if not 1 <= workers <= 64:
+        fail("--workers must be from 1 to 64")
     store = common.open_store(ctx, migrate=True)
     security_cmds.initialize_security(ctx, store)
-    console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect})")
-    uvicorn.run(production_app(ctx.obj, store), host=host, port=port, log_level="info")
+    console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect}, {workers} worker(s))")
+    if workers == 1:
+        uvicorn.run(production_app(ctx.obj, store), host=host, port=port, log_level="info")
+        return
+    store.close()
+    # each worker process builds its own app from the environment (uvicorn spawns them)
+    os.environ[DATABASE_URL_ENV] = ctx.obj.database_url
+    uvicorn.run(
+        "chartkeeper.api.app:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @app.command()
