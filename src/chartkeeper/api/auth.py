@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 from collections.abc import Callable
 from urllib.parse import unquote_plus
@@ -174,10 +175,8 @@ def bearer_caller(authenticator: Authenticator) -> Callable[[Request], Caller]:
                 problem = "the Authorization header must be 'Bearer <token>'"
         if problem is not None:
             # the authenticator refuses (and audits) an empty token; the message stays ours
-            try:
+            with contextlib.suppress(NotAuthenticated):
                 authenticator.caller_from_bearer("", peer)
-            except NotAuthenticated:
-                pass
             raise NotAuthenticated(problem)
         return authenticator.caller_from_bearer(token.strip(), peer)
 

@@ -39,9 +39,7 @@ def test_hostile_text_everywhere_stays_valid() -> None:
     rng = random.Random(7)
     for n in range(300):
         text = [rng.choice(NASTY) + rng.choice(NASTY) for _ in range(5)]
-        caller = Caller(
-            f"client/{text[0]}", "client", text[1], ScopeSet(), source_address=text[2] or None
-        )
+        caller = Caller(f"client/{text[0]}", "client", text[1], ScopeSet(), source_address=text[2] or None)
         event = AccessEvent(
             caller, rng.choice(ACTIONS), rng.choice(OUTCOMES), query=text[3] or None, detail=text[4] or None
         )
