@@ -65,3 +65,48 @@ def test_large_reads_are_compact_and_still_name_every_resource() -> None:
         AccessEvent(caller, "search-type", "success", refs[:COMPACT_AFTER], ("p1",)), "small", 0
     )
     assert all("type" in e for e in small["entity"])  # the full shape below the threshold
+
+
+def _sorted(values: object) -> dict[str, list[object]]:
+    fields = ("strings", "tokens", "references", "dates", "quantities", "numbers", "uris")
+    out = {f: sorted(getattr(values, f), key=repr) for f in fields}
+    out["compartment"] = sorted(values.compartment_patients)  # type: ignore[attr-defined]
+    return out
+
+
+def test_the_cached_audit_index_equals_the_general_extraction() -> None:
+    from chartkeeper.security.audit import audit_index, built_audit_write
+    from chartkeeper.store.resources import resource_write
+
+    rng = random.Random(3)
+    callers = [
+        Caller("user/alice", "user", "Alice", ScopeSet(), source_address="10.1.2.3", purpose_of_use="TREAT"),
+        Caller("client/feed", "client", "feed", ScopeSet()),
+        Caller("local/ops", "local", "ops (command line)", ScopeSet()),
+    ]
+    for n in range(200):
+        refs = tuple(
+            f"{rng.choice(['Observation', 'Patient', 'Encounter'])}/r{rng.randrange(9)}"
+            for _ in range(rng.randrange(40))
+        )
+        patients = tuple(f"p{rng.randrange(3)}" for _ in range(rng.randrange(3)))
+        event = AccessEvent(
+            rng.choice(callers),
+            rng.choice(ACTIONS),
+            rng.choice(OUTCOMES),
+            refs,
+            patients,
+            query=rng.choice([None, "Observation?code=x"]),
+            detail=rng.choice([None, "why"]),
+        )
+        audit = build_audit_event(event, f"id-{n}", 1_700_000_000_000_000 + n)
+        assert _sorted(audit_index(audit)) == _sorted(extract_index_values(audit))
+        fast, general = built_audit_write(audit), resource_write("AuditEvent", audit["id"], audit)
+        assert (fast.content, fast.fingerprint, fast.patient_id) == (
+            general.content,
+            general.fingerprint,
+            general.patient_id,
+        )
+        assert [sorted(rows, key=repr) for rows in fast.index] == [
+            sorted(rows, key=repr) for rows in general.index
+        ]
