@@ -186,6 +186,7 @@ def test_finished_jobs_expire(loaded: Store, tmp_path: Path) -> None:
         caller = local_caller()
         first = svc.kick_off(caller, ExportRequest("system", "x", types=("Patient",)))
         _wait(svc, caller, first)
+        _wait_idle(svc)  # the runner has returned (a finished-but-returning job is kept)
         svc.kick_off(caller, ExportRequest("system", "x", types=("Patient",)))
         with pytest.raises(NotFound):
             svc.status(caller, first)
