@@ -111,3 +111,22 @@ def test_serve_with_two_workers(sqlite_database_url: str, tmp_path: Path) -> Non
     assert report.ok, report.problems
     assert report.records >= 100 + 40 + 2  # reads, searches, the token and the refused token
     store.close()
+
+
+def test_the_shared_listener_gives_sockets_asyncio_sets_nodelay_on() -> None:
+    """uvicorn's own shared socket has proto 0, so accepted keep-alive connections kept Nagle
+    on and every request after the first waited ~40 ms for a delayed ACK."""
+    import socket as sockets
+
+    from chartkeeper.cli.main import _tcp_listener
+
+    listener = _tcp_listener("127.0.0.1", 0)
+    try:
+        listener.listen()
+        client = sockets.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        assert accepted.proto == sockets.IPPROTO_TCP
+        accepted.close()
+        client.close()
+    finally:
+        listener.close()
