@@ -87,7 +87,7 @@ def test_acks_for_good_and_bad_messages(listener: tuple[str, int, subprocess.Pop
         assert str(bad.segment("MSA")[1]) == "AE" and str(bad.segment("MSA")[2]) == "M2"
         err = bad.segment("ERR")
         assert str(err[2]) == "PID^1^7" and "'19991399' is not a date" in str(err[8])
-        rejected = _ack(client.send_message(oru("M3").replace("ORU^R01^ORU_R01", "SIU^S12")))
+        rejected = _ack(client.send_message(oru("M3").replace("ORU^R01^ORU_R01", "RDE^O11")))
         assert str(rejected.segment("MSA")[1]) == "AR"
         assert str(rejected.segment("ERR")[3]).startswith("200^")
         old = _ack(
@@ -145,6 +145,46 @@ def test_concurrent_connections_and_limits(listener: tuple[str, int, subprocess.
     store = Store.open(db)
     assert store.count_by_type()["Patient"] == 8
     store.close()
+
+
+def test_worker_processes_answer_each_message_its_own_ack(sqlite_database_url: str, tmp_path: Path) -> None:
+    """--workers 2: messages from many connections are prepared in shared chunks; every ACK
+    still answers its own message (MSA-2), good and bad ones interleaved."""
+    Store.open(sqlite_database_url).init()
+    port = _free_port()
+    proc = _start(sqlite_database_url, port, "--workers", "2", log=tmp_path / "mllp.log")
+    answers: dict[str, tuple[str, str]] = {}
+
+    def send(n: int) -> None:
+        with MLLPClient("127.0.0.1", port) as client:
+            for i in range(12):
+                cid = f"W{n}-{i}"
+                text = oru(cid, mrn=f"{n}")
+                if i % 4 == 3:
+                    text = text.replace("19700214|F", "19991399|F")  # PID-7 is not a date: AE
+                ack = _ack(client.send_message(text))
+                answers[cid] = (str(ack.segment("MSA")[1]), str(ack.segment("MSA")[2]))
+
+    try:
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert len(answers) == 72
+    for cid, (code, echoed) in answers.items():
+        assert echoed == cid
+        assert code == ("AE" if cid.endswith(("-3", "-7", "-11")) else "AA"), cid
+    store = Store.open(sqlite_database_url)
+    with store.reading() as conn:
+        logged = {m.control_id: m.status for m in hl7log.messages(conn, limit=1000)}
+    store.close()
+    assert {cid for cid, status in logged.items() if status == "applied"} == {
+        cid for cid, (code, _) in answers.items() if code == "AA"
+    }
 
 
 def test_every_acknowledged_message_survives_sigkill(sqlite_database_url: str) -> None:

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from chartkeeper.coding.hierarchy import with_icd10cm
 from chartkeeper.fhir.search.matcher import Universe, search, sort_value
 from chartkeeper.fhir.search.query import parse_search
+from chartkeeper.fhir.search.terminology import default_terminology
 from chartkeeper.intake.service import ingest
 from chartkeeper.store.models import AccessFilter
 from chartkeeper.store.repository import Store
@@ -25,6 +27,24 @@ from conftest import SYNTHEA
 NOW = 1_767_225_600_000_000  # 2026-01-01T00:00Z: "now" for ap dates, the same on both sides
 JOSE = "99135849-9d98-4ff4-9d2f-2c4bb5ea8e9d"  # José María Casares
 LIZ = "ee9f8dd8-72d2-4769-8020-89e504b1504b"
+TERMS = with_icd10cm(default_terminology())  # as the application wires it
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+V2 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+SSN = "http://hl7.org/fhir/sid/us-ssn"
+
+
+def _condition(cid: str, system: str | None, code: str, status: str = "active") -> dict[str, Any]:
+    coding = {"code": code} if system is None else {"system": system, "code": code}
+    return {
+        "resourceType": "Condition",
+        "id": cid,
+        "subject": {"reference": f"Patient/{LIZ}"},
+        "clinicalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": status}]
+        },
+        "code": {"coding": [coding]},
+    }
+
 
 EXTRA: list[dict[str, Any]] = [
     {"resourceType": "ValueSet", "id": "vs1", "status": "active", "url": "http://acme.org/fhir/ValueSet/123"},
@@ -59,6 +79,71 @@ EXTRA: list[dict[str, Any]] = [
         "gender": "other",
     },
     {"resourceType": "Patient", "id": "gone", "name": [{"family": "Deleted"}], "gender": "male"},
+    # ICD-10-CM codes for :below/:above (lexical hierarchy; E110 without its dot is not below E11)
+    _condition("icd1", ICD, "E11.9"),
+    _condition("icd2", ICD, "E11.65", "remission"),
+    _condition("icd3", ICD, "E10.9", "resolved"),
+    _condition("icd4", ICD, "S72.001A", "relapse"),
+    _condition("icd5", None, "E11.9"),
+    _condition("icd6", ICD, "E110"),
+    _condition("icd7", "http://example.org/not-icd", "E11.9"),
+    # :of-type, with a type code holding "|" (escaped in the index), and reference :identifier
+    {
+        "resourceType": "Patient",
+        "id": "typed",
+        "identifier": [
+            {"type": {"coding": [{"system": V2, "code": "MR"}]}, "value": "12345"},
+            {"type": {"coding": [{"system": "http://acme.org/t", "code": "a|b"}]}, "value": "c"},
+            {"type": {"text": "no coding"}, "value": "777"},
+        ],
+    },
+    {
+        "resourceType": "Observation",
+        "id": "by-ssn",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]},
+        "subject": {"identifier": {"system": SSN, "value": "999-99-9999"}},
+    },
+    {
+        "resourceType": "Observation",
+        "id": "by-both",
+        "status": "preliminary",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]},
+        "subject": {"reference": f"Patient/{JOSE}", "identifier": {"system": SSN, "value": "999-20-9735"}},
+    },
+    # composites over repeating elements: the code and the value of the same component
+    {
+        "resourceType": "Observation",
+        "id": "comp1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {
+                    "value": 200,
+                    "unit": "mm[Hg]",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mm[Hg]",
+                },
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {
+                    "value": 50,
+                    "unit": "mm[Hg]",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mm[Hg]",
+                },
+            },
+            {
+                "code": {"coding": [{"system": "http://acme.org/q", "code": "smoker"}, {"code": "local"}]},
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://snomed.info/sct", "code": "77176002"}]
+                },
+            },
+        ],
+    },
 ]
 
 DELETE_GONE = {
@@ -159,7 +244,76 @@ QUERIES: list[tuple[str | None, list[tuple[str, str]]]] = [
     ),  # one code each: none
     # AND of several
     ("Observation", [("patient", JOSE), ("code", "http://loinc.org|8302-2"), ("date", "ge2015")]),
+    # token :below / :above (ICD-10-CM through the coding package, core code systems shipped)
+    ("Condition", [("code:below", f"{ICD}|E11")]),
+    ("Condition", [("code:below", f"{ICD}|E11.6")]),
+    ("Condition", [("code:below", f"{ICD}|E08-E13")]),
+    ("Condition", [("code:below", f"{ICD}|S72.001")]),
+    ("Condition", [("code:below", f"{ICD}|S72,{ICD}|E10")]),
+    ("Condition", [("code:above", f"{ICD}|E11.9")]),
+    ("Condition", [("code:above", f"{ICD}|S72.001A")]),
+    ("Condition", [("code:below", f"{ICD}|E11"), ("clinical-status", "active")]),
+    (
+        "Condition",
+        [("clinical-status:below", "http://terminology.hl7.org/CodeSystem/condition-clinical|inactive")],
+    ),
+    (
+        "Condition",
+        [("clinical-status:above", "http://terminology.hl7.org/CodeSystem/condition-clinical|relapse")],
+    ),
+    ("Observation", [("status:below", "http://hl7.org/fhir/observation-status|final")]),
+    # token :in / :not-in (shipped R4 core value sets)
+    ("Patient", [("gender:in", "http://hl7.org/fhir/ValueSet/administrative-gender")]),
+    ("Patient", [("gender:not-in", "http://hl7.org/fhir/ValueSet/administrative-gender")]),
+    ("Condition", [("clinical-status:in", "http://hl7.org/fhir/ValueSet/condition-clinical|4.0.1")]),
+    (
+        "Observation",
+        [("status:not-in", "http://hl7.org/fhir/ValueSet/observation-status"), ("code", "8302-2")],
+    ),
+    ("Encounter", [("status:in", "http://hl7.org/fhir/ValueSet/encounter-status")]),
+    # token :of-type, reference :identifier
+    ("Patient", [("identifier:of-type", f"{V2}|MR|12345")]),
+    ("Patient", [("identifier:of-type", f"{V2}|SS|999-20-9735,{V2}|DL|S99955954")]),
+    ("Patient", [("identifier:of-type", r"http://acme.org/t|a\|b|c")]),
+    ("Patient", [("identifier:of-type", f"{V2}|MR|777")]),
+    ("Observation", [("subject:identifier", f"{SSN}|999-99-9999")]),
+    ("Observation", [("subject:identifier", "999-20-9735,999-99-9999")]),
+    ("Observation", [("patient:identifier", "|999-99-9999")]),
+    (
+        "Patient",
+        [("_has:Observation:subject:code", "8302-2"), ("identifier:of-type", f"{V2}|SS|999-20-9735")],
+    ),
+    # composites over repeating elements (Observation.component)
+    ("Observation", [("component-code-value-quantity", "http://loinc.org|8480-6$gt140")]),
+    ("Observation", [("component-code-value-quantity", "8462-4$lt70,http://loinc.org|8480-6$ge150")]),
+    ("Observation", [("component-code-value-quantity", "8480-6$lt60")]),
+    ("Observation", [("component-code-value-quantity", "8480-6$lt120||mm[Hg]"), ("status", "final")]),
+    ("Observation", [("component-code-value-quantity", "|8480-6$gt1")]),
+    (
+        "Observation",
+        [("component-code-value-concept", "http://acme.org/q|smoker$http://snomed.info/sct|77176002")],
+    ),
+    ("Observation", [("component-code-value-concept", "|local$77176002,smoker$1")]),
 ]
+
+#: Hand-checked answers among the crafted resources (the matcher could share a misreading).
+EXPECTED: dict[tuple[str, str], set[str]] = {
+    ("code:below", f"{ICD}|E11"): {"icd1", "icd2", "icd5"},
+    ("code:below", f"{ICD}|E11.6"): {"icd2"},
+    ("code:below", f"{ICD}|E08-E13"): {"icd1", "icd2", "icd3", "icd5"},
+    ("code:below", f"{ICD}|S72.001"): {"icd4"},
+    ("code:above", f"{ICD}|E11.9"): {"icd1", "icd5"},  # itself; nothing is coded E11 or E08-E13
+    ("code:above", f"{ICD}|S72.001A"): {"icd4"},
+    ("identifier:of-type", f"{V2}|MR|12345"): {"typed"},
+    ("identifier:of-type", r"http://acme.org/t|a\|b|c"): {"typed"},
+    ("identifier:of-type", f"{V2}|MR|777"): set(),  # its type has no coding
+    ("identifier:of-type", f"{V2}|SS|999-20-9735,{V2}|DL|S99955954"): {JOSE},
+    ("subject:identifier", f"{SSN}|999-99-9999"): {"by-ssn"},
+    ("subject:identifier", "999-20-9735,999-99-9999"): {"by-ssn", "by-both"},
+    ("component-code-value-quantity", "8480-6$lt60"): set(),  # its 50 is the diastolic's
+    ("component-code-value-quantity", "http://loinc.org|8480-6$gt140"): {"comp1"},
+    ("component-code-value-concept", "|local$77176002,smoker$1"): {"comp1"},
+}
 
 SORTED: list[tuple[str, list[tuple[str, str]]]] = [
     ("Patient", [("_sort", "birthdate")]),
@@ -185,7 +339,7 @@ def _load(store: Store, tmp_path: Path) -> Universe:
 
 
 def _all_ids(store: Store, res_type: str | None, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    query = parse_search(res_type, [*params, ("_count", "1000")], now_us=NOW)
+    query = parse_search(res_type, [*params, ("_count", "1000")], now_us=NOW, terminology=TERMS)
     found: list[tuple[str, str]] = []
     offset: int | None = 0
     while offset is not None:
@@ -201,15 +355,20 @@ def test_sql_search_agrees_with_the_matcher(store: Store, tmp_path: Path) -> Non
     disagreements = []
     non_empty = 0
     for res_type, params in QUERIES:
-        query = parse_search(res_type, params, now_us=NOW)
+        query = parse_search(res_type, params, now_us=NOW, terminology=TERMS)
         expected = sorted((r["resourceType"], r["id"]) for r in search(query, universe))
         got = _all_ids(store, res_type, params)
         assert len(got) == len(set(got)), f"duplicates for {params}"
         if sorted(got) != expected:
             disagreements.append((res_type, params, len(got), len(expected)))
+        if len(params) == 1 and params[0] in EXPECTED:
+            crafted = {rid for _, rid in got if rid in {r["id"] for r in EXTRA} | {JOSE}}
+            assert crafted == EXPECTED[params[0]], params
         non_empty += bool(expected)
     assert disagreements == []
-    assert non_empty >= len(QUERIES) - 9  # the battery mostly asks questions with answers
+    assert (
+        non_empty >= len(QUERIES) - 12
+    )  # the empty ones are mostly negative cases by design  # the battery mostly asks questions with answers
 
 
 def test_sorted_searches_follow_the_matcher_order(store: Store, tmp_path: Path) -> None:
@@ -299,4 +458,4 @@ def test_includes_revincludes_and_iterate(store: Store, tmp_path: Path) -> None:
 def test_summary_count_returns_only_the_total(store: Store, tmp_path: Path, summary: str) -> None:
     _load(store, tmp_path)
     page = store.search(parse_search("Patient", [("_summary", summary)]))
-    assert page.matches == [] and page.total == 41  # 40 Synthea patients and Zoë; "gone" is deleted
+    assert page.matches == [] and page.total == 42  # 40 Synthea patients, Zoë and "typed"; "gone" is deleted

@@ -11,7 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
+from chartkeeper.coding.hierarchy import with_icd10cm
 from chartkeeper.fhir.search.query import parse_search
+from chartkeeper.fhir.search.terminology import default_terminology
 from chartkeeper.store import migrate
 from chartkeeper.store.engine import open_engine
 from chartkeeper.store.models import UNRESTRICTED
@@ -22,11 +24,16 @@ HOT = [
     ("Observation", [("patient", "p1"), ("code", "http://loinc.org|8302-2"), ("date", "ge2020")]),
     ("Observation", [("patient", "Patient/p1"), ("_sort", "-date"), ("_count", "50")]),
     ("Encounter", [("_id", "e1,e2")]),
+    ("Condition", [("code:below", "http://hl7.org/fhir/sid/icd-10-cm|E11")]),
+    ("Condition", [("code:in", "http://hl7.org/fhir/ValueSet/condition-clinical")]),
+    ("Patient", [("identifier:of-type", "http://terminology.hl7.org/CodeSystem/v2-0203|MR|12345")]),
+    ("Observation", [("subject:identifier", "http://hl7.org/fhir/sid/us-ssn|999-99-9999")]),
 ]
+TERMS = with_icd10cm(default_terminology())
 
 
 def _plan(engine: Engine, res_type: str, params: list[tuple[str, str]]) -> str:
-    statement = page_statement(parse_search(res_type, params), UNRESTRICTED, 21, 0)
+    statement = page_statement(parse_search(res_type, params, terminology=TERMS), UNRESTRICTED, 21, 0)
     sql = str(
         statement.compile(
             dialect=engine.dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True}

@@ -14,8 +14,11 @@ from chartkeeper.api.bulk import bulk_export_router
 from chartkeeper.api.limits import BodyLimit
 from chartkeeper.api.merge import merge_router
 from chartkeeper.api.routes import router
+from chartkeeper.coding.hierarchy import with_icd10cm
 from chartkeeper.config import Settings, load_settings
 from chartkeeper.export.bulk.service import BulkExportService
+from chartkeeper.fhir.search.terminology import default_terminology
+from chartkeeper.mpi.live import LiveMatching
 from chartkeeper.mpi.service import MpiService
 from chartkeeper.records import RecordService
 from chartkeeper.records.models import Matcher, Searcher
@@ -24,6 +27,7 @@ from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.ports import AuditSink, Authenticator
 from chartkeeper.security.service import SecurityService
+from chartkeeper.store.patient_events import PatientWriteListener
 from chartkeeper.store.repository import Store
 from chartkeeper.web.app import add_status_routes
 from chartkeeper.web.workspace import install_workspace
@@ -41,6 +45,7 @@ def create_app(
     bulk: BulkExportService | None = None,
     status_page: bool = True,
     mpi: MpiService | None = None,
+    patients_written: PatientWriteListener | None = None,
 ) -> FastAPI:
     """The application. ``store`` defaults to one opened from ``settings.database_url``;
     ``authenticator`` turns bearer tokens into Callers and ``audit`` records every access (both
@@ -48,7 +53,9 @@ def create_app(
     ``searcher`` runs the search entries of batches and transactions (default for both: FHIR
     search, the same code as ``GET [type]?``); ``token_service``
     adds ``POST /auth/token`` and ``bulk`` the Bulk Data ``$export`` routes; ``status_page``
-    False leaves ``/`` free for the web workspace (``/healthz`` is always there)."""
+    False leaves ``/`` free for the web workspace (``/healthz`` is always there);
+    ``patients_written`` is told, after each commit, the Patients it wrote (the MPI's real-time
+    matching, ADR 0015)."""
     store = store or Store.open(settings.database_url)
     app = FastAPI(
         title="Chartkeeper FHIR R4 API",
@@ -59,10 +66,10 @@ def create_app(
     )
     app.state.store = store
     app.state.authenticator = authenticator
-    search = SearchService(store, audit)
+    search = SearchService(store, audit, with_icd10cm(default_terminology()))
     app.state.search = search
     app.state.records = RecordService(
-        store, audit, matcher or search.matcher(), searcher or search.searcher()
+        store, audit, matcher or search.matcher(), searcher or search.searcher(), patients_written
     )
     errors.install(app)
     features = []
@@ -86,14 +93,17 @@ def create_app(
 def production_app(settings: Settings, store: Store) -> FastAPI:
     """The app ``chartkeeper serve`` runs: real sign-in (the SecurityService), the hash-chained
     audit trail with group commit, bulk export into ``settings.export_dir``, ``Patient/$merge``
-    through the master patient index, and the records
-    staff's web workspace at ``/``."""
+    through the master patient index, real-time matching of every Patient written (API and
+    quarantine retries), and the records staff's web workspace at ``/``."""
     trail = GroupCommitAuditTrail(AuditTrail(store))
     security = SecurityService(
         store, trail, token_lifetime=settings.token_lifetime, token_url=settings.token_url
     )
     bulk = BulkExportService(store, trail, Path(settings.export_dir))
-    # the summary of failed authentications still being counted is recorded at shutdown
+    mpi = MpiService(store, trail)
+    # every Patient the API or a quarantine retry writes is matched right after its commit, in
+    # a thread of its own so that no response waits for Splink (ADR 0015)
+    live = LiveMatching(mpi, background=True)
     app = create_app(
         settings,
         store=store,
@@ -102,10 +112,16 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
         token_service=security,
         bulk=bulk,
         status_page=False,
-        mpi=MpiService(store, trail),
+        mpi=mpi,
+        patients_written=live,
     )
+    # the summary of failed authentications still being counted is recorded at shutdown
     app.router.on_shutdown.append(security.failures.flush)
     install_workspace(app, security=security, records=app.state.records)
+    quarantine = app.state.quarantine
+    quarantine.patients_written = quarantine.merger = live
+    app.state.mpi_live = live
+    app.router.on_shutdown.append(live.close)
     return app
 
 

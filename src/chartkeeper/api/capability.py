@@ -11,7 +11,8 @@ from typing import Any
 
 from chartkeeper import __version__
 from chartkeeper.fhir.instant import format_instant, now_us
-from chartkeeper.fhir.search.supported import supported_params
+from chartkeeper.fhir.search.params import SearchParam
+from chartkeeper.fhir.search.supported import modifiers, supported_params
 from chartkeeper.fhir.validation.validator import get_validator
 
 TYPE_INTERACTIONS = (
@@ -29,9 +30,19 @@ SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system"
 
 
 def _search_params(res_type: str) -> list[dict[str, Any]]:
-    return [
-        {"name": p.code, "type": p.type} for p in supported_params(res_type) if not p.code.startswith("_")
-    ]
+    return [_search_param(res_type, p) for p in supported_params(res_type) if not p.code.startswith("_")]
+
+
+def _search_param(res_type: str, param: SearchParam) -> dict[str, Any]:
+    """Name, type, the spec's definition and, in ``documentation``, the modifiers that parse
+    (R4's CapabilityStatement has no element for them)."""
+    entry: dict[str, Any] = {"name": param.code, "type": param.type}
+    if param.url:
+        entry["definition"] = param.url
+    found = modifiers(res_type, param.code)
+    if found:
+        entry["documentation"] = "Modifiers: " + ", ".join(f":{m}" for m in found)
+    return entry
 
 
 @cache

@@ -90,3 +90,30 @@ def count_progress(label: str, total: int, quiet: bool = False) -> Iterator[Call
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n: progress.advance(task, n)
+
+
+@contextmanager
+def ingest_progress(
+    total_bytes: int, quiet: bool = False
+) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """Two bars when stderr is a terminal: bytes ingested, and Patients matched by the master
+    patient index after each commit (shown once the first are matched); silent otherwise."""
+    if quiet or not console.is_terminal:
+        yield (lambda _n: None), (lambda _n: None)
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[done]}"))
+    with Progress(*columns, TimeRemainingColumn(), console=console, transient=False) as progress:
+        size = f"{total_bytes / 1e6:.1f} MB"
+        ingest = progress.add_task("ingest", total=total_bytes, done=f"0.0/{size}")
+        matched = progress.add_task("mpi match", total=None, visible=False, done="0 patients")
+        state = {"bytes": 0, "patients": 0}
+
+        def advance_bytes(n: int) -> None:
+            state["bytes"] += n
+            progress.update(ingest, advance=n, done=f"{state['bytes'] / 1e6:.1f}/{size}")
+
+        def advance_matched(n: int) -> None:
+            state["patients"] += n
+            progress.update(matched, visible=True, done=f"{state['patients']:,} patients")
+
+        yield advance_bytes, advance_matched

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -63,17 +63,51 @@ def ingest(
     ],
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 0,
+    no_mpi: Annotated[
+        bool,
+        typer.Option(
+            "--no-mpi",
+            help="Do not match the Patients written against the master patient index (for a first "
+            "bulk load: run `chartkeeper mpi scan` afterwards); ADT^A40 merges are then only recorded.",
+        ),
+    ] = False,
 ) -> None:
-    """Import FHIR data, C-CDA documents and HL7 v2 messages: each bundle, document or message atomic."""
+    """Import FHIR data, C-CDA documents and HL7 v2 messages: each bundle, document or message
+    atomic. Every Patient written is matched against the master patient index after its commit
+    (duplicates queued, or merged by policy) and HL7 ADT^A40 merges are performed."""
     from chartkeeper.intake.service import ingest as run_ingest
     from chartkeeper.intake.service import total_bytes
 
     store = common.open_store(ctx, migrate=True)
     settings = ctx.obj
     count = workers or settings.ingest_workers
-    with common.byte_progress("ingest", common.guard(lambda: total_bytes(paths)), quiet=json_out) as advance:
-        report = common.guard(lambda: run_ingest(store, paths, workers=count, progress=advance))
-    _finish(report, json_out, f"{report.files} files")
+    total = common.guard(lambda: total_bytes(paths))
+    with common.ingest_progress(total, quiet=json_out) as (advance, matched):
+        live = None if no_mpi else _live_matching(store, matched)
+        report = common.guard(
+            lambda: run_ingest(
+                store, paths, workers=count, progress=advance, patients_written=live, merger=live
+            )
+        )
+    _finish(report, json_out, f"{report.files} files", None if live is None else live.stats.as_json())
+
+
+def _live_matching(
+    store: Any, progress: Any = None, feed: str | None = None, background: bool = False
+) -> Any:
+    """The master patient index as the write paths' listener and merger (ADR 0015)."""
+    import getpass
+
+    from chartkeeper.mpi.live import LiveMatching
+    from chartkeeper.mpi.service import MpiService
+    from chartkeeper.security.audit import AuditTrail
+    from chartkeeper.security.caller import local_caller
+
+    # A40 merges are made by whoever runs the intake (the operator, or the named feed)
+    requester = local_caller(feed or getpass.getuser())
+    return LiveMatching(
+        MpiService(store, AuditTrail(store)), merge_caller=requester, progress=progress, background=background
+    )
 
 
 @app.command()
@@ -94,6 +128,32 @@ def stats(
         table.add_row(res_type, str(n))
     table.add_row("[bold]all[/bold]", str(sum(counts.values())))
     console.print(table)
+
+
+@app.command()
+def reindex(
+    ctx: typer.Context,
+    res_type: Annotated[
+        str | None, typer.Option("--type", help="Only this resourceType (default: every type).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
+) -> None:
+    """Rebuild the search index of stored resources from their content (no new versions): run it
+    after an upgrade that adds search parameters, so resources stored earlier are found by them."""
+    store = common.open_store(ctx, migrate=True)
+    counts = common.guard(store.count_by_type)
+    if res_type is not None and res_type not in counts:
+        fail(f"no current {res_type} resources in the store (types held: {', '.join(counts) or 'none'})")
+    total = counts[res_type] if res_type is not None else sum(counts.values())
+    with common.count_progress("reindex", total, quiet=json_out) as advance:
+        report = common.guard(lambda: store.reindex(res_type, progress=advance))
+    if json_out:
+        print(orjson.dumps(report.as_json()).decode())
+        return
+    console.print(
+        f"{report.resources} resources reindexed ({report.rows_written} index rows written, "
+        f"{report.compartments_changed} compartments changed)"
+    )
 
 
 @app.command()
@@ -159,13 +219,15 @@ def demo(
     _finish(report, json_out, f"demo: {patients} patients (seed {seed})")
 
 
-def _finish(report: IngestReport, json_out: bool, label: str) -> None:
+def _finish(report: IngestReport, json_out: bool, label: str, mpi: dict[str, Any] | None = None) -> None:
     """Say what an ingest did: skips and rejects on stderr, the counts, exit 1 on any reject."""
     for message in report.skipped:
         print(f"skipped: {message}", file=sys.stderr)
     for message in report.messages:
         print(f"rejected: {message}", file=sys.stderr)
     data = report.as_json()
+    if mpi is not None:
+        data["mpi"] = mpi
     if json_out:
         print(orjson.dumps(data).decode())
     else:
@@ -174,6 +236,11 @@ def _finish(report: IngestReport, json_out: bool, label: str) -> None:
             f"{data['unchanged']} unchanged, {data['deleted']} deleted, {data['rejected']} rejected, "
             f"{data['skipped']} skipped in {data['seconds']:.1f} s"
         )
+        if mpi is not None and (mpi["patients"] or mpi["pending"]):
+            console.print(
+                f"mpi: {mpi['patients']} patients matched, {mpi['flagged']} possible-duplicate pairs found, "
+                f"{mpi['merged']} merged by policy, {mpi['pending']} pending in {mpi['seconds']:.1f} s"
+            )
     if report.rejected:
         raise typer.Exit(code=1)
 
@@ -261,8 +328,18 @@ def mllp(
     workers: Annotated[
         int, typer.Option(help="Processes that parse and map messages (0 = in the listener process).")
     ] = 0,
+    no_mpi: Annotated[
+        bool,
+        typer.Option(
+            "--no-mpi",
+            help="Do not match Patients against the master patient index; ADT^A40 merges are then "
+            "only recorded (acknowledged AA).",
+        ),
+    ] = False,
 ) -> None:
-    """Receive HL7 v2 messages over MLLP; each is stored before its ACK (AA, AE or AR) is sent."""
+    """Receive HL7 v2 messages over MLLP; each is stored before its ACK (AA, AE or AR) is sent.
+    Patients are matched against the master patient index after each commit, and ADT^A40
+    merges are performed before their ACK (AE with ERR when the merge is refused)."""
     import asyncio
     import contextlib
     import logging
@@ -275,19 +352,23 @@ def mllp(
     store = common.open_store(ctx, migrate=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     settings = MllpSettings(host, port, max_bytes, idle_timeout, workers)
+    # matched in a thread of its own, after the ACKs: the writer never waits for Splink
+    live = None if no_mpi else _live_matching(store, feed="mllp", background=True)
     ready = asyncio.Event()
 
     async def main() -> None:
         task = asyncio.current_task()
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        serving = asyncio.create_task(serve(store, settings, ready))
+        serving = asyncio.create_task(serve(store, settings, ready, listener=live, merger=live))
         await ready.wait()
         console.print(f"MLLP listener on {host}:{port} ({store.dialect})")
         await serving
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         common.guard(lambda: asyncio.run(main()))
+    if live is not None:
+        live.close()  # match what the last commits wrote before exiting
     console.print(f"MLLP listener stopped: {settings.stats}")
 
 

@@ -243,17 +243,41 @@ def decisions(ctx: typer.Context, json_out: JsonOut = False) -> None:
 @mpi_app.command("match")
 def match(
     ctx: typer.Context,
-    patients: Annotated[list[str], typer.Argument(metavar="PATIENT...", help="Patient ids just written.")],
+    patients: Annotated[
+        list[str] | None, typer.Argument(metavar="[PATIENT...]", help="Patient ids just written.")
+    ] = None,
+    pending: Annotated[
+        bool,
+        typer.Option("--pending", help="Match the Patients whose real-time match failed (`mpi pending`)."),
+    ] = False,
     json_out: JsonOut = False,
 ) -> None:
     """Match these Patients against the index now (what every intake path does on write)."""
     service, caller = _service(ctx)
-    ids = [p.removeprefix("Patient/") for p in patients]
-    for pair in common.guard(lambda: service.on_patient_written(caller, ids)):
+    if pending == bool(patients):
+        fail("name the Patients to match, or give --pending (not both)")
+    if pending:
+        count, pairs = common.guard(lambda: service.match_pending(caller))
+        console.print(f"mpi match: {count} pending patients matched")
+    else:
+        ids = [p.removeprefix("Patient/") for p in patients or []]
+        pairs = common.guard(lambda: service.on_patient_written(caller, ids))
+    for pair in pairs:
         if json_out:
             _line(pair.as_json())
         else:
             print(f"{pair.probability:.4f}  {pair.decision:<8}  Patient/{pair.a}  Patient/{pair.b}")
+
+
+@mpi_app.command("pending")
+def pending_list(ctx: typer.Context, json_out: JsonOut = False) -> None:
+    """Patients written whose real-time match failed (the write stood); `mpi match --pending` retries."""
+    service, caller = _service(ctx)
+    for row in common.guard(lambda: service.pending(caller)):
+        if json_out:
+            _line(row)
+        else:
+            print(f"Patient/{row['patient_id']}  from {row['source']}  ({row['error']})")
 
 
 @mpi_app.command("golden")

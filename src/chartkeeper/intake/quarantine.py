@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chartkeeper.errors import Forbidden, InvalidInput
-from chartkeeper.intake.models import AnyUnit, DocumentUnit, LinesUnit
+from chartkeeper.intake.hl7v2.plan import FORMAT as HL7V2
+from chartkeeper.intake.models import AnyUnit, DocumentUnit, LinesUnit, V2MessageUnit
 from chartkeeper.intake.service import ingest_in_process
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AccessEvent, AuditOutcome, AuditSink
 from chartkeeper.store.models import QuarantineItem
+from chartkeeper.store.patient_events import PatientMerger, PatientWriteListener
 from chartkeeper.store.repository import Store
 
 VIEW_ROLES = frozenset({"integrator", "clerk"})
@@ -33,9 +35,21 @@ class RetryOutcome:
 
 
 class QuarantineService:
-    def __init__(self, store: Store, audit: AuditSink) -> None:
+    """``patients_written`` and ``merger``: the master patient index's ports (ADR 0015), so that
+    a retried item's Patients are matched and a retried ADT^A40 merged like any other intake."""
+
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditSink,
+        *,
+        patients_written: PatientWriteListener | None = None,
+        merger: PatientMerger | None = None,
+    ) -> None:
         self.store = store
         self.audit = audit
+        self.patients_written = patients_written
+        self.merger = merger
 
     def _require(self, caller: Caller, roles: frozenset[str], what: str) -> None:
         if not caller.roles & roles:
@@ -66,7 +80,9 @@ class QuarantineService:
         reason = _reason(reason)
         item = self.store.quarantine_get(pk)
         _open(item)
-        report = ingest_in_process(self.store, [_unit(item)])
+        report = ingest_in_process(
+            self.store, [_unit(item)], patients_written=self.patients_written, merger=self.merger
+        )
         resolved = report.rejected == 0
         if resolved:
             self.store.quarantine_resolve(pk, "retried", f"{caller.subject}: {reason}")
@@ -108,4 +124,6 @@ def _unit(item: QuarantineItem) -> AnyUnit:
     content = item.content or b""
     if item.format == "fhir-ndjson":
         return LinesUnit(item.source, 1, [line + b"\n" for line in content.splitlines() if line.strip()])
+    if item.format == HL7V2:  # one message, mapped again (a type not supported then may be now)
+        return V2MessageUnit(item.source, content)
     return DocumentUnit(item.source, content, item.format)

@@ -24,8 +24,9 @@ from chartkeeper.fhir.outcome import Issue, operation_outcome
 from chartkeeper.intake import sources, streamed
 from chartkeeper.intake.ccda.patients import store_reader
 from chartkeeper.intake.ccda.prepare import prepare_ccda
+from chartkeeper.intake.hl7v2.merging import perform_merge
 from chartkeeper.intake.hl7v2.parse import decode, split_messages
-from chartkeeper.intake.hl7v2.process import V2Prepared, apply_v2, prepare_v2
+from chartkeeper.intake.hl7v2.process import V2Outcome, V2Prepared, apply_v2, prepare_v2
 from chartkeeper.intake.integrity import missing_references
 from chartkeeper.intake.models import (
     AnyUnit,
@@ -42,8 +43,9 @@ from chartkeeper.intake.models import (
 from chartkeeper.intake.prepare import prepare
 from chartkeeper.intake.streamed import StreamedBundleError
 from chartkeeper.intake.workers import default_workers, ordered_map, relaxed_gc
-from chartkeeper.store import writer
+from chartkeeper.store import patient_events, writer
 from chartkeeper.store.models import WriteSummary
+from chartkeeper.store.patient_events import PatientMerger, PatientWriteListener
 from chartkeeper.store.repository import Store
 
 NDJSON_BATCH_LINES = 2000
@@ -161,11 +163,24 @@ def ingest(
     *,
     workers: int = 0,
     progress: Progress | None = None,
+    patients_written: PatientWriteListener | None = None,
+    merger: PatientMerger | None = None,
 ) -> IngestReport:
-    """Import every file under ``paths``; return what was created, updated, unchanged, rejected."""
+    """Import every file under ``paths``; return what was created, updated, unchanged, rejected.
+
+    ``patients_written`` is told the Patients of each commit once it is durable; ``merger``
+    performs HL7 ADT^A40 merges (both the master patient index's, injected by the CLI)."""
     report = IngestReport()
     files = sources.discover(paths)
-    return ingest_units(store, units_for(files, report), report, workers=workers, progress=progress)
+    return ingest_units(
+        store,
+        units_for(files, report),
+        report,
+        workers=workers,
+        progress=progress,
+        patients_written=patients_written,
+        merger=merger,
+    )
 
 
 def ingest_units(
@@ -175,6 +190,8 @@ def ingest_units(
     *,
     workers: int = 0,
     progress: Progress | None = None,
+    patients_written: PatientWriteListener | None = None,
+    merger: PatientMerger | None = None,
 ) -> IngestReport:
     """Prepare ``units`` in worker processes and write them, in order, each atomically."""
     started = time.perf_counter()
@@ -183,7 +200,8 @@ def ingest_units(
     # closing(): if the writer fails, the worker pool is torn down at once, not at interpreter
     # exit (where a pool with queued tasks could wait forever).
     results = closing(ordered_map(_prepare_unit, units, count, _warm_up))
-    with relaxed_gc(), GroupCommit(store) as group, results as prepared_units:
+    group = GroupCommit(store, listener=patients_written, merger=merger, report=report)
+    with relaxed_gc(), group, results as prepared_units:
         for unit, prepared in prepared_units:
             _commit(store, group, unit, prepared, report)
             if progress is not None:
@@ -192,11 +210,17 @@ def ingest_units(
     return report
 
 
-def ingest_in_process(store: Store, units: Iterable[AnyUnit]) -> IngestReport:
+def ingest_in_process(
+    store: Store,
+    units: Iterable[AnyUnit],
+    *,
+    patients_written: PatientWriteListener | None = None,
+    merger: PatientMerger | None = None,
+) -> IngestReport:
     """Prepare and write ``units`` in this process (no worker pool): for a handful of units
     from inside a server, such as retrying a quarantined item."""
     report = IngestReport()
-    with GroupCommit(store) as group:
+    with GroupCommit(store, listener=patients_written, merger=merger, report=report) as group:
         for unit, prepared in ordered_map(_prepare_unit, units, 0):
             _commit(store, group, unit, prepared, report)
     return report
@@ -211,13 +235,26 @@ class GroupCommit:
     never part of a unit; re-running the input completes it.
     """
 
-    def __init__(self, store: Store, max_resources: int = 5000, max_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        max_resources: int = 5000,
+        max_seconds: float = 1.0,
+        *,
+        listener: PatientWriteListener | None = None,
+        merger: PatientMerger | None = None,
+        report: IngestReport | None = None,
+    ) -> None:
         self.store = store
         self.max_resources = max_resources
         self.max_seconds = max_seconds
         self.conn: Connection | None = None
         self.pending = 0
         self.opened = 0.0
+        self.listener = listener
+        self.merger = merger
+        self.report = report
+        self.merges: list[tuple[V2Prepared, V2Outcome]] = []  # A40s of the open group
 
     def __enter__(self) -> GroupCommit:
         return self
@@ -226,6 +263,7 @@ class GroupCommit:
         if self.conn is None:
             self.conn = self.store.engine.connect()
             self.conn.begin()
+            patient_events.reset(self.conn)
             self.opened = time.monotonic()
         return self.conn
 
@@ -235,11 +273,24 @@ class GroupCommit:
             self.flush()
 
     def flush(self) -> None:
+        """Commit the open group; then, its writes durable, the master patient index's turn:
+        the group's A40 merges, then matching of the Patients it wrote (in batches)."""
         if self.conn is not None:
+            written = patient_events.take(self.conn)
             self.conn.commit()
             self.conn.close()
             self.conn = None
             self.pending = 0
+            self._merge()
+            patient_events.tell(self.listener, written, "ingest")
+
+    def _merge(self) -> None:
+        merges, self.merges = self.merges, []
+        for prepared, outcome in merges:
+            after = perform_merge(self.store, self.merger, prepared, outcome)
+            if after.rejection is not None and self.report is not None:
+                self.report.rejected += 1
+                self.report.messages.append(f"{prepared.source}: {after.rejection.reason}")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
@@ -248,6 +299,7 @@ class GroupCommit:
             self.conn.rollback()
             self.conn.close()
             self.conn = None
+            self.merges = []
 
 
 def total_bytes(paths: Iterable[str | Path]) -> int:
@@ -290,6 +342,8 @@ def _commit(
 
 def _commit_v2(conn: Connection, group: GroupCommit, prepared: V2Prepared, report: IngestReport) -> None:
     outcome = apply_v2(conn, prepared)
+    if prepared.merge is not None and outcome.status == "applied":
+        group.merges.append((prepared, outcome))  # merged once the group has committed
     report.summary.add(outcome.summary)
     if outcome.rejection is not None:
         report.rejected += 1

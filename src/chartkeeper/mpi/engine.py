@@ -199,6 +199,27 @@ class PairScorer:
         self._clear()
         return rows
 
+    def score_pairs(self, pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Score many (left, right) pairs in one Splink call (a bulk ingest's batch): each pair
+        is numbered on both sides and joined on that number, so no cross product is scored."""
+        from splink.internals.realtime import compare_records
+
+        if not pairs:
+            return []
+        left = [{**a, "pair_no": n} for n, (a, _b) in enumerate(pairs)]
+        right = [{**b, "pair_no": n} for n, (_a, b) in enumerate(pairs)]
+        result = compare_records(
+            left,
+            right,
+            self.model,
+            self.api,
+            sql_cache_key=f"{self.cache_key}-pairs",
+            join_condition="l.pair_no = r.pair_no",
+        )
+        rows: list[dict[str, Any]] = result.as_record_list()
+        self._clear()
+        return rows
+
     def _clear(self) -> None:
         """Drop the per-call tables Splink left behind (a long-running process must not grow)."""
         con = self.con

@@ -18,13 +18,15 @@ from chartkeeper.mpi import engine
 from chartkeeper.mpi.features import features
 from chartkeeper.mpi.index import is_replaced, load_config, load_model
 from chartkeeper.mpi.keys import lookup_keys, record_keys
-from chartkeeper.mpi.models import ScoredPair, ordered
+from chartkeeper.mpi.models import MpiConfig, ScoredPair, ordered
 from chartkeeper.mpi.scan import candidate_rows
 from chartkeeper.store import mpi_index, mpi_review
 from chartkeeper.store.repository import Store
 
 #: At most this many candidates per patient (a key shared by thousands is a data problem).
 MAX_CANDIDATES = 200
+#: Patients scored per Splink call when many arrive at once (a bulk ingest's commit).
+BATCH = 100
 
 
 @dataclass
@@ -53,30 +55,39 @@ class RealtimeMatcher:
         return self._scorer
 
     def match(self, store: Store, patient_ids: Sequence[str]) -> list[ScoredPair]:
-        """Re-index these Patients and score each against its candidates; queue what needs a look."""
+        """Re-index these Patients and score each against its candidates; queue what needs a look.
+
+        One Patient (an API write, an HL7 message) is scored alone; many (a bulk ingest's
+        commit) go in batches of :data:`BATCH`, one Splink call each, because a call costs
+        about the same for one pair as for thousands.
+        """
         config = load_config(store)
         scorer = self.scorer(store)
+        ids = list(dict.fromkeys(patient_ids))
         found: list[ScoredPair] = []
-        for pid in dict.fromkeys(patient_ids):
-            record = reindex(store, pid)
-            if record is None or scorer is None:
-                continue  # gone from the index, or no trained model yet (`mpi scan` trains one)
-            pairs = self.score(store, scorer, record)
-            decided = [
-                ScoredPair(
-                    p.a,
-                    p.b,
-                    p.probability,
-                    p.match_weight,
-                    config.decide(p.probability, p.evidence),
-                    p.evidence,
-                )
-                for p in pairs
-            ]
-            with store.transaction() as conn:
-                mpi_review.save_candidates(conn, candidate_rows(decided, self._version, "realtime"), now_us())
-            found.extend(decided)
+        for start in range(0, len(ids), BATCH):
+            found.extend(self._match_batch(store, scorer, config, ids[start : start + BATCH]))
         return found
+
+    def _match_batch(
+        self, store: Store, scorer: engine.PairScorer | None, config: MpiConfig, ids: Sequence[str]
+    ) -> list[ScoredPair]:
+        records = reindex_many(store, ids)
+        if scorer is None or not records:
+            return []  # gone from the index, or no trained model yet (`mpi scan` trains one)
+        if len(records) == 1:
+            pairs = self.score(store, scorer, next(iter(records.values())))
+        else:
+            pairs = self.score_batch(store, scorer, list(records.values()))
+        decided = [
+            ScoredPair(
+                p.a, p.b, p.probability, p.match_weight, config.decide(p.probability, p.evidence), p.evidence
+            )
+            for p in pairs
+        ]
+        with store.transaction() as conn:
+            mpi_review.save_candidates(conn, candidate_rows(decided, self._version, "realtime"), now_us())
+        return decided
 
     def candidates(self, store: Store, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The indexed records sharing a blocking key with ``record`` (itself excluded)."""
@@ -92,7 +103,33 @@ class RealtimeMatcher:
             return []
         started = time.perf_counter()
         left, right = _with_term_frequencies(store, record, others)
-        rows = scorer.score(left, right)
+        pairs = self._pairs(scorer, scorer.score(left, right))
+        self.timing.score_ms.append((time.perf_counter() - started) * 1000)
+        return pairs
+
+    def score_batch(
+        self, store: Store, scorer: engine.PairScorer, records: list[dict[str, Any]]
+    ) -> list[ScoredPair]:
+        """Every record against its own candidates, all pairs in one Splink call (each pair once)."""
+        wanted: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+        for record in records:
+            for other in self.candidates(store, record):
+                key = ordered(str(record["unique_id"]), str(other["unique_id"]))
+                wanted.setdefault(key, (record, other))
+        if not wanted:
+            return []
+        started = time.perf_counter()
+        everyone = {str(r["unique_id"]): r for pair in wanted.values() for r in pair}
+        with_tf = dict(zip(everyone, _term_frequencies(store, list(everyone.values())), strict=True))
+        rows = scorer.score_pairs(
+            [(with_tf[str(a["unique_id"])], with_tf[str(b["unique_id"])]) for a, b in wanted.values()]
+        )
+        pairs = self._pairs(scorer, rows)
+        self.timing.score_ms.append((time.perf_counter() - started) * 1000)
+        return pairs
+
+    @staticmethod
+    def _pairs(scorer: engine.PairScorer, rows: list[dict[str, Any]]) -> list[ScoredPair]:
         labels = engine.level_labels(scorer.model)
         pairs = []
         for row in rows:
@@ -103,20 +140,27 @@ class RealtimeMatcher:
                     a, b, float(row["match_probability"]), float(row["match_weight"]), "nonmatch", evidence
                 )
             )
-        self.timing.score_ms.append((time.perf_counter() - started) * 1000)
         return sorted(pairs, key=lambda p: -p.probability)
 
 
 def reindex(store: Store, patient_id: str) -> dict[str, Any] | None:
     """Bring one Patient's comparison record and keys up to date; its record, or None if it left."""
-    record = _record(store, patient_id)
+    return reindex_many(store, [patient_id]).get(patient_id)
+
+
+def reindex_many(store: Store, patient_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Bring these Patients' records and keys up to date in one transaction; the records of
+    those still in the index (a deleted or merged-away Patient leaves it)."""
+    records = {pid: _record(store, pid) for pid in dict.fromkeys(patient_ids)}
+    present = {pid: rec for pid, rec in records.items() if rec is not None}
     with store.transaction() as conn:
-        if record is None:
-            mpi_index.delete_records(conn, [patient_id])
-        else:
-            keys = [(k, patient_id) for k in record_keys(record)]
-            mpi_index.upsert_records(conn, [(patient_id, record)], keys, now_us())
-    return record
+        gone = [pid for pid, rec in records.items() if rec is None]
+        if gone:
+            mpi_index.delete_records(conn, gone)
+        if present:
+            keys = [(k, pid) for pid, rec in present.items() for k in record_keys(rec)]
+            mpi_index.upsert_records(conn, list(present.items()), keys, now_us())
+    return present
 
 
 def _record(store: Store, patient_id: str) -> dict[str, Any] | None:
@@ -130,9 +174,13 @@ def _record(store: Store, patient_id: str) -> dict[str, Any] | None:
 def _with_term_frequencies(
     store: Store, record: dict[str, Any], others: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Attach ``tf_<column>`` to every record from the stored table; an unseen value counts as
-    the rarest (1 / population), which is what it is until the next scan."""
-    everyone = [record, *others]
+    everyone = _term_frequencies(store, [record, *others])
+    return everyone[0], everyone[1:]
+
+
+def _term_frequencies(store: Store, everyone: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copies with ``tf_<column>`` from the stored table; an unseen value counts as the rarest
+    (1 / population), which is what it is until the next scan."""
     with store.reading() as conn:
         floor = 1.0 / max(mpi_index.record_count(conn), 1)
         tables = {
@@ -146,4 +194,4 @@ def _with_term_frequencies(
             value = rec.get(col)
             copy[f"tf_{col}"] = None if not value else tables[col].get(str(value), floor)
         out.append(copy)
-    return out[0], out[1:]
+    return out

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from chartkeeper.errors import ChartkeeperError, Forbidden, InvalidInput
+from chartkeeper.fhir.instant import now_us
 from chartkeeper.mpi import golden, index, merge, queue, realtime
 from chartkeeper.mpi import scan as scanning
 from chartkeeper.mpi.models import MergeResult, MpiConfig, Policy, QueueItem, ScanReport, ScoredPair, Verdict
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AccessEvent, AuditSink
 from chartkeeper.security.scopes import Action
-from chartkeeper.store import mpi_review
+from chartkeeper.store import mpi_index, mpi_review
 from chartkeeper.store.repository import Store
 
 
@@ -61,9 +62,12 @@ class MpiService:
     ) -> tuple[ScanReport, list[ScoredPair]]:
         """Score every current Patient; queue link/review pairs; merge certain ones if policy says so."""
         self._require(caller, Action.UPDATE, "$mpi-scan")
+        started = now_us()
         report, pairs = scanning.scan(
             self.store, caller.subject, retrain=retrain, min_probability=min_probability
         )
+        with self.store.transaction() as conn:  # the scan read every Patient marked before it began
+            mpi_index.clear_pending(conn, before=started)
         report.merged = self._auto_merge(caller, pairs)
         self._audit(caller, "$mpi-scan", query=f"pairs={report.pairs} queued={report.queued}")
         return report, pairs
@@ -84,9 +88,30 @@ class MpiService:
         Pairs worth a look are queued; certain ones are merged when the policy is ``merge``.
         Returns the scored pairs (decision link/review/nonmatch) for the caller to show.
         """
+        return self.match_patients(caller, patient_ids)[0]
+
+    def match_patients(self, caller: Caller, patient_ids: Sequence[str]) -> tuple[list[ScoredPair], int]:
+        """:meth:`on_patient_written`, also saying how many pairs the policy merged."""
         pairs = self.matcher.match(self.store, patient_ids)
-        self._auto_merge(caller, pairs)
-        return pairs
+        return pairs, self._auto_merge(caller, pairs)
+
+    def pending(self, caller: Caller, limit: int = 1000) -> list[dict[str, Any]]:
+        """Patients whose real-time match failed after their write (oldest first)."""
+        self._require(caller, Action.READ, "$mpi-pending")
+        with self.store.reading() as conn:
+            rows = mpi_index.pending(conn, limit)
+        return [{str(k): v for k, v in r._asdict().items()} for r in rows]  # plain str keys (JSON)
+
+    def match_pending(self, caller: Caller, limit: int = 10_000) -> tuple[int, list[ScoredPair]]:
+        """Match the Patients marked pending (up to ``limit``) and clear their marks."""
+        self._require(caller, Action.UPDATE, "$mpi-match")
+        with self.store.reading() as conn:
+            ids = [r.patient_id for r in mpi_index.pending(conn, limit)]
+        pairs, _merged = self.match_patients(caller, ids)
+        with self.store.transaction() as conn:
+            mpi_index.clear_pending(conn, ids)
+        self._audit(caller, "$mpi-match", query=f"pending={len(ids)}")
+        return len(ids), pairs
 
     def _auto_merge(self, caller: Caller, pairs: Sequence[ScoredPair]) -> int:
         config = index.load_config(self.store)
@@ -195,7 +220,7 @@ class MpiService:
         self._require(caller, Action.READ, "$mpi-merges")
         with self.store.reading() as conn:
             rows = mpi_review.merges(conn, patient_id.removeprefix("Patient/") if patient_id else None)
-        return [dict(r._mapping) for r in rows]
+        return [{str(k): v for k, v in r._mapping.items()} for r in rows]  # plain str keys (JSON)
 
     def golden(self, caller: Caller, patient_id: str) -> dict[str, Any]:
         self._require(caller, Action.READ, "$mpi-golden")

@@ -33,6 +33,7 @@ from chartkeeper.records.outcomes import error_outcome, status_line
 from chartkeeper.records.paging import PageRequest, parse_at, parse_count, parse_since
 from chartkeeper.records.render import etag, history_bundle, read_entry, saved_entry
 from chartkeeper.security.ports import AuditAction, AuditSink
+from chartkeeper.store import patient_events
 
 HistoryFn = Callable[[ops.Ctx, Connection, str | None, str | None, PageRequest], HistoryPage]
 _AUDIT: dict[str, AuditAction] = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
@@ -48,6 +49,7 @@ class BundleProcessor:
         self.history = history
         self.searcher = searcher
         self.minimal = False  # Prefer: return=minimal: write entries carry no resource
+        self.patients_written: list[str] = []  # by committed batch entries (for the MPI)
 
     # -- transaction ----------------------------------------------------------------------
     def transaction(self, conn: Connection, bundle: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +93,7 @@ class BundleProcessor:
                     )
                     one.minimal = self.minimal
                     out.append(one._batch_entry(raw, index))
+                    self.patients_written.extend(one.patients_written)
             except ChartkeeperError as exc:
                 status, outcome = error_outcome(exc)
                 out.append({"response": {"status": status_line(status), "outcome": outcome}})
@@ -106,7 +109,10 @@ class BundleProcessor:
             if any(i.is_error for i in issues):
                 raise InvalidInput(issues[0].one_line(), issues)
             self._prepare(conn, entry)
-            return self._execute(conn, entry)
+            result = self._execute(conn, entry)
+            written = patient_events.take(conn)
+        self.patients_written.extend(written)  # committed
+        return result
 
     # -- steps ----------------------------------------------------------------------------
     def _raw_entries(self, bundle: Any, kind: str) -> list[Any]:

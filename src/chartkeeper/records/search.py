@@ -20,6 +20,7 @@ from chartkeeper.fhir.outcome import Issue, operation_outcome
 from chartkeeper.fhir.search.ir import SearchQuery
 from chartkeeper.fhir.search.presentation import apply_elements, summarize
 from chartkeeper.fhir.search.query import parse_search
+from chartkeeper.fhir.search.terminology import Terminology
 from chartkeeper.records.audit import Trail, audited, require
 from chartkeeper.records.models import Matcher, Searcher
 from chartkeeper.records.ops import known_type
@@ -96,7 +97,11 @@ def searchset(page: SearchPage, query: SearchQuery, base: str, res_type: str | N
     ]
     if query.dropped:
         names = ", ".join(sorted({name for name, _ in query.dropped}))
-        outcome = operation_outcome([Issue("warning", "not-supported", f"parameters not applied: {names}")])
+        issues = [Issue("warning", "not-supported", f"parameters not applied: {names}")]
+        issues += [
+            Issue("warning", "not-supported", f"{name}: {why}", expression=name) for name, why in query.notes
+        ]
+        outcome = operation_outcome(issues)
         entries.append({"resource": outcome, "search": {"mode": "outcome"}})
     if entries:
         bundle["entry"] = entries
@@ -106,9 +111,12 @@ def searchset(page: SearchPage, query: SearchQuery, base: str, res_type: str | N
 class SearchService:
     """Search with scopes, access filter and audit; also the Matcher and Searcher of writes."""
 
-    def __init__(self, store: Store, audit: AuditSink) -> None:
+    def __init__(self, store: Store, audit: AuditSink, terminology: Terminology | None = None) -> None:
+        """``terminology`` answers token ``:below``/``:above``/``:in``/``:not-in`` (None: what
+        the fhir package ships; the application adds ICD-10-CM)."""
         self.store = store
         self.audit = audit
+        self.terminology = terminology
 
     def search(
         self,
@@ -142,7 +150,7 @@ class SearchService:
         if res_type is not None:
             known_type(res_type)
             require(caller, res_type, Action.SEARCH)
-        query = parse_search(res_type, pairs, strict=strict)
+        query = parse_search(res_type, pairs, strict=strict, terminology=self.terminology)
         self._check_types(caller, query)
         page = self.store.search(query, caller.access_filter(Action.SEARCH), conn=conn)
         _touch(trail, page)
@@ -160,7 +168,7 @@ class SearchService:
         Unrestricted: the service decides afterwards whether the caller may see the match."""
 
         def match(conn: Connection, res_type: str, query: str, limit: int) -> list[str]:
-            parsed = parse_search(res_type, query_pairs(query), strict=True)
+            parsed = parse_search(res_type, query_pairs(query), strict=True, terminology=self.terminology)
             page = self.store.search(parsed, UNRESTRICTED, count=limit, offset=0, conn=conn)
             return [v.res_id for v in page.matches]
 

@@ -27,7 +27,9 @@ from chartkeeper.records.reading import everything_in, history_in
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AuditAction, AuditSink
 from chartkeeper.security.scopes import Action
+from chartkeeper.store import patient_events
 from chartkeeper.store.models import StoredVersion
+from chartkeeper.store.patient_events import PatientWriteListener
 from chartkeeper.store.repository import Store
 
 T = TypeVar("T")
@@ -49,11 +51,13 @@ class RecordService:
         audit: AuditSink,
         matcher: Matcher | None = None,
         searcher: Searcher | None = None,
+        patients_written: PatientWriteListener | None = None,
     ) -> None:
         self.store = store
         self.audit = audit
         self.matcher = matcher or ops.lookup_matcher(store)
         self.searcher = searcher
+        self.patients_written = patients_written
 
     # -- plumbing -------------------------------------------------------------------------
     def _ctx(self, caller: Caller, trail: Trail) -> ops.Ctx:
@@ -67,11 +71,19 @@ class RecordService:
             trail.resources.clear()
             try:
                 with self.store.transaction() as conn:
-                    return work(conn)
+                    result = work(conn)
+                    written = patient_events.take(conn)
             except IntegrityError as exc:
                 if attempt == 2:
                     raise Conflict("the resource was written concurrently; retry") from exc
+            else:
+                self._tell(written)
+                return result
         raise AssertionError("unreachable")
+
+    def _tell(self, patient_ids: list[str]) -> None:
+        """After the commit: the master patient index matches the Patients written (ADR 0015)."""
+        patient_events.tell(self.patients_written, patient_ids, "fhir-api")
 
     # -- create ---------------------------------------------------------------------------
     def create(self, caller: Caller, resource: Any, *, if_none_exist: str | None = None) -> Saved:
@@ -291,7 +303,9 @@ class RecordService:
         with audited(self.audit, caller, "batch") as trail:
             processor = BundleProcessor(self._ctx(caller, trail), base, history_in, self.searcher)
             processor.minimal = minimal
-            return processor.batch(bundle, self.audit)
+            response = processor.batch(bundle, self.audit)
+            self._tell(processor.patients_written)
+            return response
 
 
 def known_types() -> frozenset[str]:

@@ -80,7 +80,12 @@ ROLES: dict[str, tuple[str, list[str]]] = {
     ),
     "coder": (
         "clinical coder: reads charts, codes diagnoses and procedures, prepares claims",
-        [*_read_record(), *_scopes(("Condition", "Procedure", "Encounter", "Claim"), "cru")],
+        # Provenance.c: each coding change is written with a Provenance saying who coded what
+        [
+            *_read_record(),
+            *_scopes(("Condition", "Procedure", "Encounter", "Claim"), "cru"),
+            "user/Provenance.c",
+        ],
     ),
     "roi": (
         "release of information: reads charts, records consents and disclosures",

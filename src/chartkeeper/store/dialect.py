@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 def json_serializer(value: Any) -> str:
@@ -144,3 +146,29 @@ def not_indexed(column: Any) -> Any:
     PostgreSQL plans from statistics and is indifferent.
     """
     return column.concat("")
+
+
+class CodePointOrder(ColumnElement[Any]):
+    """A text column compared in code-point order: itself on SQLite (BINARY collation already
+    is), ``column COLLATE "C"`` on PostgreSQL, whose database collation may be a locale that
+    ignores punctuation (``E11.`` would not bound the codes under ``E11``). For prefix ranges
+    on columns without the "C" collation of migration 0003 (``idx_token.code``): exact
+    everywhere; on PostgreSQL the range then reads the parameter's rows through the hash
+    prefix of the index instead of a code range."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(CodePointOrder)
+def _code_point_default(element: CodePointOrder, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(CodePointOrder, "postgresql")
+def _code_point_postgresql(element: CodePointOrder, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.column, **kw)} COLLATE "C"'

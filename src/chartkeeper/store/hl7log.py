@@ -116,6 +116,31 @@ def add_merge_request(
     return int(row[0])
 
 
+def set_merge_outcome(
+    conn: Connection,
+    *,
+    request_pk: int,
+    now: int,
+    status: str,
+    merge_pk: int | None = None,
+    detail: str | None = None,
+) -> None:
+    """Record what became of an A40 merge request: merged, refused or failed (with why)."""
+    conn.execute(
+        update(hl7_merge_request)
+        .where(hl7_merge_request.c.pk == request_pk)
+        .values(status=status, merge_pk=merge_pk, outcome_at=now, detail=detail)
+    )
+
+
+def set_message_outcome(conn: Connection, message_pk: int, *, status: str, ack_code: str) -> None:
+    """Correct a logged message's status and ACK code after the fact (an A40 whose merge was
+    refused is logged ``rejected``/AE, so that the sender's resend is applied, not a duplicate)."""
+    conn.execute(
+        update(hl7_message).where(hl7_message.c.pk == message_pk).values(status=status, ack_code=ack_code)
+    )
+
+
 def merge_requests(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(select(hl7_merge_request).order_by(hl7_merge_request.c.pk))
     return [dict(row._asdict()) for row in rows]

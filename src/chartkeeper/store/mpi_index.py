@@ -18,6 +18,7 @@ from chartkeeper.store.schema import (
     mpi_config,
     mpi_key,
     mpi_model,
+    mpi_pending,
     mpi_record,
     mpi_term_frequency,
     resource,
@@ -222,3 +223,34 @@ def term_frequencies(conn: Connection, column: str, values: Sequence[str]) -> di
         )
         found.update({row.value: row.frequency for row in conn.execute(stmt)})
     return found
+
+
+# -- Patients whose real-time match failed (the write stood; matched later) -------------------------
+def add_pending(conn: Connection, patient_ids: Sequence[str], *, now: int, source: str, error: str) -> None:
+    """Mark these Patients as still to be matched (one row each; the latest failure kept)."""
+    ids = sorted(set(patient_ids))
+    clear_pending(conn, ids)
+    rows = [(pid, now, source[:32], error[:200]) for pid in ids]
+    bulk_insert(conn, mpi_pending, ("patient_id", "noted_at", "source", "error"), rows)
+
+
+def clear_pending(
+    conn: Connection, patient_ids: Sequence[str] | None = None, before: int | None = None
+) -> None:
+    """Forget these Patients (all when None), or every mark noted before ``before``."""
+    if patient_ids is None:
+        stmt = delete(mpi_pending)
+        conn.execute(stmt if before is None else stmt.where(mpi_pending.c.noted_at < before))
+        return
+    for chunk in _chunks(sorted(set(patient_ids))):
+        conn.execute(delete(mpi_pending).where(mpi_pending.c.patient_id.in_(chunk)))
+
+
+def pending(conn: Connection, limit: int) -> list[Any]:
+    """The oldest marks first: patient_id, noted_at, source, error."""
+    stmt = select(mpi_pending).order_by(mpi_pending.c.noted_at, mpi_pending.c.patient_id).limit(limit)
+    return list(conn.execute(stmt))
+
+
+def pending_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(mpi_pending)).scalar_one())

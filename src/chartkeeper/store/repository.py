@@ -18,7 +18,17 @@ from chartkeeper.errors import StoreUnavailable
 from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.search.ir import SearchQuery
-from chartkeeper.store import export_reader, lookup, migrate, quarantine, reader, versions, writer
+from chartkeeper.store import (
+    export_reader,
+    lookup,
+    migrate,
+    patient_events,
+    quarantine,
+    reader,
+    reindex,
+    versions,
+    writer,
+)
 from chartkeeper.store.dialect import READ_ONLY
 from chartkeeper.store.engine import open_engine
 from chartkeeper.store.models import (
@@ -68,6 +78,7 @@ class Store:
     def transaction(self) -> Iterator[Connection]:
         """One atomic unit of work: commits on success, rolls everything back on any error."""
         with self.engine.begin() as conn:
+            patient_events.reset(conn)
             yield conn
 
     def durable_connection(self) -> Connection:
@@ -120,6 +131,12 @@ class Store:
     def iter_current(self, res_type: str | None = None, since: int | None = None) -> Iterator[StoredVersion]:
         with self.reading() as conn:
             yield from reader.iter_current(conn, res_type, since)
+
+    def reindex(
+        self, res_type: str | None = None, progress: reindex.Progress | None = None
+    ) -> reindex.ReindexReport:
+        """Rebuild the search index of every current resource (of one type) from its content."""
+        return reindex.reindex(self.engine, res_type, progress=progress)
 
     def count_by_type(self) -> dict[str, int]:
         with self.reading() as conn:

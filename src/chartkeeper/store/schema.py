@@ -264,8 +264,15 @@ hl7_merge_request = Table(
     Column("prior_patient_id", String(64), nullable=False),
     Column("prior_identifiers", JSON, nullable=True),
     Column(
-        "status", String(16), nullable=False, default="recorded", comment="recorded (until the MPI merges)"
+        "status",
+        String(16),
+        nullable=False,
+        default="recorded",
+        comment="recorded (no MPI attached), merged, refused (AE sent) or failed (AE: retry)",
     ),
+    Column("merge_pk", BigInteger, nullable=True, comment="the mpi_merge that performed it"),
+    Column("outcome_at", BigInteger, nullable=True),
+    Column("detail", Text, nullable=True, comment="why it was refused or failed (no PHI)"),
 )
 
 
@@ -384,3 +391,14 @@ mpi_merge_item = Table(
     Column("version_after", Integer, nullable=False),
 )
 Index("ix_mpi_merge_item_merge", mpi_merge_item.c.merge_pk)
+
+# Patients written whose real-time match failed (the write stood): `mpi match --pending` retries
+# them, `mpi scan` covers them too. One row per Patient; the latest failure kept.
+mpi_pending = Table(
+    "mpi_pending",
+    metadata,
+    Column("patient_id", String(64), primary_key=True),
+    Column("noted_at", BigInteger, nullable=False),
+    Column("source", String(32), nullable=False, comment="the write path: fhir-api, ingest, mllp"),
+    Column("error", String(200), nullable=False, comment="the exception class only (no PHI)"),
+)

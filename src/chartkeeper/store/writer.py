@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.model import IndexValues
+from chartkeeper.store import patient_events
 from chartkeeper.store.dialect import allocate_keys, bulk_insert
 from chartkeeper.store.models import ResourceWrite, WriteSummary
 from chartkeeper.store.schema import (
@@ -93,6 +94,10 @@ def apply_writes(conn: Connection, writes: Sequence[ResourceWrite], now: int) ->
             changed.append((write, row))
         else:
             summary.unchanged[write.res_type] += 1
+    patients = [w.res_id for w in new if w.res_type == "Patient"]
+    patients += [w.res_id for w, _row in changed if w.res_type == "Patient"]
+    if patients:  # for the master patient index, told after the commit (patient_events)
+        patient_events.note(conn, patients)
 
     versions: list[tuple[Any, ...]] = []
     indexed: list[tuple[int, IndexRows]] = []

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -146,6 +147,15 @@ def _login_redirect(request: Request, expired: bool) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def _bad_parameters(exc: RequestValidationError) -> str:
+    """Which parameter of the address is wrong and why (the value itself is not echoed)."""
+    parts = []
+    for error in exc.errors()[:3]:
+        name = str(error.get("loc", ("", "value"))[-1])
+        parts.append(f"{name}: {str(error.get('msg', 'not valid')).lower()}")
+    return "The address has a value the page cannot use (" + "; ".join(parts) + ")."
+
+
 def to_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, LoginRequired):
         return _login_redirect(request, exc.expired)
@@ -155,6 +165,8 @@ def to_response(request: Request, exc: Exception) -> Response:
         return error_page(request, 404, "Not found", str(exc))
     if isinstance(exc, InvalidInput):
         return error_page(request, 400, "Cannot do that", str(exc))
+    if isinstance(exc, RequestValidationError):  # ?page=abc and the like: the address is wrong
+        return error_page(request, 400, "Cannot do that", _bad_parameters(exc))
     if isinstance(exc, HTTPException):
         return error_page(request, exc.status_code, "Error", str(exc.detail))
     log.exception("workspace page %s %s failed", request.method, request.url.path)

@@ -1,5 +1,9 @@
-"""Work queues. So far: the intake quarantine (see the error and the original; retry or discard
-with a reason). Later queues (duplicates, coding, deficiencies, ROI) add a section here."""
+"""Work queues: the overview (every queue the person works, with its count and a link) and the
+intake quarantine (see the error and the original; retry or discard with a reason).
+
+Possible duplicates live in ``duplicate_routes``, coding and DNFB in ``coding_routes``; the
+overview counts them through the same services those pages call.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from chartkeeper.intake.quarantine import PAGE_SIZE, VIEW_ROLES, QuarantineService
-from chartkeeper.web.pages import PageRoute, check_csrf, render, signed_in
+from chartkeeper.web.pages import PageRoute, User, check_csrf, render, signed_in
+from chartkeeper.web.queue_access import CODING_ROLES, DUPLICATE_ROLES, QUEUE_ROLES
+from chartkeeper.web.queue_counts import QueueCount, coding_counts, duplicate_count
 
 router = APIRouter(route_class=PageRoute)
 ORIGINAL_PREVIEW_BYTES = 64 * 1024
@@ -40,14 +46,26 @@ def _patient_of(content: bytes) -> str | None:
     return str(next(iter(ids))) if len(ids) == 1 else None
 
 
+def _counts(request: Request, user: User, held: int | None) -> list[QueueCount]:
+    counts = []
+    if held is not None:
+        counts.append(QueueCount("Intake quarantine", "/queues#quarantine-h", str(held), "held"))
+    if user.has(DUPLICATE_ROLES):
+        counts.append(duplicate_count(request, user))
+    if user.has(CODING_ROLES):
+        counts.extend(coding_counts(request, user))
+    return counts
+
+
 @router.get("/queues")
 def queues(request: Request, page: int = 1) -> Response:
-    user = signed_in(request, VIEW_ROLES)
-    items, total = _service(request).held(user.caller, max(page - 1, 0))
-    pages = max(1, -(-total // PAGE_SIZE))
-    return render(
-        request, "queues.html", {"items": items, "total": total, "page": page, "pages": pages}, user=user
-    )
+    user = signed_in(request, QUEUE_ROLES)
+    context: dict[str, Any] = {"items": [], "total": None, "page": page, "pages": 1}
+    if user.has(VIEW_ROLES):
+        items, total = _service(request).held(user.caller, max(page - 1, 0))
+        context.update(items=items, total=total, pages=max(1, -(-total // PAGE_SIZE)))
+    context["counts"] = _counts(request, user, context["total"])
+    return render(request, "queues.html", context, user=user)
 
 
 @router.get("/queues/quarantine/{pk}")

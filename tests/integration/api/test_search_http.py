@@ -173,7 +173,8 @@ def test_capability_statement_lists_the_search_parameters_that_work(client: Test
     assert {"code": "search-type"} in observation["interaction"]
     names = {p["name"] for p in observation["searchParam"]}
     assert {"code", "date", "patient", "value-quantity", "code-value-quantity"} <= names
-    assert "component-code-value-quantity" not in names  # refused by the parser: not claimed
+    assert "component-code-value-quantity" in names  # derived rows tie code and value together
+    assert "combo-code-value-quantity" not in names  # refused by the parser: not claimed
     samples = {"string": "a", "token": "a", "reference": "x", "date": "2020", "number": "1", "quantity": "1"}
     for param in observation["searchParam"]:
         value = samples.get(param["type"], "a$1" if param["type"] == "composite" else "http://x")
@@ -182,3 +183,107 @@ def test_capability_statement_lists_the_search_parameters_that_work(client: Test
         )
         codes = [i["code"] for i in response.json().get("issue", [])] if response.status_code == 400 else []
         assert response.status_code in (200, 400) and "not-supported" not in codes, (param, response.text)
+
+
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+V2 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+
+def _coded(client: TestClient) -> None:
+    for cid, code in (("c1", "E11.9"), ("c2", "E11.65"), ("c3", "I10")):
+        condition = {
+            "resourceType": "Condition",
+            "id": cid,
+            "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": ICD, "code": code}]},
+        }
+        assert client.put(f"/fhir/Condition/{cid}", json=condition).status_code == 201
+    typed = _patient("p4", "Typed", "Dee", "1990-01-01")
+    typed["identifier"] = [{"type": {"coding": [{"system": V2, "code": "MR"}]}, "value": "12345"}]
+    assert client.put("/fhir/Patient/p4", json=typed).status_code == 201
+    by_ssn = _obs("o9", "p1", "4548-4", 6.0, "2024-01-01")
+    by_ssn["subject"] = {"identifier": {"system": "http://hl7.org/fhir/sid/us-ssn", "value": "999-99-9999"}}
+    assert client.put("/fhir/Observation/o9", json=by_ssn).status_code == 201
+
+
+def test_terminology_modifiers_over_http(loaded: TestClient) -> None:
+    _coded(loaded)
+    strict = {"Prefer": "handling=strict"}
+    below = loaded.get(f"/fhir/Condition?code:below={ICD}|E11", headers=strict)  # the app wires ICD-10-CM
+    assert below.status_code == 200 and sorted(_ids(below.json())) == ["c1", "c2"]
+    above = loaded.get(f"/fhir/Condition?code:above={ICD}|E11.65", headers=strict)
+    assert _ids(above.json()) == ["c2"]
+    gender = "http://hl7.org/fhir/ValueSet/administrative-gender"
+    assert sorted(_ids(loaded.get(f"/fhir/Patient?gender:in={gender}").json())) == ["p1", "p2", "p3", "p4"]
+    assert _ids(loaded.get(f"/fhir/Patient?gender:not-in={gender}").json()) == []
+    of_type = loaded.get(f"/fhir/Patient?identifier:of-type={V2}|MR|12345", headers=strict)
+    assert _ids(of_type.json()) == ["p4"]
+    ident = loaded.get("/fhir/Observation?subject:identifier=http://hl7.org/fhir/sid/us-ssn|999-99-9999")
+    assert _ids(ident.json()) == ["o9"]
+
+
+def test_unknown_hierarchy_or_value_set_is_400_strict_and_a_warning_lenient(loaded: TestClient) -> None:
+    _coded(loaded)
+    query = "/fhir/Condition?subject=Patient/p1&code:below=http://snomed.info/sct|73211009"
+    strict = loaded.get(query, headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 400
+    issue = strict.json()["issue"][0]
+    assert issue["code"] == "not-supported" and "no hierarchy" in issue["diagnostics"]
+    lenient = loaded.get(query, headers={"Prefer": "handling=lenient"}).json()
+    assert sorted(_ids(lenient)) == ["c1", "c2", "c3"]  # the subject clause alone
+    outcome = next(e["resource"] for e in lenient["entry"] if e["search"]["mode"] == "outcome")
+    assert all(i["severity"] == "warning" for i in outcome["issue"])
+    assert any("no hierarchy" in i["diagnostics"] for i in outcome["issue"])
+    self_link = next(link["url"] for link in lenient["link"] if link["relation"] == "self")
+    assert "below" not in self_link
+    vs = loaded.get(
+        "/fhir/Patient?gender:in=http://acme.org/ValueSet/x", headers={"Prefer": "handling=strict"}
+    )
+    assert vs.status_code == 400 and "not available" in vs.json()["issue"][0]["diagnostics"]
+    unknown_code = loaded.get(f"/fhir/Condition?code:below={ICD}|Q99.99")  # a bad value: 400 in both modes
+    assert (
+        unknown_code.status_code == 400 and "not a code of" in unknown_code.json()["issue"][0]["diagnostics"]
+    )
+
+
+def test_every_modifier_the_capability_statement_lists_parses(client: TestClient) -> None:
+    """Nothing claimed that does not work: each listed modifier is accepted under strict
+    handling (a value it finds malformed is a 400 ``invalid``, never ``not-supported``)."""
+    rest = client.get("/fhir/metadata").json()["rest"][0]
+    samples = {
+        "below": f"{ICD}|E11",
+        "above": f"{ICD}|E11",
+        "in": "http://hl7.org/fhir/ValueSet/administrative-gender",
+        "not-in": "http://hl7.org/fhir/ValueSet/administrative-gender",
+        "of-type": f"{V2}|MR|1",
+        "identifier": "a|b",
+        "missing": "true",
+        "text": "a",
+        "not": "a",
+        "exact": "a",
+        "contains": "a",
+    }
+    checked = 0
+    for res_type in ("Patient", "Observation", "Condition", "Encounter"):
+        entry = next(r for r in rest["resource"] if r["type"] == res_type)
+        for param in entry["searchParam"]:
+            listed = param.get("documentation", "").removeprefix("Modifiers: ").split(", ")
+            for modifier in (m.lstrip(":").replace("[type]", "Patient") for m in listed if m):
+                value = samples.get(modifier, "x")
+                response = client.get(
+                    f"/fhir/{res_type}?{param['name']}:{modifier}={value}",
+                    headers={"Prefer": "handling=strict"},
+                )
+                codes = (
+                    [i["code"] for i in response.json().get("issue", [])]
+                    if response.status_code == 400
+                    else []
+                )
+                assert response.status_code in (200, 400) and "not-supported" not in codes, (
+                    res_type,
+                    param["name"],
+                    modifier,
+                    response.text,
+                )
+                checked += 1
+    assert checked > 100

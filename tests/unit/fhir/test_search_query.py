@@ -160,9 +160,13 @@ def test_system_search_takes_type_and_common_parameters_only() -> None:
         ("nope", "x", "not-supported"),
         ("birthdate", "yesterday", "invalid"),
         ("birthdate", "xx2020", "invalid"),
-        ("gender:below", "x", "not-supported"),
-        ("identifier:of-type", "a|b|c", "not-supported"),
-        ("general-practitioner:identifier", "a|b", "not-supported"),
+        ("gender:below", "x", "invalid"),
+        ("gender:below", "http://hl7.org/fhir/administrative-gender|male", "not-supported"),
+        ("gender:in", "http://acme.org/ValueSet/none", "not-supported"),
+        ("gender:of-type", "a|b|c", "not-supported"),
+        ("identifier:of-type", "a|b", "invalid"),
+        ("general-practitioner:identifier", "a|b|c", "invalid"),
+        ("general-practitioner:identifier:missing", "true", "not-supported"),
         ("_count", "-1", "invalid"),
         ("_sort", "nope", "not-supported"),
         ("_text", "x", "not-supported"),
@@ -180,7 +184,7 @@ def test_errors_name_the_parameter(name: str, value: str, code: str) -> None:
     assert isinstance(issue, Issue) and issue.code == code and issue.expression == name
 
 
-def test_composites_over_the_resource_itself_and_only_those() -> None:
+def test_composites_over_the_resource_itself_and_observation_components_only() -> None:
     clause = parse_search(
         "Observation", [("code-value-quantity", "http://loinc.org|1234$gt5,9$lt1")]
     ).clauses[0]
@@ -189,7 +193,7 @@ def test_composites_over_the_resource_itself_and_only_those() -> None:
     assert clause.values[0][0] == TokenValue("http://loinc.org", "1234")
     assert isinstance(clause.values[1][1], RangeValue) and clause.values[1][1].prefix == "lt"
     for name, value in [
-        ("component-code-value-quantity", "1$2"),
+        ("component-code-value-quantity", "1"),
         ("code-value-quantity", "1"),
         ("combo-code-value-quantity", "1$2"),
     ]:
@@ -229,6 +233,13 @@ _names = st.one_of(
             "_lastUpdated",
             "_id",
             "address:contains",
+            "code:below",
+            "status:above",
+            "gender:in",
+            "code:not-in",
+            "identifier:of-type",
+            "subject:identifier",
+            "patient.identifier:of-type",
         ]
     ),
 )
@@ -238,7 +249,19 @@ _values = st.one_of(
     st.text(max_size=40),
     st.from_regex(r"(ge|lt|ap|eq|sa|ne|eb)?-?[0-9.eE+:TZ|,\\-]{0,16}", fullmatch=True),
     st.sampled_from(
-        ["true", "false", "Patient/1", "http://x/Patient/1", "-date,_id", "Observation:patient", "*"]
+        [
+            "true",
+            "false",
+            "Patient/1",
+            "http://x/Patient/1",
+            "-date,_id",
+            "Observation:patient",
+            "*",
+            "http://hl7.org/fhir/observation-status|final",
+            "http://hl7.org/fhir/ValueSet/administrative-gender",
+            "http://terminology.hl7.org/CodeSystem/v2-0203|MR|1",
+            "a|b|c|d",
+        ]
     ),
 )
 

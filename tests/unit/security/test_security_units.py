@@ -24,6 +24,15 @@ def test_only_the_auditor_reads_audit_events() -> None:
     assert "AuditEvent" not in RECORD_TYPES
 
 
+def test_a_coder_may_write_the_provenance_of_a_coding_change_and_no_more() -> None:
+    coder = scopes_for_roles(["coder"])
+    assert coder.permits("Provenance", Action.CREATE) and coder.permits("Provenance", Action.READ)
+    assert not coder.permits("Provenance", Action.UPDATE) and not coder.permits("Provenance", Action.DELETE)
+    for res_type in ("Condition", "Encounter"):
+        assert coder.permits(res_type, Action.UPDATE) and not coder.permits(res_type, Action.DELETE)
+    assert not coder.permits("Patient", Action.UPDATE)  # merging duplicates is not a coder's work
+
+
 def test_roles_merge_per_type_and_unknown_roles_fail() -> None:
     both = scopes_for_roles(["coder", "clerk"])
     assert both.permits("Condition", Action.CREATE) and both.permits("Patient", Action.CREATE)

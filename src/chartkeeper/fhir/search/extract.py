@@ -7,8 +7,9 @@ so absent elements cost nothing however many parameters a type has. Rows are ded
 resource, and the Patient compartment is derived from the reference rows already built.
 
 Not indexed here, on purpose: ``_id`` and ``_lastUpdated`` (the store keeps them as columns),
-composite and special parameters (components are indexed by their own parameters), and the
-value types listed in ``values.py``.
+special parameters, composites over the resource itself (components are indexed by their own
+parameters), and the value types listed in ``values.py``. Composites over repeating elements
+get derived rows (``derived.COMPONENT_COMPOSITES``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from chartkeeper.fhir.search.derived import COMPONENT_COMPOSITES
 from chartkeeper.fhir.search.model import IndexValues
 from chartkeeper.fhir.search.params import patient_compartment_params, search_params
 from chartkeeper.fhir.search.program import Step, build_steps
-from chartkeeper.fhir.search.values import Converter, converter
+from chartkeeper.fhir.search.values import Converter, component_converter, converter
 
 #: Kept by the store as columns of the resource row, not as index rows.
 NOT_INDEXED = frozenset({"_id", "_lastUpdated"})
@@ -58,6 +60,9 @@ def _build_plan(resource_type: str) -> _Plan | None:
                 by_key.setdefault(str(ops[0][1]), []).append((code, build_steps(ops[1:]), convert))
             else:
                 general.append((code, build_steps(ops), convert))
+    for (rtype, code), (key, value_key, kind) in COMPONENT_COMPOSITES.items():
+        if rtype == resource_type:  # composite rows (derived.py): one more entry on the key
+            by_key.setdefault(key, []).append((code, (), component_converter(value_key, kind)))
     return _Plan(
         by_key={k: tuple(v) for k, v in by_key.items()},
         general=tuple(general),

@@ -92,13 +92,38 @@ class MissingValue:
     missing: bool
 
 
-Value = StringValue | TokenValue | ReferenceValue | RangeValue | UriValue | MissingValue
+@dataclass(frozen=True, slots=True)
+class CodeGroup:
+    """Codes of one system: a row matches when its system is ``system`` (None: a row without
+    a system, as ``code`` elements are indexed) and its code is one of ``codes`` or starts
+    with one of ``prefixes``."""
+
+    system: str | None
+    codes: tuple[str, ...]
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSetValue:
+    """Token ``:below``/``:above`` (a code's subsumption) or ``:in``/``:not-in`` (a value set),
+    resolved to codes when parsed (``terminology.py``); ``source`` is the value as given."""
+
+    source: str
+    groups: tuple[CodeGroup, ...]
+
+
+Value = StringValue | TokenValue | ReferenceValue | RangeValue | UriValue | MissingValue | CodeSetValue
 
 
 @dataclass(frozen=True, slots=True)
 class ParamClause:
     """One parameter, one modifier, values OR-ed. ``modifier`` is None, ``exact``,
-    ``contains``, ``text``, ``not``, ``missing``, ``below`` or ``above``."""
+    ``contains``, ``text``, ``not``, ``missing``, ``below``, ``above``, ``in`` or ``not-in``
+    (``not-in`` is the negation of ``in`` as ``not`` is of no modifier).
+
+    Reference ``:identifier`` and token ``:of-type`` are parsed into a plain token clause on
+    a derived parameter (``identifier_code``/``of_type_code``) whose rows extraction writes
+    beside the parameter's own."""
 
     param: Param
     modifier: str | None
@@ -137,7 +162,15 @@ class CompositeClause:
     values: tuple[tuple[Value, ...], ...]
 
 
-Clause = ParamClause | ChainClause | HasClause | CompositeClause
+@dataclass(frozen=True, slots=True)
+class AnyClause:
+    """Some of ``clauses`` matches: the OR-ed values of a composite over repeating elements,
+    each a clause on its own derived parameter (``derived.COMPONENT_COMPOSITES``)."""
+
+    clauses: tuple[ParamClause, ...]
+
+
+Clause = ParamClause | ChainClause | HasClause | CompositeClause | AnyClause
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +206,7 @@ class SearchQuery:
     elements: tuple[str, ...] = ()
     applied: tuple[tuple[str, str], ...] = ()
     dropped: tuple[tuple[str, str], ...] = field(default=())
+    notes: tuple[tuple[str, str], ...] = ()  # (name, why it was dropped), lenient handling
 
     def applied_params(self) -> list[tuple[str, str]]:
         """The parameters actually applied, in canonical form (``_count`` as capped), for the

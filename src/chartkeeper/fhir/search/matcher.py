@@ -14,8 +14,10 @@ from typing import Any
 
 from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.search.ir import (
+    AnyClause,
     ChainClause,
     Clause,
+    CodeSetValue,
     CompositeClause,
     HasClause,
     MissingValue,
@@ -106,6 +108,8 @@ def _clause(res: dict[str, Any], clause: Clause, universe: Universe) -> bool:
                 if (ttype, tid) == (rtype, res.get("id")) and _clause(source, clause.inner, universe):
                     return True
         return False
+    if isinstance(clause, AnyClause):
+        return any(_param(res, c, universe) for c in clause.clauses)
     if isinstance(clause, CompositeClause):
         return any(
             all(
@@ -130,9 +134,14 @@ def _param(res: dict[str, Any], clause: ParamClause, universe: Universe) -> bool
     first = clause.values[0]
     if isinstance(first, MissingValue):
         return not rows if first.missing else bool(rows)
-    modifier = None if clause.modifier == "not" else clause.modifier
+    negated = clause.modifier in _NEGATIONS
+    modifier = _NEGATIONS[clause.modifier] if negated else clause.modifier
     hit = any(_row(param.type, modifier, row, v) for row in rows for v in clause.values)
-    return not hit if clause.modifier == "not" else hit
+    return not hit if negated else hit
+
+
+#: Negated modifiers and the modifier whose matches they exclude.
+_NEGATIONS: dict[str | None, str | None] = {"not": None, "not-in": "in"}
 
 
 def _row(kind: str, modifier: str | None, row: tuple[Any, ...], value: Value) -> bool:
@@ -140,6 +149,8 @@ def _row(kind: str, modifier: str | None, row: tuple[Any, ...], value: Value) ->
         return _string(modifier, row[1][:CUT], row[2], value)
     if kind == "token" and isinstance(value, TokenValue):
         return _token(modifier, row[1], row[2], row[3], value)
+    if kind == "token" and isinstance(value, CodeSetValue):
+        return _code_set(row[1], row[2], value)
     if kind == "reference" and isinstance(value, ReferenceValue):
         if value.url is not None:
             return bool(row[3] == value.url)
@@ -177,6 +188,17 @@ def _token(
     if v.system == "":
         return system is None
     return v.system is None or system == v.system
+
+
+def _code_set(system: str | None, code: str | None, v: CodeSetValue) -> bool:
+    if code is None:
+        return False
+    for group in v.groups:
+        if group.system == system and (
+            code in group.codes or any(code.startswith(p) for p in group.prefixes)
+        ):
+            return True
+    return False
 
 
 def _date(lo: int, hi: int, v: RangeValue) -> bool:

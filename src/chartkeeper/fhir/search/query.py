@@ -20,6 +20,7 @@ from chartkeeper.fhir.search import results
 from chartkeeper.fhir.search.clauses import UnknownParam, Unsupported, parse_clause
 from chartkeeper.fhir.search.ir import Clause, SearchQuery
 from chartkeeper.fhir.search.params import resource_types
+from chartkeeper.fhir.search.terminology import Terminology
 from chartkeeper.fhir.search.values_parse import BadValue
 
 #: Not search parameters but transport (the shell reads them); accepted and not applied.
@@ -32,10 +33,13 @@ def parse_search(
     *,
     strict: bool = True,
     now_us: int | None = None,
+    terminology: Terminology | None = None,
 ) -> SearchQuery:
     """Parse a type search (``res_type``) or a system search (None, ``_type`` allowed).
 
     ``now_us`` fixes "now" for ``ap`` dates (tests and the matcher pass the same value).
+    ``terminology`` answers token ``:below``/``:above``/``:in``/``:not-in``; None is what the
+    fhir package ships (the application adds ICD-10-CM, see ``terminology.py``).
     """
     now = current_us() if now_us is None else now_us
     issues: list[Issue] = []
@@ -49,6 +53,7 @@ def parse_search(
     clauses: list[Clause] = []
     applied: list[tuple[str, str]] = []
     dropped: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = []
     for name, value in params:
         if name in TRANSPORT or name == "_type":
             if name == "_type" and res_type is None:
@@ -64,7 +69,7 @@ def parse_search(
             if value == "":
                 dropped.append((name, value))  # an empty value is ignored, as the spec allows
                 continue
-            clauses.append(parse_clause(res_types, name, value, now))
+            clauses.append(parse_clause(res_types, name, value, now, terminology))
             applied.append((name, value))
         except (UnknownParam, Unsupported) as exc:
             if strict:
@@ -72,6 +77,7 @@ def parse_search(
                 issues.append(Issue("error", code, f"{name}: {exc}", expression=name))
             else:
                 dropped.append((name, value))
+                notes.append((name, str(exc)))
         except BadValue as exc:
             issues.append(Issue("error", "invalid", f"{name}={value!r}: {exc}", expression=name))
     if issues:
@@ -82,6 +88,7 @@ def parse_search(
         clauses=tuple(clauses),
         applied=tuple(applied),
         dropped=tuple(dropped),
+        notes=tuple(notes),
         **state.fields(),
     )
 

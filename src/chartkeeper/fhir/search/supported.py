@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from chartkeeper.fhir.search.clauses import UnknownParam, Unsupported, parse_clause
-from chartkeeper.fhir.search.params import SearchParam, search_params
+from chartkeeper.fhir.search.clauses import MODIFIERS, UnknownParam, Unsupported, parse_clause
+from chartkeeper.fhir.search.params import SearchParam, search_param, search_params
 from chartkeeper.fhir.search.values_parse import BadValue
 
 _SAMPLE = {
@@ -40,3 +40,25 @@ def supported_params(res_type: str) -> tuple[SearchParam, ...]:
             pass
         out.append(param)
     return tuple(out)
+
+
+@cache
+def modifiers(res_type: str, code: str) -> tuple[str, ...]:
+    """The modifiers the parser accepts on ``res_type``'s parameter ``code``, sorted (for the
+    CapabilityStatement and the docs). A reference parameter also takes the names of the types
+    it refers to (``[type]``: any resource type, when it names none); ``:identifier`` is
+    listed only where it reads Reference elements (not canonicals). Token ``:below``/``:above`` need a code system
+    whose hierarchy is known and ``:in``/``:not-in`` a shipped value set (see docs/search.md);
+    ``:of-type`` is listed only where the parameter indexes Identifiers."""
+    param = search_param(res_type, code)
+    if param is None or param.type == "composite" or code in ("_id", "_lastUpdated"):
+        return ()
+    found = set(MODIFIERS.get(param.type, frozenset())) | {"missing"}
+    kinds = {fhir_type for _, fhir_type in param.branches}
+    if param.type == "token" and "Identifier" not in kinds:
+        found.discard("of-type")
+    if param.type == "reference":
+        if "Reference" not in kinds:
+            found.discard("identifier")
+        found |= set(param.targets) if param.targets else {"[type]"}
+    return tuple(sorted(found))

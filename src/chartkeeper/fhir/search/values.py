@@ -10,10 +10,13 @@ Decisions that the search side relies on:
 * token, CodeableConcept: one row per coding (system, code, display); ``text`` gets its own
   row (None, None, text) unless it equals one of the codings' displays, so ``:text`` matches
   the ``display`` column of any row of the parameter.
-* token, Identifier: (system, value, None); ContactPoint: (None, value, None) as the spec's
+* token, Identifier: (system, value, None), plus for ``:of-type`` a row under the derived
+  parameter (``derived.py``) per coding of its type; ContactPoint: (None, value, None) as the spec's
   token table says; code/string/id/uri: (None, value, None); boolean: (None, "true"/"false", None).
 * reference: contained (``#x``) references and references with only an ``identifier`` give no
-  row; ``urn:uuid:`` or foreign references give a row with type and id None.
+  reference row; ``urn:uuid:`` or foreign references give a row with type and id None. A
+  Reference's ``identifier`` gives a token row under the derived ``<code>:identifier``
+  parameter (``derived.py``), for ``:identifier`` searches.
 * quantity: value with (system, code) and, when the unit differs from the code, also with
   (system, unit), so a unit given without a system matches either. Money is (ISO 4217 system,
   currency). A Range gives its low and high as two rows.
@@ -27,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chartkeeper.fhir.search.derived import component_key, identifier_code, of_type_code, of_type_key
 from chartkeeper.fhir.search.model import IndexValues
 from chartkeeper.fhir.search.normalize import MAX_MICROS, MIN_MICROS, date_range, index_string
 from chartkeeper.fhir.search.references import reference_parts
@@ -111,6 +115,30 @@ def _token_identifier(code: str, items: list[Any], out: IndexValues) -> None:
             s, v = _str(ident.get("system")), _str(ident.get("value"))
             if s or v:
                 app((code, s, v, None))
+            kind = ident.get("type")
+            if v is not None and kind.__class__ is dict:
+                _of_type(code, kind, v, out)
+
+
+def _of_type(code: str, kind: dict[str, Any], value: str, out: IndexValues) -> None:
+    """``:of-type`` rows: (type system, type code + value) per coding of the Identifier's type."""
+    codings: Any = kind.get("coding")
+    if codings.__class__ is not list:
+        return
+    derived = of_type_code(code)
+    for c in codings:
+        if c.__class__ is dict:
+            type_code = _str(c.get("code"))
+            if type_code is not None:
+                out.tokens.append((derived, _str(c.get("system")), of_type_key(type_code, value), None))
+
+
+def _reference_identifier(code: str, ident: Any, out: IndexValues) -> None:
+    """A Reference's ``identifier``, as a token row of the derived ``:identifier`` parameter."""
+    if ident.__class__ is dict:
+        s, v = _str(ident.get("system")), _str(ident.get("value"))
+        if s or v:
+            out.tokens.append((identifier_code(code), s, v, None))
 
 
 def _token_contact_point(code: str, items: list[Any], out: IndexValues) -> None:
@@ -149,6 +177,9 @@ def _reference(code: str, items: list[Any], out: IndexValues) -> None:
             if ref.__class__ is str and ref and ref[0] != "#":
                 rtype, rid = reference_parts(ref)
                 app((code, rtype, rid, ref))
+            ident = r.get("identifier")
+            if ident is not None:
+                _reference_identifier(code, ident, out)
 
 
 def _reference_string(code: str, items: list[Any], out: IndexValues) -> None:
@@ -316,6 +347,32 @@ CONVERTERS: dict[tuple[str, str], Converter] = {
     ("number", "Range"): _number_range,
     **{("uri", t): _uri for t in ("uri", "url", "canonical", "oid", "uuid")},
 }
+
+
+def component_converter(value_key: str, kind: str) -> Converter:
+    """Rows of a composite over repeating elements (``derived.COMPONENT_COMPOSITES``): for
+    each element and each coding of its ``code``, the element's value under the derived
+    parameters ``component_key(code, system, c)`` (with its system, "" when it has none) and
+    ``component_key(code, None, c)`` (any system)."""
+    convert = _quantity if kind == "quantity" else _token_codeable
+
+    def rows(code: str, items: list[Any], out: IndexValues) -> None:
+        for element in items:
+            if element.__class__ is not dict:
+                continue
+            value, concept = element.get(value_key), element.get("code")
+            if value is None or concept.__class__ is not dict:
+                continue
+            codings = concept.get("coding")
+            if codings.__class__ is not list:
+                continue
+            for c in codings:
+                if c.__class__ is dict and (v := _str(c.get("code"))) is not None:
+                    system = _str(c.get("system")) or ""
+                    convert(component_key(code, system, v), [value], out)
+                    convert(component_key(code, None, v), [value], out)
+
+    return rows
 
 
 def converter(param_type: str, fhir_type: str) -> Converter | None:

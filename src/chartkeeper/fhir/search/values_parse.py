@@ -31,6 +31,10 @@ class BadValue(ValueError):
     """A search value that cannot be parsed; the message says why."""
 
 
+class Unsupported(ValueError):
+    """A known parameter, modifier or feature this server does not implement."""
+
+
 def split_unescaped(text: str, sep: str) -> list[str]:
     """Split on ``sep`` not preceded by a backslash; escapes are kept for the next step."""
     parts: list[str] = []

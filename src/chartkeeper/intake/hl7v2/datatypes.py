@@ -10,6 +10,7 @@ import hashlib
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from chartkeeper.fhir.validation.primitives import is_plausible_oid
@@ -26,7 +27,12 @@ _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 class DateTimeV2:
-    """A parsed DTM: the FHIR string at its own precision, and an instant for ordering."""
+    """A parsed DTM: the FHIR string at its own precision, and an instant for ordering.
+
+    Shared between messages by the parse cache: never modified after it is made.
+    """
+
+    __slots__ = ("fhir", "has_time", "micros")
 
     def __init__(self, fhir: str, micros: int, has_time: bool) -> None:
         self.fhir = fhir
@@ -44,9 +50,19 @@ def parse_dtm(value: str, where: str, default_offset: str = "+00:00") -> DateTim
     FHIR needs a time zone whenever there is a time: a time without an offset takes the
     message's own offset (MSH-7's, as HL7 says the sender's zone is implied), else UTC.
     """
-    match = _DTM.match(value.strip())
+    parsed = _parse_dtm(value.strip(), default_offset)
+    if isinstance(parsed, str):
+        raise V2Error(*_split(where), parsed)
+    return parsed
+
+
+@lru_cache(maxsize=8192)
+def _parse_dtm(value: str, default_offset: str) -> DateTimeV2 | str:
+    """The parse itself, or the error's reason; cached, as a message repeats its times
+    (every OBX-14 of a panel, OBR-7 and OBR-22, MSH-7 and EVN-2) and feeds repeat them."""
+    match = _DTM.match(value)
     if match is None:
-        raise V2Error(*_split(where), f"{_shown(value)} is not a date/time")
+        return f"{_shown(value)} is not a date/time"
     year, month, day, hour, minute, second, frac, sign, oh, om = match.groups()
     try:
         when = datetime(
@@ -57,7 +73,7 @@ def parse_dtm(value: str, where: str, default_offset: str = "+00:00") -> DateTim
             (1 if offset[0] == "+" else -1) * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
         )
     except ValueError as exc:
-        raise V2Error(*_split(where), f"{_shown(value)} is not a date/time ({exc})") from exc
+        return f"{_shown(value)} is not a date/time ({exc})"
     micros = int(when.replace(tzinfo=tz).astimezone(UTC).timestamp() * 1_000_000)
     if hour is None:
         fhir = year + (f"-{month}" if month else "") + (f"-{day}" if day else "")

@@ -1,9 +1,12 @@
 """One parsed message → the FHIR resources it carries, by message type (the dispatcher).
 
-Supported: ADT A01 A02 A03 A04 A05 A08 A11 A13 (Patient, Encounter, Practitioner, Location),
-A28 and A31 (Patient), A40 (Patient plus a recorded merge request), ORU^R01, MDM^T02,
-VXU^V04. Anything else is rejected with AR and "unsupported message type" so it waits in
-the quarantine, whole, until a mapping exists (``quarantine retry`` re-runs this code).
+Supported: ADT A01 A02 A03 A04 A05 A06 A07 A08 A09 A10 A11 A13 A14 A15 A16 A25 A26 A27
+(Patient, Encounter, Practitioner, Location), A28 and A31 (Patient), A40 (Patient plus a
+recorded merge request), A60 (AllergyIntolerance), ORU^R01, MDM^T02/T06/T10, VXU^V04, and
+(``more_types``) ORM^O01/OML^O21/OMG^O19 (ServiceRequest), SIU^S12-S17/S26 (Appointment),
+PPR^PC1-PC3 (Condition), BAR^P01/P05 (Account, Coverage, Organization). Anything else is
+rejected with AR and "unsupported message type" (and why, when known) so it waits in the
+quarantine, whole, until a mapping exists (``quarantine retry`` re-runs this code).
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from chartkeeper.intake.hl7v2.errors import (
     V2Error,
 )
 from chartkeeper.intake.hl7v2.immunization import map_immunizations
+from chartkeeper.intake.hl7v2.more_types import ADT_VISIT_MORE, mapper_for, unsupported_reason
 from chartkeeper.intake.hl7v2.parse import SUPPORTED_VERSIONS, V2Message
 from chartkeeper.intake.hl7v2.patient import map_patient, patient_id_for
 from chartkeeper.intake.hl7v2.results import map_results
 
 _OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
-ADT_WITH_VISIT = frozenset({"A01", "A02", "A03", "A04", "A05", "A08", "A11", "A13"})
+ADT_WITH_VISIT = frozenset({"A01", "A02", "A03", "A04", "A05", "A08", "A11", "A13"}) | ADT_VISIT_MORE
 ADT_PERSON = frozenset({"A28", "A31", "A40"})
 
 
@@ -75,7 +79,8 @@ def _mapper(message: V2Message) -> Callable[[MapContext], None] | None:
         return _adt
     if code == "ADT" and trigger in ADT_PERSON:
         return _person
-    return {("ORU", "R01"): _oru, ("MDM", "T02"): _mdm, ("VXU", "V04"): _vxu}.get((code, trigger))
+    found = {("ORU", "R01"): _oru, ("MDM", "T02"): _mdm, ("VXU", "V04"): _vxu}.get((code, trigger))
+    return found or mapper_for(message)  # orders, scheduling, allergies, problems …
 
 
 def map_message(message: V2Message) -> Mapped:
@@ -91,7 +96,7 @@ def map_message(message: V2Message) -> Mapped:
     kind, micros, offset = check_header(message)
     mapper = _mapper(message)
     if mapper is None:
-        raise V2Error("MSH", 9, f"message type {kind} is not supported", "AR", UNSUPPORTED_MESSAGE_TYPE)
+        raise V2Error("MSH", 9, unsupported_reason(message, kind), "AR", UNSUPPORTED_MESSAGE_TYPE)
     ctx = MapContext(message, offset, micros)
     mapper(ctx)
     resources = list(ctx.resources.values())

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from chartkeeper.intake.hl7v2.ack import build_ack
 from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR, V2Error
 from chartkeeper.intake.hl7v2.parse import decode
+from chartkeeper.intake.hl7v2.preparer import ChunkedPreparer
 from chartkeeper.intake.hl7v2.process import V2Outcome, V2Prepared, prepare_v2
 from chartkeeper.intake.hl7v2.writer import GroupWriter
+from chartkeeper.store.patient_events import PatientMerger, PatientWriteListener
 from chartkeeper.store.repository import Store
 
 log = logging.getLogger("chartkeeper.mllp")
@@ -41,17 +43,29 @@ def frame(text: str) -> bytes:
 
 
 class MllpServer:
-    def __init__(self, store: Store, settings: MllpSettings) -> None:
+    """``listener`` and ``merger``: the master patient index's ports (ADR 0015), injected by
+    ``chartkeeper mllp``; without them Patients are stored unmatched and A40s only recorded."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: MllpSettings,
+        *,
+        listener: PatientWriteListener | None = None,
+        merger: PatientMerger | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
-        self.writer = GroupWriter(store)
+        self.writer = GroupWriter(store, listener=listener, merger=merger)
         self.pool: Executor | None = None
+        self.preparer: ChunkedPreparer | None = None
         self.server: asyncio.Server | None = None
 
     async def start(self) -> asyncio.Server:
         self.writer.start()
         if self.settings.workers > 0:
             self.pool = ProcessPoolExecutor(max_workers=self.settings.workers)
+            self.preparer = ChunkedPreparer(self.pool, self.settings.workers)
         self.server = await asyncio.start_server(
             self._connection, self.settings.host, self.settings.port, limit=self.settings.max_bytes + 16
         )
@@ -66,10 +80,9 @@ class MllpServer:
             self.pool.shutdown(cancel_futures=True)
 
     async def _prepare(self, raw: bytes, source: str) -> V2Prepared:
-        if self.pool is None:
+        if self.preparer is None:
             return prepare_v2(raw, source)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, prepare_v2, raw, source)
+        return await self.preparer.prepare(raw, source)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -97,8 +110,11 @@ class MllpServer:
         """The next message's bytes; None when the peer is gone, idle too long, or over the limit."""
         limit = self.settings.max_bytes
         try:
-            await asyncio.wait_for(reader.readuntil(START), self.settings.idle_timeout)
-            data = await asyncio.wait_for(reader.readuntil(END), self.settings.idle_timeout)
+            # asyncio.timeout, not wait_for: wait_for wraps each read in a task of its own.
+            async with asyncio.timeout(self.settings.idle_timeout):
+                await reader.readuntil(START)
+            async with asyncio.timeout(self.settings.idle_timeout):
+                data = await reader.readuntil(END)
         except TimeoutError:
             log.info("%s idle for %.0f s: closing", source, self.settings.idle_timeout)
             return None
@@ -145,9 +161,16 @@ def _log_outcome(source: str, prepared: V2Prepared, outcome: V2Outcome) -> None:
     )
 
 
-async def serve(store: Store, settings: MllpSettings, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    store: Store,
+    settings: MllpSettings,
+    ready: asyncio.Event | None = None,
+    *,
+    listener: PatientWriteListener | None = None,
+    merger: PatientMerger | None = None,
+) -> None:
     """Run until cancelled (Ctrl-C / SIGTERM stop it cleanly)."""
-    server = MllpServer(store, settings)
+    server = MllpServer(store, settings, listener=listener, merger=merger)
     await server.start()
     if ready is not None:
         ready.set()

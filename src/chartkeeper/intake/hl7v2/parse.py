@@ -12,8 +12,10 @@ they are never fatal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 import hl7
 
@@ -53,8 +55,11 @@ class Segment:
         return found
 
     def reps(self, n: int) -> list[list[list[str]]]:
-        """Field n's repetitions, without empty ones."""
-        return [rep for rep in self.field(n) if any(any(sub) for sub in rep)]
+        """Field n's repetitions, without empty ones (shared with the parse: never modify it)."""
+        found = self.field(n)
+        if len(found) == 1 and len(found[0]) == 1:  # most fields: one repetition, one component
+            return found if any(found[0][0]) else []
+        return [rep for rep in found if any(any(sub) for sub in rep)]
 
     def get(self, n: int, comp: int = 1, sub: int = 1, rep: int = 1) -> str:
         """The value at ``n.comp.sub`` of repetition ``rep`` (all 1-based), '' when absent."""
@@ -185,6 +190,17 @@ def parse_message(text: str) -> V2Message:
                 100,
             )
         previous = name
+    joined = _joined(sep).search(text)
+    if joined is not None:
+        at = text.count("\r", 0, joined.start()) + 1
+        raise V2Error(
+            lines[at - 1].split(sep, 1)[0],
+            None,
+            f"segment {at} has {joined.group(1)!r} inside a field: two segments joined without a "
+            "segment separator (CR)?",
+            "AE",
+            100,
+        )
     codec = Codec(sep, enc)
     segments = [_segment(line, index, codec) for index, line in enumerate(lines, start=1)]
     return V2Message(segments, enc, sep, text)
@@ -214,6 +230,17 @@ class Codec:
             return str(self.library.unescape(value))
         except Exception:  # a malformed escape sequence: keep the characters as sent
             return value
+
+
+#: Segment ids that, preceded by a space and followed by a set id, mean a lost segment break.
+_SET_ID_SEGMENTS = "OBX|OBR|ORC|NTE|SPM|PID|PV1|IN1|GT1|DG1|AL1|TQ1|PR1|NK1"
+
+
+@cache
+def _joined(sep: str) -> re.Pattern[str]:
+    """``... value OBX|2|ST|...``: a segment glued to the end of the one before it."""
+    s = re.escape(sep)
+    return re.compile(rf"[ \t]((?:{_SET_ID_SEGMENTS}){s}\d+{s})")
 
 
 def _segment(line: str, index: int, codec: Codec) -> Segment:

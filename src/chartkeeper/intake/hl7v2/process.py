@@ -59,6 +59,7 @@ class V2Outcome:
     summary: WriteSummary = field(default_factory=WriteSummary)
     quarantine_pk: int | None = None
     message_pk: int | None = None
+    merge_request_pk: int | None = None  # an A40's row in hl7_merge_request (merging.py)
 
 
 def _reject(prepared: V2Prepared, error: V2Error) -> V2Prepared:
@@ -134,9 +135,10 @@ def _apply(conn: Connection, prepared: V2Prepared, now: int) -> V2Outcome:
     summary = writer.apply_writes(conn, fresh, now)
     hl7log.set_resource_times(conn, known, [(w.res_type, w.res_id) for w in fresh], when)
     pk = hl7log.record(conn, now=now, values=log_values(prepared, "applied", "AA"))
+    request_pk = None
     if prepared.merge is not None:
         merge = prepared.merge
-        hl7log.add_merge_request(
+        request_pk = hl7log.add_merge_request(
             conn,
             now=now,
             message_pk=pk,
@@ -144,7 +146,7 @@ def _apply(conn: Connection, prepared: V2Prepared, now: int) -> V2Outcome:
             prior=merge.prior_patient_id,
             identifiers=merge.prior_identifiers,
         )
-    return V2Outcome("AA", "applied", summary=summary, message_pk=pk)
+    return V2Outcome("AA", "applied", summary=summary, message_pk=pk, merge_request_pk=request_pk)
 
 
 def _refused(conn: Connection, prepared: V2Prepared, exc: Exception, now: int) -> V2Outcome:

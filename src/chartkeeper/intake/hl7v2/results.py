@@ -62,7 +62,7 @@ def _report(ctx: MapContext, obr: Segment, orc: Segment | None, ordinal: int) ->
     for n, orc_n, kind in ((3, 3, "FILL"), (2, 2, "PLAC")):
         rep = obr.reps(n) or (orc.reps(orc_n) if orc is not None else [])
         if rep and rep[0] and rep[0][0] and rep[0][0][0].strip():
-            ident = _entity_identifier(rep[0], kind)
+            ident = entity_identifier(rep[0], kind)
             identifiers.append(ident)
             key = (
                 key
@@ -88,7 +88,7 @@ def _report(ctx: MapContext, obr: Segment, orc: Segment | None, ordinal: int) ->
     return report
 
 
-def _entity_identifier(rep: list[list[str]], kind: str) -> dict[str, Any]:
+def entity_identifier(rep: list[list[str]], kind: str) -> dict[str, Any]:
     """EI (entity id^namespace^universal id^type) → Identifier typed PLAC or FILL."""
     value = rep[0][0].strip()
     namespace = rep[1][0].strip() if len(rep) > 1 and rep[1] else ""

@@ -75,6 +75,10 @@ ENCOUNTER_STATUS = {
     "A05": "planned",
     "A11": "cancelled",
     "A13": "in-progress",
+    "A06": "in-progress",
+    "A07": "in-progress",
+    "A14": "planned",
+    "A27": "cancelled",
 }
 
 #: OBX-11 (HL7 table 0085) → Observation.status

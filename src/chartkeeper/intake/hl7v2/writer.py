@@ -19,7 +19,10 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.intake.hl7v2.batch import apply_batch
 from chartkeeper.intake.hl7v2.errors import APPLICATION_ERROR
+from chartkeeper.intake.hl7v2.merging import perform_merge
 from chartkeeper.intake.hl7v2.process import Rejection, V2Outcome, V2Prepared
+from chartkeeper.store import patient_events
+from chartkeeper.store.patient_events import PatientMerger, PatientWriteListener
 from chartkeeper.store.repository import Store
 
 log = logging.getLogger("chartkeeper.mllp")
@@ -35,9 +38,18 @@ class _Job:
 class GroupWriter:
     """A thread applying queued messages, one transaction per batch."""
 
-    def __init__(self, store: Store, max_batch: int = 500) -> None:
+    def __init__(
+        self,
+        store: Store,
+        max_batch: int = 500,
+        *,
+        listener: PatientWriteListener | None = None,
+        merger: PatientMerger | None = None,
+    ) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.listener = listener  # told the Patients each commit wrote, after the ACKs (MPI)
+        self.merger = merger  # performs ADT^A40 merges before their ACK (MPI)
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="hl7v2-writer", daemon=True)
         self.batches = 0
@@ -82,24 +94,42 @@ class GroupWriter:
         try:
             if conn is None:
                 conn = self.store.durable_connection()
+            patient_events.reset(conn)
             with conn.begin():
                 outcomes = apply_batch(conn, [job.prepared for job in batch])
+            written = patient_events.take(conn)
         except Exception as exc:  # the database is down or refused the commit: nothing of the batch is stored
             log.error("commit failed for %d messages: %s", len(batch), type(exc).__name__)
             failure = Rejection(
                 "AR", APPLICATION_ERROR, "MSH", None, "the message could not be stored; resend it", []
             )
-            for job in batch:
-                job.loop.call_soon_threadsafe(_resolve, job.future, V2Outcome("AR", "rejected", failure))
+            _answer(batch, [V2Outcome("AR", "rejected", failure)] * len(batch))
             if conn is not None:
                 conn.close()
             return None
         self.batches += 1
-        for job, outcome in zip(batch, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
+        outcomes = [  # committed; an A40's ACK waits for its merge
+            perform_merge(self.store, self.merger, job.prepared, outcome) if job.prepared.merge else outcome
+            for job, outcome in zip(batch, outcomes, strict=True)
+        ]
+        _answer(batch, outcomes)
+        patient_events.tell(self.listener, written, "mllp")  # after the ACKs: never delays or fails one
         return conn
 
 
-def _resolve(future: asyncio.Future[V2Outcome], outcome: V2Outcome) -> None:
-    if not future.done():
-        future.set_result(outcome)
+def _answer(batch: list[_Job], outcomes: list[V2Outcome]) -> None:
+    """Resolve the batch's futures: one wake-up per event loop, not one per message."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[V2Outcome], V2Outcome]]] = {}
+    for job, outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(job.loop, []).append((job.future, outcome))
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, answers)
+        except RuntimeError:  # that loop is closed: nobody is waiting for these answers any more
+            continue
+
+
+def _resolve(answers: list[tuple[asyncio.Future[V2Outcome], V2Outcome]]) -> None:
+    for future, outcome in answers:
+        if not future.done():
+            future.set_result(outcome)

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
 
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.ir import (
+    AnyClause,
     ChainClause,
     Clause,
     CompositeClause,
@@ -58,6 +59,9 @@ BUILDERS: dict[str, RowCondition] = {
     "uri": uri_condition,
 }
 
+#: Negated modifiers and the modifier whose matches they exclude (``NOT EXISTS``).
+NEGATIONS: dict[str | None, str | None] = {"not": None, "not-in": "in"}
+
 #: Which clause drives, best first: few index rows per value, read by an index prefix.
 _DRIVE_RANK = {"reference": 0, "token": 1, "string": 2, "uri": 3, "date": 4, "quantity": 5, "number": 5}
 _CHAIN_RANK = 6  # a chain drives from its matching targets back through their reference rows
@@ -88,9 +92,11 @@ def _rank(clause: Clause) -> int | None:
         return _CHAIN_RANK
     if isinstance(clause, HasClause):
         return _HAS_RANK
+    if isinstance(clause, AnyClause):
+        return None  # an OR over several parameters: probed
     if isinstance(clause, CompositeClause):
         return _DRIVE_RANK.get(clause.components[0].type)
-    if clause.modifier in ("not", "missing", "contains", "text"):
+    if clause.modifier in ("not", "not-in", "missing", "contains", "text"):
         return None  # these match (or exclude) most of the parameter's rows
     return _DRIVE_RANK.get(clause.param.type)
 
@@ -115,6 +121,8 @@ def _clause(r: Any, clause: Clause, access: AccessFilter, *, drive: bool) -> Col
         return _has_driving(r, clause, access) if drive else _has(r, clause, access)
     if isinstance(clause, CompositeClause):
         return _composite(r, clause, drive)
+    if isinstance(clause, AnyClause):
+        return or_(*(_param(r, c, False) for c in clause.clauses))
     if clause.param.type == "special":
         return _special(r, clause)
     return _param(r, clause, drive)
@@ -128,7 +136,8 @@ def _param(r: Any, clause: ParamClause, drive: bool) -> ColumnElement[bool]:
         probe = exists(_probe(table, r, clause))
         return ~probe if first.missing else probe
     build = BUILDERS[param.type]
-    mod = None if modifier == "not" else modifier
+    negated = modifier in NEGATIONS
+    mod = NEGATIONS[modifier] if negated else modifier
     matching = or_(*(build(mod, v) for v in clause.values))
     if drive:
         driving: ColumnElement[bool] = r.c.pk.in_(
@@ -136,7 +145,7 @@ def _param(r: Any, clause: ParamClause, drive: bool) -> ColumnElement[bool]:
         )
         return driving
     probe = exists(_probe(table, r, clause).where(matching))
-    return ~probe if modifier == "not" else probe
+    return ~probe if negated else probe
 
 
 def _probe(table: Any, r: Any, clause: ParamClause) -> Select[Any]:

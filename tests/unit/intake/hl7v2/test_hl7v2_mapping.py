@@ -173,7 +173,7 @@ def test_vxu_immunization() -> None:
         (oru().replace("||250|", "||2x0|"), "OBX-5: '2x0' is not a number", "AE"),
         (oru().replace("H|||F|||", "H|||Q|||"), "OBX-11", "AE"),
         (oru().replace("|19700214|F|", "|19700214|Z|"), "PID-8", "AE"),
-        (oru().replace("ORU^R01^ORU_R01", "SIU^S12"), "MSH-9: message type SIU^S12 is not supported", "AR"),
+        (oru().replace("ORU^R01^ORU_R01", "QRY^A19"), "MSH-9: message type QRY^A19 is not supported", "AR"),
         (oru().replace("|2.5.1\r", "|3.0\r", 1), "MSH-12", "AR"),
         (oru().replace("|C1|", "||", 1), "MSH-10", "AR"),
         (
