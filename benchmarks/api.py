@@ -17,7 +17,10 @@ times, in the same run, the bare ``/healthz`` endpoint: the framework's own floo
 
 Targets (2 cores): read p95 ≤ 5 ms, searches p95 ≤ 25 ms, $everything ≤ 150 ms, ≥ 1,000 reads/s.
 
-    python benchmarks/api.py [--patients 10000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+``--workers 1,2`` measures the same loaded database once per server process count
+(``chartkeeper serve --workers N``), one after the other, so the figures compare in one run.
+
+    python benchmarks/api.py [--patients 10000] [--workers 1,2] [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -77,12 +80,11 @@ def bench_token(store: Store) -> str:
     return SecurityService(store).issue_client_token("api-bench").access_token
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).with_name("chartkeeper")
     env = {**os.environ, "CHARTKEEPER_DATABASE_URL": url}
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    cmd = [str(exe), "serve", "--port", str(port)] + (["--workers", str(workers)] if workers != 1 else [])
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -207,21 +209,34 @@ def throughput(port: int, token: str, paths: list[str], seconds: float, connecti
 
 def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     store = prepare(url, args.patients)
-    token = bench_token(store)
-    paths = samples(store, args.samples)
-    counts = store.count_by_type()
+    try:
+        token = bench_token(store)
+        paths = samples(store, args.samples)
+        counts = store.count_by_type()
+        result: dict[str, Any] = {
+            "patients": counts.get("Patient", 0),
+            "resources": sum(counts.values()),
+            "everything_patient_resources": int(paths["_everything_resources"][0]),
+        }
+        for workers in args.workers:
+            result[f"workers_{workers}"] = measure_server(url, token, paths, workers, args)
+        return result
+    finally:
+        store.close()
+
+
+def measure_server(
+    url: str, token: str, paths: dict[str, list[str]], workers: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Start ``chartkeeper serve --workers N`` on the database and measure it."""
     port = free_port()
-    server = start_server(url, port)
+    server = start_server(url, port, workers)
     try:
         headers = {"Authorization": f"Bearer {token}"}
+        result: dict[str, Any] = {"load_average_before": os.getloadavg()[0]}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as client:
             for path in paths["read"][:20]:  # warm up
                 client.get(path)
-            result: dict[str, Any] = {
-                "patients": counts.get("Patient", 0),
-                "resources": sum(counts.values()),
-                "everything_patient_resources": int(paths["_everything_resources"][0]),
-            }
             for kind in ("healthz", "read", "patient_search", "observation_search", "everything"):
                 rounds = 20 if kind == "everything" else args.samples
                 result[kind] = latency(client, paths[kind], rounds)
@@ -234,11 +249,11 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         load["target_per_s"] = TARGET_READS_PER_S
         load["meets_target"] = load["per_s"] >= TARGET_READS_PER_S and load["errors"] == 0
         result["sustained_reads"] = load
+        result["load_average_after"] = os.getloadavg()[0]
         return result
     finally:
         server.terminate()
         server.wait(timeout=30)
-        store.close()
 
 
 def main() -> None:
@@ -254,6 +269,12 @@ def main() -> None:
         "--keep", type=Path, help="keep (and reuse) the loaded SQLite database in this folder"
     )
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1],
+        help="server process counts to measure, comma-separated (e.g. 1,2)",
+    )
     args = parser.parse_args()
     out: dict[str, Any] = {"cores": len(os.sched_getaffinity(0))}
     with tempfile.TemporaryDirectory() as tmp:

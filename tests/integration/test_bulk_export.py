@@ -186,8 +186,51 @@ def test_finished_jobs_expire(loaded: Store, tmp_path: Path) -> None:
         caller = local_caller()
         first = svc.kick_off(caller, ExportRequest("system", "x", types=("Patient",)))
         _wait(svc, caller, first)
+        _wait_idle(svc)  # the runner has returned (a finished-but-returning job is kept)
         svc.kick_off(caller, ExportRequest("system", "x", types=("Patient",)))
         with pytest.raises(NotFound):
             svc.status(caller, first)
     finally:
         svc.close()
+
+
+def test_a_cancel_from_another_server_process_stops_the_runner(loaded: Store, tmp_path: Path) -> None:
+    """``serve --workers N``: the DELETE may reach a process other than the runner's; it removes
+    the folder, and the runner stops at its next save instead of writing the folder again."""
+    folder = JobFolder(tmp_path)
+    job = ExportJob("c" * 32, "local/x", "x", "system", ["Observation"], None, 0, 0, None, None, None)
+    folder.save(job)
+    folder.remove(job.job_id)  # the other process's cancel
+    cancel = threading.Event()
+    run_job(loaded, folder, job, cancel, max_per_file=5)
+    assert cancel.is_set() and not (tmp_path / job.job_id).exists()
+
+
+def test_a_job_another_live_process_runs_is_not_interrupted(loaded: Store, tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folder = JobFolder(tmp_path)
+        for job_id, runner in (("d" * 32, f"{socket.gethostname()}:{other.pid}"), ("e" * 32, None)):
+            job = ExportJob(job_id, "local/x", "x", "system", ["Patient"], None, 0, 0, None, None, None)
+            job.runner = runner
+            folder.save(job)
+        svc = BulkExportService(loaded, MemoryAuditSink(), tmp_path)
+        try:
+            assert svc.status(local_caller("x"), "d" * 32).job.state == "in-progress"
+            assert svc.status(local_caller("x"), "e" * 32).job.state == "error"
+        finally:
+            svc.close()
+        svc2 = BulkExportService(loaded, MemoryAuditSink(), tmp_path / "mine")
+        try:
+            job_id = svc2.kick_off(local_caller("x"), ExportRequest("system", "x", types=("Patient",)))
+            assert svc2.folder.load(job_id).runner == f"{socket.gethostname()}:{os.getpid()}"
+        finally:
+            svc2.close()
+    finally:
+        other.kill()
+        other.wait()

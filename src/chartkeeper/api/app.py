@@ -15,7 +15,7 @@ from chartkeeper.api.limits import BodyLimit
 from chartkeeper.api.merge import merge_router
 from chartkeeper.api.routes import router
 from chartkeeper.coding.hierarchy import with_icd10cm
-from chartkeeper.config import Settings
+from chartkeeper.config import Settings, load_settings
 from chartkeeper.export.bulk.service import BulkExportService
 from chartkeeper.fhir.search.terminology import default_terminology
 from chartkeeper.mpi.live import LiveMatching
@@ -119,9 +119,25 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
     sessions = SessionStore(
         store, idle_timeout=settings.session_idle_timeout, lifetime=settings.session_lifetime
     )
+    # the summary of failed authentications still being counted is recorded at shutdown
+    app.router.on_shutdown.append(security.failures.flush)
     install_workspace(app, security=security, records=app.state.records, sessions=sessions)
     quarantine = app.state.quarantine
     quarantine.patients_written = quarantine.merger = live
     app.state.mpi_live = live
     app.router.on_shutdown.append(live.close)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``chartkeeper serve --workers N`` process (a uvicorn factory).
+
+    Settings come from the environment (the CLI puts the database URL there); the parent has
+    already migrated the schema and made the signing key. What the processes share lives in
+    the database or on disk: the audit chain (each appender takes the chain's lock: SQLite's
+    single write lock, PostgreSQL's advisory lock, so group commit in each process still
+    yields one unbroken chain), failed sign-in counts, export jobs (``job.json`` says which
+    process runs a job). Web-workspace sessions must be database-backed for N > 1.
+    """
+    settings = load_settings()
+    return production_app(settings, Store.open(settings.database_url))

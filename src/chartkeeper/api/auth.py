@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 from collections.abc import Callable
 from urllib.parse import unquote_plus
@@ -32,9 +33,12 @@ _MAX_FIELD = 8192
 class OAuthError(Exception):
     """An RFC 6749 error response."""
 
-    def __init__(self, error: str, description: str, status: int = 400, basic: bool = False) -> None:
+    def __init__(
+        self, error: str, description: str, status: int = 400, basic: bool = False, audited: bool = False
+    ) -> None:
         super().__init__(description)
         self.error, self.description, self.status, self.basic = error, description, status, basic
+        self.audited = audited  # the security service already recorded this refusal
 
     def response(self) -> JSONResponse:
         headers = dict(_NO_STORE)
@@ -50,10 +54,13 @@ def token_router(service: SecurityService) -> APIRouter:
 
     @router.post("/auth/token", tags=["auth"], summary="Get an access token (OAuth 2.0 / SMART)")
     async def token(request: Request) -> JSONResponse:
+        form: dict[str, str] = {}
         try:
             form = await _form(request)
             grant = await run_in_threadpool(_grant, service, request, form)
         except OAuthError as exc:
+            if not exc.audited:
+                await run_in_threadpool(_audit_refusal, service, request, form, exc)
             return exc.response()
         except Exception:  # never a 500 from the token endpoint; the log has the details
             log.exception("token endpoint failed")
@@ -94,7 +101,7 @@ def _grant(service: SecurityService, request: Request, form: dict[str, str]) -> 
             try:
                 return service.password_grant(username, password, scope, peer)
             except (NotAuthenticated, TooManyAttempts) as exc:
-                raise OAuthError("invalid_grant", str(exc)) from exc
+                raise OAuthError("invalid_grant", str(exc), audited=True) from exc
         if grant_type != "client_credentials":
             raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
         try:
@@ -112,13 +119,28 @@ def _grant(service: SecurityService, request: Request, form: dict[str, str]) -> 
                 raise OAuthError("invalid_client", "client authentication is required", 401, basic=True)
             return service.client_secret_grant(client_id, secret, scope, peer)
         except (NotAuthenticated, TooManyAttempts) as exc:
-            raise OAuthError("invalid_client", str(exc), 401, basic=basic is not None) from exc
-    except InvalidScope as exc:
-        raise OAuthError("invalid_scope", str(exc)) from exc
+            raise OAuthError("invalid_client", str(exc), 401, basic=basic is not None, audited=True) from exc
+    except InvalidScope as exc:  # audited by the service, which knows who asked
+        raise OAuthError("invalid_scope", str(exc), audited=True) from exc
     except InvalidInput as exc:
         raise OAuthError("invalid_request", str(exc)) from exc
     except ChartkeeperError as exc:
         raise OAuthError("invalid_request", str(exc)) from exc
+
+
+def _audit_refusal(service: SecurityService, request: Request, form: dict[str, str], exc: OAuthError) -> None:
+    """Audit a token request refused here, before any grant ran: whom it named (never the
+    password, secret or assertion), from where, and why."""
+    peer = request.client.host if request.client else None
+    if form.get("grant_type") == "password":
+        claimed, kind = form.get("username"), "user"
+    else:
+        try:
+            basic = _basic_credentials(request)
+        except OAuthError:
+            basic = None
+        claimed, kind = (basic[0] if basic else form.get("client_id")), "client"
+    service.grant_refused(claimed, kind, peer, f"token request refused: {exc.error}: {exc.description}")
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -143,12 +165,19 @@ def bearer_caller(authenticator: Authenticator) -> Callable[[Request], Caller]:
 
     def caller(request: Request) -> Caller:
         header = request.headers.get("authorization")
-        if not header:
-            raise NotAuthenticated("no bearer token")
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
         peer = request.client.host if request.client else None
+        problem = None
+        if not header:
+            problem = "no bearer token"
+        else:
+            scheme, _, token = header.strip().partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                problem = "the Authorization header must be 'Bearer <token>'"
+        if problem is not None:
+            # the authenticator refuses (and audits) an empty token; the message stays ours
+            with contextlib.suppress(NotAuthenticated):
+                authenticator.caller_from_bearer("", peer)
+            raise NotAuthenticated(problem)
         return authenticator.caller_from_bearer(token.strip(), peer)
 
     return caller

@@ -4,6 +4,7 @@ Authenticator the app was built with (the SecurityService in production)."""
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from chartkeeper.api.auth import bearer_caller
 from chartkeeper.errors import NotAuthenticated
@@ -23,13 +24,18 @@ def authenticate(request: Request) -> None:
     request.state.caller = bearer_caller(authenticator)(request)
 
 
-def current_caller(request: Request) -> Caller:
-    """The FastAPI dependency every /fhir route but ``GET /fhir/metadata`` uses."""
+async def current_caller(request: Request) -> Caller:
+    """The FastAPI dependency every /fhir route but ``GET /fhir/metadata`` uses.
+
+    ``async``: the Caller is normally already on the request (``authenticate`` ran), and a
+    plain ``def`` would cost a thread-pool hop per request; the token check itself (database
+    work) still runs in the pool."""
     caller = getattr(request.state, "caller", None)
     if isinstance(caller, Caller):
         return caller
     authenticator: Authenticator = request.app.state.authenticator
-    return bearer_caller(authenticator)(request)
+    found: Caller = await run_in_threadpool(bearer_caller(authenticator), request)
+    return found
 
 
 class RefuseAllAuthenticator:

@@ -81,7 +81,7 @@ def _manifest(view: JobView, base: str) -> dict[str, Any]:
     }
 
 
-def bulk_export_router(service: BulkExportService, caller: Callable[..., Caller]) -> APIRouter:
+def bulk_export_router(service: BulkExportService, caller: Callable[..., Any]) -> APIRouter:
     """The $export routes, authenticated by the ``caller`` dependency of the app."""
     router = APIRouter(tags=["Bulk Data export"], dependencies=[Depends(authenticate)])
 

@@ -28,7 +28,8 @@ from chartkeeper.records.service import known_types
 CONTROL = frozenset({"_format", "_pretty", "_summary", "_elements"})
 
 
-def records(request: Request) -> RecordService:
+async def records(request: Request) -> RecordService:
+    """The app's RecordService (``async``: no thread-pool hop for a lookup)."""
     service: RecordService = request.app.state.records
     return service
 

@@ -36,8 +36,11 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
-def check_format(request: Request) -> None:
-    """406 when ``_format`` or Accept asks only for something other than JSON (no XML here)."""
+async def check_format(request: Request) -> None:
+    """406 when ``_format`` or Accept asks only for something other than JSON (no XML here).
+
+    ``async`` because it is pure: FastAPI runs a plain ``def`` dependency in its thread pool,
+    a hop that costs more than the check on every request."""
     fmt = request.query_params.get("_format")
     if fmt is not None:
         # an unencoded "+" arrives as a space: application/fhir json

@@ -1,7 +1,8 @@
 """The access audit trail: every access becomes a FHIR AuditEvent, hash-chained.
 
-Each AuditEvent is validated and indexed like any resource (so ``AuditEvent?patient=``,
-``?agent=`` and ``?date=`` work) and written in its own small transaction, committed before
+Each AuditEvent is indexed like any resource (so ``AuditEvent?patient=``, ``?agent=`` and
+``?date=`` work; it is valid by construction, see ``audit_event``) and written in its own small
+transaction, committed before
 ``record`` returns: the caller responds only after the access is on disk. Each record's hash
 is ``sha256(previous hash + canonical JSON of the AuditEvent)``, kept in ``audit_chain``;
 ``verify_chain`` recomputes it and names every edited, removed, reordered or unchained record.
@@ -21,6 +22,9 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.instant import now_us
+from chartkeeper.fhir.resource import fingerprint
+from chartkeeper.fhir.search.extract import extract_index_values
+from chartkeeper.fhir.search.model import IndexValues
 from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.security.audit_event import build_audit_event
 from chartkeeper.security.ports import AccessEvent
@@ -28,8 +32,14 @@ from chartkeeper.store import audit_chain
 from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
 from chartkeeper.store.resources import resource_write
+from chartkeeper.store.writer import index_rows
 
 _MAX_PROBLEMS = 100
+#: The parts of an AuditEvent that change with every access; the rest (type, subtype, action,
+#: outcome, agent, source) repeats for every read of one caller, so its index rows are cached.
+_PER_ACCESS = frozenset({"id", "recorded", "entity", "outcomeDesc"})
+_HEADS_KEPT = 1024
+_head_index: dict[bytes, IndexValues] = {}
 
 
 def canonical(audit: dict[str, Any]) -> bytes:
@@ -55,12 +65,57 @@ class ChainReport:
         return not self.problems and self.unchained == 0
 
 
-def audit_write(audit: dict[str, Any]) -> ResourceWrite:
-    """Validate and index an AuditEvent as any resource is; InvalidInput if it is not valid."""
-    errors = [i for i in validate_resource(audit) if i.is_error]
-    if errors:
-        raise InvalidInput(f"internal AuditEvent is invalid: {errors[0].message}", errors)
+def audit_write(audit: dict[str, Any], *, validate: bool = True) -> ResourceWrite:
+    """Index an AuditEvent as any resource is; with ``validate`` (for AuditEvents that did not
+    come from ``build_audit_event``) InvalidInput if it is not valid."""
+    if validate:
+        errors = [i for i in validate_resource(audit) if i.is_error]
+        if errors:
+            raise InvalidInput(f"internal AuditEvent is invalid: {errors[0].message}", errors)
     return resource_write("AuditEvent", str(audit["id"]), audit)
+
+
+def audit_index(audit: dict[str, Any]) -> IndexValues:
+    """The search-index values of an AuditEvent from ``build_audit_event``: exactly what
+    ``extract_index_values`` gives (a test compares them), but the caller-and-action part is
+    extracted once per distinct value and only the date and entities on every access."""
+    head = {k: v for k, v in audit.items() if k not in _PER_ACCESS}
+    key = orjson.dumps(head)
+    fixed = _head_index.get(key)
+    if fixed is None:
+        fixed = extract_index_values(head)
+        if len(_head_index) >= _HEADS_KEPT:
+            _head_index.clear()
+        _head_index[key] = fixed
+    varying: dict[str, Any] = {"resourceType": "AuditEvent", "recorded": audit["recorded"]}
+    if "entity" in audit:
+        varying["entity"] = audit["entity"]
+    own = extract_index_values(varying)
+    return IndexValues(
+        strings=fixed.strings + own.strings,
+        tokens=fixed.tokens + own.tokens,
+        references=fixed.references + own.references,
+        dates=fixed.dates + own.dates,
+        quantities=fixed.quantities + own.quantities,
+        numbers=fixed.numbers + own.numbers,
+        uris=fixed.uris + own.uris,
+        compartment_patients=list(dict.fromkeys(fixed.compartment_patients + own.compartment_patients)),
+    )
+
+
+def built_audit_write(audit: dict[str, Any]) -> ResourceWrite:
+    """The ResourceWrite of an AuditEvent from ``build_audit_event`` (no server meta, valid by
+    construction): serialized and fingerprinted as ``resource_write`` does, indexed by
+    ``audit_index``."""
+    values = audit_index(audit)
+    return ResourceWrite(
+        res_type="AuditEvent",
+        res_id=str(audit["id"]),
+        content=orjson.dumps(audit).decode(),
+        fingerprint=fingerprint(audit),
+        index=index_rows("AuditEvent", values),
+        patient_id=values.compartment_patients[0] if values.compartment_patients else None,
+    )
 
 
 class AuditTrail:
@@ -87,9 +142,10 @@ class AuditTrail:
         self.append(conn, audit, write)
 
     def prepare(self, event: AccessEvent) -> tuple[dict[str, Any], ResourceWrite]:
-        """Build, validate and index the AuditEvent (no database work)."""
+        """Build and index the AuditEvent (no database work). Not validated: the builder's
+        output is valid by construction, and its tests validate it."""
         audit = build_audit_event(event, str(uuid.uuid4()), now_us())
-        return audit, audit_write(audit)
+        return audit, built_audit_write(audit)
 
     def append(self, conn: Connection, audit: dict[str, Any], write: ResourceWrite) -> None:
         """Write a prepared AuditEvent and its chain link in ``conn``'s transaction."""

@@ -7,6 +7,16 @@ touched plus one per patient (role Patient), so ``AuditEvent?patient=`` finds ev
 a chart. People and clients are not FHIR resources here, so ``agent.who`` is a URN reference
 (``urn:chartkeeper:user:alice``): ``AuditEvent?agent=urn:chartkeeper:user:alice`` and
 ``?altid=user/alice`` both find them.
+
+The builder is the only producer of AuditEvents and its output is valid by construction (every
+free-text value goes through ``_text``; codes and references come from our own tables and
+validated ids), so the trail does not run the general validator on every access: the tests
+validate the builder's output for every action, outcome and unusual caller instead.
+
+A large read (``$everything``, a search page, an export) names every resource it returned, but
+past ``COMPACT_AFTER`` resources each entity is written compactly — only ``what`` and the
+object role, no entity type or displays — which keeps ``AuditEvent?entity=`` and
+``?entity-role=`` exact while roughly halving what is stored and hashed per resource.
 """
 
 from __future__ import annotations
@@ -32,11 +42,19 @@ _ACTION = {
 }
 #: Our actions that are not FHIR restful-interaction codes.
 _SUBTYPE_ALIAS = {"export": "operation"}
-_LOGIN = {"login": ("110122", "Login"), "token": ("110122", "Login"), "logout": ("110123", "Logout")}
+_LOGIN = {
+    "login": ("110122", "Login"),
+    "token": ("110122", "Login"),
+    "authenticate": ("110122", "Login"),
+    "logout": ("110123", "Logout"),
+}
 _AGENT_TYPE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
 _ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 _OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+_COMPACT_ROLE = {"system": _OBJECT_ROLE, "code": "4"}
 _PURPOSE = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+#: Past this many resources (patients aside) an AuditEvent's entities are written compactly.
+COMPACT_AFTER = 20
 OBSERVER = {"identifier": {"system": "urn:chartkeeper", "value": "chartkeeper"}, "display": "Chartkeeper"}
 
 
@@ -47,7 +65,7 @@ def agent_urn(subject: str) -> str:
 
 
 def build_audit_event(event: AccessEvent, audit_id: str, recorded_us: int) -> dict[str, Any]:
-    """A valid R4 AuditEvent for ``event`` (validated again before it is stored)."""
+    """A valid R4 AuditEvent for ``event`` (valid by construction: see the module docstring)."""
     caller = event.caller
     login = _LOGIN.get(event.action)
     if login is not None:
@@ -57,15 +75,17 @@ def build_audit_event(event: AccessEvent, audit_id: str, recorded_us: int) -> di
         code = _SUBTYPE_ALIAS.get(event.action, event.action)
         event_type = {"system": _AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"}
         subtype = {"system": _RESTFUL, "code": code}
+    display = _text(caller.display) or "?"
     agent: dict[str, Any] = {
         "type": {"coding": [_agent_type(caller.kind)]},
-        "who": {"reference": agent_urn(caller.subject), "display": caller.display},
-        "altId": caller.subject,
-        "name": caller.display,
+        "who": {"reference": agent_urn(caller.subject), "display": display},
+        "altId": _text(caller.subject) or "?",
+        "name": display,
         "requestor": True,
     }
-    if caller.source_address:
-        agent["network"] = {"address": caller.source_address, "type": "2"}
+    address = _text(caller.source_address)
+    if address:
+        agent["network"] = {"address": address, "type": "2"}
     if caller.purpose_of_use:
         agent["purposeOfUse"] = [{"coding": [{"system": _PURPOSE, "code": caller.purpose_of_use}]}]
     audit: dict[str, Any] = {
@@ -100,7 +120,17 @@ def _agent_type(kind: str) -> dict[str, str]:
 
 def _outcome_desc(event: AccessEvent) -> str | None:
     parts = [p for p in (event.operation, event.detail) if p]
-    return " ".join(" ".join(parts).split())[:1000] or None
+    return _text(" ".join(" ".join(parts).split())[:1000])
+
+
+def _text(value: str | None) -> str | None:
+    """A FHIR ``string`` from text we did not write (names typed at a sign-in, error messages):
+    control characters but CR, LF and tab become ``?``; blank or empty gives None."""
+    if not value:
+        return None
+    if not value.isprintable():
+        value = "".join(c if c.isprintable() or c in "\r\n\t" else "?" for c in value)
+    return value if value.strip() else None
 
 
 def _entities(event: AccessEvent) -> list[dict[str, Any]]:
@@ -114,23 +144,26 @@ def _entities(event: AccessEvent) -> list[dict[str, Any]]:
             }
         )
     patients = {f"Patient/{p}" for p in event.patients}
-    for ref in dict.fromkeys(event.resources):
-        if ref in patients:
-            continue
-        out.append(
+    refs = [ref for ref in dict.fromkeys(event.resources) if ref not in patients]
+    if len(refs) > COMPACT_AFTER:
+        out.extend({"what": {"reference": ref}, "role": dict(_COMPACT_ROLE)} for ref in refs)
+    else:
+        out.extend(
             {
                 "what": {"reference": ref},
                 "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
                 "role": {"system": _OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
             }
+            for ref in refs
         )
     if event.query:
-        out.append(
-            {
-                "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
-                "role": {"system": _OBJECT_ROLE, "code": "24", "display": "Query"},
-                "query": base64.b64encode(event.query.encode()).decode(),
-                "description": event.query[:1000],
-            }
-        )
+        query: dict[str, Any] = {
+            "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
+            "role": {"system": _OBJECT_ROLE, "code": "24", "display": "Query"},
+            "query": base64.b64encode(event.query.encode()).decode(),
+        }
+        description = _text(event.query[:1000])
+        if description:
+            query["description"] = description
+        out.append(query)
     return out

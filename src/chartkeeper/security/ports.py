@@ -32,6 +32,7 @@ AuditAction = Literal[
     "login",
     "logout",
     "token",
+    "authenticate",  # a bearer token checked (audited when it is refused)
 ]
 #: AuditEvent.outcome: success, denied (minor failure: 4), failed (serious: 8).
 AuditOutcome = Literal["success", "denied", "failed"]

@@ -18,6 +18,7 @@ from chartkeeper.errors import Forbidden, InvalidInput, NotAuthenticated, NotFou
 from chartkeeper.security import passwords, smart_backend, tokens
 from chartkeeper.security.accounts import NAME_PATTERN, Accounts
 from chartkeeper.security.audit import AuditTrail
+from chartkeeper.security.auth_failures import FailureAuditor
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.grants import InvalidScope, narrow
 from chartkeeper.security.ports import AccessEvent, AuditAction, AuditSink
@@ -69,6 +70,8 @@ class SecurityService:
         self.token_url = token_url
         self._clock = clock
         self._key: tokens.SigningKey | None = None
+        #: failed sign-ins and refused tokens, bounded per source (see auth_failures)
+        self.failures = FailureAuditor(self.audit)
 
     # -- setup --------------------------------------------------------------------------------
     def initialize(self) -> str | None:
@@ -103,7 +106,11 @@ class SecurityService:
     ) -> TokenResponse:
         """``grant_type=password``: a person's token with (a part of) their roles' scopes."""
         user, who = self._check_password(username, password, source_address)
-        granted = narrow(scope, scopes_for_roles(user.roles))
+        try:
+            granted = narrow(scope, scopes_for_roles(user.roles))
+        except InvalidScope as exc:
+            self.failures.record(AccessEvent(who, "login", "denied", detail=f"invalid scope: {exc}"))
+            raise
         response = self._issue(f"user/{username}", granted, client=None)
         self.audit.record(AccessEvent(who, "login", "success"))
         return response
@@ -197,7 +204,8 @@ class SecurityService:
         """
         audience = self.token_url or token_url
         if not audience:
-            raise NotAuthenticated("the server does not know its token URL (set CHARTKEEPER_TOKEN_URL)")
+            reason = "the server does not know its token URL (set CHARTKEEPER_TOKEN_URL)"
+            self._failed("client", None, _system("", source_address), "token", reason)
         try:
             client_id = smart_backend.claimed_client(assertion)
         except NotAuthenticated as exc:  # no client to count against, but still audited
@@ -235,7 +243,11 @@ class SecurityService:
     def _client_token(
         self, client: ClientAccount, scope: str | None, who: Caller, via: str | None = None
     ) -> TokenResponse:
-        granted = narrow(scope, ScopeSet.parse(client.scopes))
+        try:
+            granted = narrow(scope, ScopeSet.parse(client.scopes))
+        except InvalidScope as exc:
+            self.failures.record(AccessEvent(who, "token", "denied", detail=f"invalid scope: {exc}"))
+            raise
         response = self._issue(f"client/{client.name}", granted, client=client.name)
         detail = f"scope {response.scope}" + (f"; issued by {via}" if via else "")
         self.audit.record(AccessEvent(who, "token", "success", detail=detail))
@@ -259,7 +271,7 @@ class SecurityService:
         self, kind: str, name: str, locked_until: int | None, who: Caller, action: AuditAction
     ) -> None:
         if locked_until is not None and locked_until > self._now_us():
-            self.audit.record(AccessEvent(who, action, "denied", detail="account locked"))
+            self.failures.record(AccessEvent(who, action, "denied", detail="account locked"))
             raise TooManyAttempts(f"too many failed attempts: {kind} {name!r} is locked for a while")
 
     def _failed(self, kind: str, name: str | None, who: Caller, action: AuditAction, reason: str) -> NoReturn:
@@ -271,15 +283,45 @@ class SecurityService:
             with self.store.transaction() as conn:
                 until = now + LOCKOUT_SECONDS * 1_000_000
                 locked = sql.record_failure(conn, kind, name, LOCKOUT_FAILURES, until, now)
-        self.audit.record(AccessEvent(who, action, "denied", detail=reason + ("; locked" if locked else "")))
+        self.failures.record(
+            AccessEvent(who, action, "denied", detail=reason + ("; locked" if locked else ""))
+        )
         if locked:
             raise TooManyAttempts(f"too many failed attempts: the {kind} is locked for 15 minutes")
         raise NotAuthenticated(reason)
 
+    def grant_refused(self, claimed: str | None, kind: str, source_address: str | None, reason: str) -> None:
+        """Audit a token request the API refused before any grant ran (a malformed request, an
+        unsupported grant type, missing client authentication). ``claimed``: the user or
+        client it named, if any; ``kind``: ``user`` or ``client``. Never the secret."""
+        who = _person(claimed, None, source_address) if kind == "user" and claimed else None
+        if who is None:
+            who = _system(claimed or "", source_address)
+        action: AuditAction = "login" if kind == "user" else "token"
+        self.failures.record(AccessEvent(who, action, "denied", detail=reason))
+
     # -- bearer tokens (Authenticator) -----------------------------------------------------------
     def caller_from_bearer(self, token: str, source_address: str | None) -> Caller:
         """The Caller a bearer token stands for. The account is looked up on every call: a
-        disabled account's tokens stop working at once, and lost roles narrow the scopes."""
+        disabled account's tokens stop working at once, and lost roles narrow the scopes.
+
+        A refused token (missing, malformed, tampered, expired, of a disabled account) is
+        audited as a denied authentication naming the subject it claimed, bounded per source
+        address (``FailureAuditor``); the token itself is never recorded."""
+        try:
+            return self._caller_from_bearer(token, source_address)
+        except NotAuthenticated as exc:
+            claimed = tokens.claimed_subject(token) if token else None
+            kind, _, name = (claimed or "").partition("/")
+            if kind == "user":
+                who = _person(name, None, source_address)
+            else:
+                who = _system(name if kind == "client" else "", source_address)
+            detail = f"bearer token refused: {exc}" + ("" if claimed else " (no subject)")
+            self.failures.record(AccessEvent(who, "authenticate", "denied", detail=detail))
+            raise
+
+    def _caller_from_bearer(self, token: str, source_address: str | None) -> Caller:
         if not token:
             raise NotAuthenticated("no bearer token")
         claims = tokens.decode(self._signing_key(), token, now=int(self._clock()))

@@ -33,12 +33,24 @@ class JobFolder:
             raise NotFound(f"no export job {job_id!r}")
         return self.root / job_id
 
-    def save(self, job: ExportJob) -> None:
+    def save(self, job: ExportJob, *, create: bool = True) -> bool:
+        """Write ``job.json``; with ``create=False`` (the runner) a removed folder is not made
+        again and False says so: the job was cancelled, perhaps by another server process."""
         folder = self.path(job.job_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / "job.json.tmp"
-        tmp.write_bytes(orjson.dumps(job.to_json()))
-        os.replace(tmp, folder / "job.json")
+        try:
+            tmp.write_bytes(orjson.dumps(job.to_json()))
+            os.replace(tmp, folder / "job.json")
+        except FileNotFoundError:
+            if create:
+                raise
+            return False
+        return True
+
+    def exists(self, job_id: str) -> bool:
+        return (self.path(job_id) / "job.json").is_file()
 
     def load(self, job_id: str) -> ExportJob:
         try:

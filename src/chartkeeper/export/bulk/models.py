@@ -57,6 +57,9 @@ class ExportJob:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     finished: int | None = None
+    #: ``host:pid`` of the server process running the job (``chartkeeper serve --workers N``
+    #: runs several): only that process's exit makes an unfinished job "interrupted".
+    runner: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -63,14 +63,19 @@ class _TypeWriter:
 def run_job(
     store: Store, folder: JobFolder, job: ExportJob, cancel: threading.Event, max_per_file: int = MAX_PER_FILE
 ) -> None:
-    """Export every requested type; the job ends complete, in error, or removed if cancelled."""
+    """Export every requested type; the job ends complete, in error, or removed if cancelled.
+
+    A cancel may come from another server process (``serve --workers N``): it removes the
+    job's folder, so a save that finds the folder gone stops the job like ``cancel`` does."""
     access = job_access(job)
     patients = None if job.patient_ids is None else frozenset(job.patient_ids)
     try:
         job.total = sum(
             store.count_for_export(t, access, since=job.since, patient_ids=patients) for t in job.types
         )
-        folder.save(job)
+        if not folder.save(job, create=False):
+            cancel.set()
+            return
         for res_type in job.types:
             writer = _TypeWriter(folder, job, res_type, max_per_file)
             try:
@@ -79,12 +84,16 @@ def run_job(
                         return
                     writer.write(orjson.dumps(version.content) + b"\n")
                     job.done += 1
-                    if job.done % _SAVE_EVERY == 0:
-                        folder.save(job)
+                    if job.done % _SAVE_EVERY == 0 and not folder.save(job, create=False):
+                        cancel.set()
+                        return
             finally:
                 writer.close()
         job.state = "complete"
     except Exception as exc:  # any failure becomes the job's error, never a silently lost thread
+        if not folder.exists(job.job_id):  # cancelled elsewhere while a file was open
+            cancel.set()
+            return
         _log.error("export job %s failed: %s", job.job_id, type(exc).__name__)
         job.state = "error"
         job.error = f"export failed: {type(exc).__name__}"
@@ -93,4 +102,5 @@ def run_job(
             folder.remove(job.job_id)
         else:
             job.finished = now_us()
-            folder.save(job)
+            if not folder.save(job, create=False):
+                folder.remove(job.job_id)

@@ -6,6 +6,8 @@ checks, the requester's access filter and the audit records all happen here, onc
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -93,6 +95,7 @@ class BulkExportService:
             access_types=None if access.types is None else sorted(access.types),
             access_patients=None if access.patient_ids is None else sorted(access.patient_ids),
             patient_ids=patient_ids,
+            runner=f"{socket.gethostname()}:{os.getpid()}",  # see ExportJob.runner
         )
 
     def _types(self, caller: Caller, request: ExportRequest) -> list[str]:
@@ -179,9 +182,11 @@ class BulkExportService:
                 self._running.pop(job.job_id, None)
 
     def _fail_interrupted(self) -> None:
-        """A job left in progress by a stopped server will never finish: say so to its poller."""
+        """A job left in progress by a stopped server will never finish: say so to its poller.
+        A job another live server process on this host runs (``serve --workers N``) is left
+        alone."""
         for job in self.folder.all_jobs():
-            if job.state == "in-progress":
+            if job.state == "in-progress" and not _runner_alive(job.runner):
                 job.state, job.error, job.finished = "error", "the server stopped during the export", now_us()
                 self.folder.save(job)
 
@@ -204,3 +209,21 @@ class BulkExportService:
                 patients=tuple(job.patient_ids or ()) if job else (),
             )
         )
+
+
+def _runner_alive(runner: str | None) -> bool:
+    """Is the process named ``host:pid`` alive (another worker of this server)? Only a process
+    on this host can be checked; a job from elsewhere, or from before runners were recorded,
+    counts as interrupted, as it always did."""
+    if runner is None:
+        return False
+    host, _, pid_text = runner.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
