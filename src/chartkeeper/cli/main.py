@@ -265,7 +265,7 @@ def serve(
 
     import uvicorn
 
-    from chartkeeper.api.app import production_app
+    from chartkeeper.api.app import serving_app
 
     if not 1 <= workers <= 64:
         fail("--workers must be from 1 to 64")
@@ -273,7 +273,7 @@ def serve(
     security_cmds.initialize_security(ctx, store)
     console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect}, {workers} worker(s))")
     if workers == 1:
-        uvicorn.run(production_app(ctx.obj, store), host=host, port=port, log_level="info")
+        uvicorn.run(serving_app(ctx.obj, store), host=host, port=port, log_level="info")
         return
     store.close()
     # each worker process builds its own app from the environment (uvicorn spawns them)

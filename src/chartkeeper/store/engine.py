@@ -51,7 +51,7 @@ def _postgres_options(given: str | tuple[str, ...] | None) -> str:
 
     PostgreSQL compiles a query with LLVM once its *estimated* cost passes a threshold. Our
     index look-ups by key range are estimated thousands of times too large (the planner cannot
-    know that a ``pk << 16`` range holds a handful of rows), so short queries paid 100–300 ms
+    know that a ``pk << 16`` range holds a handful of rows), so short queries paid 100 to 300 ms
     of compilation for a few milliseconds of work (``$everything``'s reference look-up: 10 ms
     of execution, 270 ms of JIT). A record system's queries are short; a URL that wants JIT
     back can say ``?options=-c jit=on``, which comes later and wins.
