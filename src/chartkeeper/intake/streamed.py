@@ -121,7 +121,10 @@ def _apply(conn: Connection, path: Path, resolver: Resolver) -> WriteSummary:
         if len(chunk) >= CHUNK_ENTRIES and not issues:
             summary.add(writer.apply_writes(conn, chunk, now))
             chunk = []
-            gc.collect()  # ingest relaxes the collector; here memory must stay flat
+            # ingest relaxes the collector; here memory must stay flat. The chunk's garbage is
+            # young: collecting generations 0 and 1 frees it without walking the whole heap
+            # (a full collection per chunk cost 0.2 s in a fresh process, seconds in a server)
+            gc.collect(1)
     if not issues and chunk:
         summary.add(writer.apply_writes(conn, chunk, now))
     if not issues:
