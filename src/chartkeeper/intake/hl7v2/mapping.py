@@ -27,9 +27,9 @@ from chartkeeper.intake.hl7v2.errors import (
     V2Error,
 )
 from chartkeeper.intake.hl7v2.immunization import map_immunizations
-from chartkeeper.intake.hl7v2.more_types import ADT_VISIT_MORE, mapper_for, unsupported_reason
+from chartkeeper.intake.hl7v2.more_types import ADT_VISIT_MORE, mapper_for, need_patient, unsupported_reason
 from chartkeeper.intake.hl7v2.parse import SUPPORTED_VERSIONS, V2Message
-from chartkeeper.intake.hl7v2.patient import map_patient, patient_id_for
+from chartkeeper.intake.hl7v2.patient import patient_id_for
 from chartkeeper.intake.hl7v2.results import map_results
 
 _OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
@@ -105,25 +105,13 @@ def map_message(message: V2Message) -> Mapped:
     return Mapped(message.sender, message.control_id, kind, message.version, micros, resources, ctx.merge)
 
 
-def _need_patient(ctx: MapContext) -> None:
-    map_patient(ctx)
-    if ctx.patient_id is None:
-        raise V2Error(
-            "PID",
-            None,
-            f"{ctx.message.message_code}^{ctx.message.trigger} needs a PID segment",
-            "AE",
-            REQUIRED_FIELD_MISSING,
-        )
-
-
 def _adt(ctx: MapContext) -> None:
-    _need_patient(ctx)
+    need_patient(ctx)
     map_encounter(ctx)
 
 
 def _person(ctx: MapContext) -> None:
-    _need_patient(ctx)
+    need_patient(ctx)
     if ctx.message.trigger != "A40":
         return
     mrg = ctx.message.first("MRG")
@@ -138,15 +126,15 @@ def _person(ctx: MapContext) -> None:
 
 
 def _oru(ctx: MapContext) -> None:
-    _need_patient(ctx)
+    need_patient(ctx)
     map_results(ctx)
 
 
 def _mdm(ctx: MapContext) -> None:
-    _need_patient(ctx)
+    need_patient(ctx)
     map_document(ctx)
 
 
 def _vxu(ctx: MapContext) -> None:
-    _need_patient(ctx)
+    need_patient(ctx)
     map_immunizations(ctx)
