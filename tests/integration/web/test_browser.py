@@ -8,36 +8,20 @@ when CHARTKEEPER_SCREENSHOTS=1 (so a test run never changes the checkout).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from api.server import serving
 
 from chartkeeper.store.repository import Store
 
+from .browser_setup import ARGS, CHROMIUM, SCREENSHOTS
 from .world import HOSTILE_ID, NOTE_TEXT, PASSWORD, build
-from conftest import ROOT, SYNTHEA
+from conftest import SYNTHEA
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-SCREENSHOTS = (
-    ROOT / "docs" / "screenshots"
-    if os.environ.get("CHARTKEEPER_SCREENSHOTS") == "1"
-    else Path(tempfile.mkdtemp(prefix="ck-screenshots-"))
-)
 
 
 @pytest.fixture(scope="module")

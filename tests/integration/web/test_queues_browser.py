@@ -9,10 +9,7 @@ temporary folder, or to docs/screenshots/ when CHARTKEEPER_SCREENSHOTS=1 (README
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from api.server import serving
@@ -22,26 +19,14 @@ from chartkeeper.security.caller import local_caller
 from chartkeeper.security.ports import MemoryAuditSink
 from chartkeeper.store.repository import Store
 
+from .browser_setup import ARGS, CHROMIUM, SCREENSHOTS
 from .queue_world import HOSTILE_DUP_FAMILY, QueueWork, add_queue_work, codable_encounter
 from .world import CHUNG_ID, PASSWORD, build
-from conftest import ROOT, SYNTHEA
+from conftest import SYNTHEA
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-SCREENSHOTS = (
-    ROOT / "docs" / "screenshots"
-    if os.environ.get("CHARTKEEPER_SCREENSHOTS") == "1"
-    else Path(tempfile.mkdtemp(prefix="ck-screenshots-"))
-)
 OP = local_caller("test")
 
 
