@@ -32,6 +32,7 @@ class Chart:
         "death_minute",
         "dup",
         "flu_seasons",
+        "frequent",
         "heads",
         "k",
         "last_td",
@@ -61,6 +62,7 @@ class Chart:
         dup: bool,
         abbreviated: bool,
         rng: random.Random,
+        frequent: bool = False,
     ) -> None:
         self.d = directory
         self.truth = truth
@@ -68,6 +70,7 @@ class Chart:
         self.p = person
         self.dup = dup  # a second registration: a short slice of the person's history
         self.abbreviated = abbreviated  # write the street suffix abbreviated
+        self.frequent = frequent  # followed closely for years: a chart of thousands of resources
         self.r = rng.random
         tail = ids.tail(slot)
         self.heads = {t: h + tail for t, h in ids.heads.items()}

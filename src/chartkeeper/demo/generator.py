@@ -23,6 +23,11 @@ from chartkeeper.demo.variants import variant
 DUPLICATE_RATE = 0.10
 TWIN_RATE = 0.005
 FIRST_DUP_SLOT = 20
+#: Every FREQUENT_EVERY-th slot, from FREQUENT_SLOT on, is a patient followed closely for years
+#: (disease management, dialysis, oncology): 120-240 visits, a chart of 1,500+ resources. Chosen by
+#: slot, not by a draw, so every population of 8 or more has one and no other chart changes.
+FREQUENT_SLOT = 7
+FREQUENT_EVERY = 500
 MAX_PATIENTS = 1 << 36
 
 
@@ -128,5 +133,8 @@ class Generator:
             person = self.person(slot)
             if kind == "twin" and truth is not None:
                 truth.twin_pairs.append((self.patient_id(src), self.patient_id(slot)))
-        chart = Chart(self.ids, self.directory, truth, slot, person, kind == "dup", abbreviated, rng)
+        frequent = kind != "dup" and slot % FREQUENT_EVERY == FREQUENT_SLOT
+        chart = Chart(
+            self.ids, self.directory, truth, slot, person, kind == "dup", abbreviated, rng, frequent
+        )
         return build_chart(chart)

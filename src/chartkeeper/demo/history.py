@@ -1,7 +1,8 @@
 """A registration's clinical history: its visit schedule, and the transaction Bundle of its chart.
 
 A first registration covers up to 10 years before the reference date (or death), with 5-40 visits,
-more for the chronically ill; a duplicate registration covers a short slice of that time with 1-5
+more for the chronically ill, and 120-240 for a patient followed closely (``Chart.frequent``: the
+charts of thousands of resources a records department must still open quickly); a duplicate registration covers a short slice of that time with 1-5
 visits. A person who dies does so at the end of a final admission of their first registration.
 ``SPARSE_RATE`` of registrations are planted with an incomplete Patient (see :mod:`~chartkeeper.demo.patient`).
 """
@@ -15,6 +16,7 @@ from chartkeeper.demo.encounters import encounter
 from chartkeeper.demo.patient import patient
 
 SPARSE_RATE = 0.03
+FREQUENT_VISITS = 120
 
 
 def build_chart(c: Chart) -> Resource:
@@ -49,7 +51,9 @@ def _visit_days(c: Chart, dies_here: bool) -> tuple[list[int], int]:
         n = 1 + int(r() * 5)
     else:
         n = 5 + int(35 * r() ** 4.5) + min(4, len(p.chronic) // 2)
-    n = max(1, min(40, n, (end - lo) // 3 + 1))
+    if c.frequent:
+        n = FREQUENT_VISITS + n * FREQUENT_VISITS // 40
+    n = max(1, min(FREQUENT_VISITS * 2 if c.frequent else 40, n, (end - lo) // 3 + 1))
     days = sorted(lo + int(r() * (end - lo + 1)) for _ in range(n))
     if dies_here:
         days[-1] = max(lo, end - int(r() * 6))  # the final admission, ending in death
