@@ -220,9 +220,9 @@ def test_group_commit_records_every_concurrent_event_in_one_chain(store: Store) 
 
 
 class _FailingTrail(AuditTrail):
-    def append(self, conn: Any, audit: dict[str, Any], write: Any) -> None:
-        super().append(conn, audit, write)
-        if audit["outcome"] == "8":
+    def append_many(self, conn: Any, prepared: Any) -> None:
+        super().append_many(conn, prepared)
+        if any(audit["outcome"] == "8" for audit, _write in prepared):
             raise RuntimeError("disk full")
 
 

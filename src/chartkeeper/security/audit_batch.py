@@ -76,8 +76,7 @@ class GroupCommitAuditTrail:
     def _write(self, batch: list[_Pending]) -> None:
         try:
             with self.trail.store.transaction() as conn:
-                for pending in batch:
-                    self.trail.append(conn, pending.audit, pending.write)
+                self.trail.append_many(conn, [(pending.audit, pending.write) for pending in batch])
             self.batches += 1
         except BaseException as exc:  # every waiter must learn the batch failed
             for pending in batch:

@@ -6,7 +6,7 @@ the chain's lock, read its head, and walk it joined to the stored AuditEvents.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,15 @@ def lock_head(conn: Connection) -> str:
 
 
 def append(conn: Connection, audit_id: str, digest: str, prev_hash: str) -> None:
-    conn.execute(insert(audit_chain).values(audit_id=audit_id, hash=digest, prev_hash=prev_hash))
+    append_many(conn, [(audit_id, digest, prev_hash)])
+
+
+def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:
+    """Chain rows ``(audit_id, hash, prev_hash)``, in chain order (``seq`` follows the list)."""
+    conn.execute(
+        insert(audit_chain),
+        [{"audit_id": audit_id, "hash": digest, "prev_hash": prev} for audit_id, digest, prev in links],
+    )
 
 
 def walk(conn: Connection, batch: int = 2000) -> Iterator[ChainRow]:
