@@ -49,6 +49,15 @@ def history_in(
     return HistoryPage([stored for _, stored in rows], cursor)
 
 
+#: Compartment types $everything leaves out unless ``_type`` names them. The AuditEvents of a
+#: patient are the log of who opened the chart, not part of the record (HIPAA's designated
+#: record set): each one names every resource an access returned, so with them every
+#: ``$everything`` grew the next (a chart opened 400 times returned 400 logs of ~1,000
+#: references each). Auditors read them with ``AuditEvent?patient=`` or
+#: ``$everything?_type=AuditEvent``; FHIR asks a server only that it SHOULD return the compartment.
+ACCESS_LOG_TYPES = frozenset({"AuditEvent"})
+
+
 def everything_in(ctx: ops.Ctx, patient_id: str, page: PageRequest) -> HistoryPage:
     """Patient/[id]/$everything: the patient (which must be readable), then its compartment and
     the resources they reference, filtered in SQL; paged by position in that order."""
@@ -56,7 +65,8 @@ def everything_in(ctx: ops.Ctx, patient_id: str, page: PageRequest) -> HistoryPa
         ops.read(ctx, conn, "Patient", patient_id)
     ctx.trail.resources.clear()
     access = ctx.caller.access_filter(Action.READ)
-    keys = ctx.store.everything_keys(patient_id, access, page.since, page.types)
+    exclude = frozenset() if page.types is not None else ACCESS_LOG_TYPES
+    keys = ctx.store.everything_keys(patient_id, access, page.since, page.types, exclude)
     start = parse_offset_cursor(page.cursor)
     entries = ctx.store.read_by_pks(keys[start : start + page.count])
     for stored in entries:

@@ -188,9 +188,10 @@ class Store:
         access: AccessFilter,
         since: int | None = None,
         types: frozenset[str] | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> list[int]:
         with self.reading() as conn:
-            return versions.everything_keys(conn, patient_id, access, since, types)
+            return versions.everything_keys(conn, patient_id, access, since, types, exclude)
 
     def read_by_pks(self, pks: Sequence[int]) -> list[StoredVersion]:
         with self.reading() as conn:

@@ -138,8 +138,11 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[at : at + size]
 
 
-def _referenced_by_compartment(conn: Connection, patient_id: str) -> dict[str, list[str]]:
-    """Ids by type of the EVERYTHING_REFERENCED resources the compartment points at.
+def _referenced_by_compartment(
+    conn: Connection, patient_id: str, exclude: frozenset[str] = frozenset()
+) -> dict[str, list[str]]:
+    """Ids by type of the EVERYTHING_REFERENCED resources the compartment (less the members
+    of the ``exclude`` types) points at.
 
     The members' index rows are one key range each, so the compartment must drive the join,
     not the far larger set of every reference to a practitioner or organization in the store.
@@ -149,7 +152,9 @@ def _referenced_by_compartment(conn: Connection, patient_id: str) -> dict[str, l
     behind an OFFSET 0 fence: one primary-key range scan per member (about 80 ms warm).
     """
     member = aliased(resource)
-    in_compartment = (member.c.patient_id == patient_id, member.c.deleted.is_(False))
+    in_compartment = [member.c.patient_id == patient_id, member.c.deleted.is_(False)]
+    if exclude:
+        in_compartment.append(member.c.res_type.not_in(sorted(exclude)))
     if conn.dialect.name == "postgresql":
         refs = (
             select(idx_reference.c.target_type, idx_reference.c.target_id)
@@ -182,10 +187,12 @@ def everything_keys(
     access: AccessFilter,
     since: int | None = None,
     types: frozenset[str] | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[int]:
     """Resource pks of ``Patient/[id]/$everything`` in response order: the patient, its
     compartment, then the practitioners, organizations, locations and medications referenced
-    from the compartment. Access, ``_since`` and ``_type`` are applied in the SQL."""
+    from the compartment. Access, ``_since``, ``_type`` and ``exclude`` (compartment types
+    left out, with what only they reference) are applied in the SQL."""
 
     def visible(stmt: Any) -> Any:
         stmt = stmt.where(resource.c.deleted.is_(False), access_clause(access))
@@ -193,6 +200,8 @@ def everything_keys(
             stmt = stmt.where(resource.c.last_updated >= since)
         if types is not None:
             stmt = stmt.where(resource.c.res_type.in_(sorted(types)))
+        if exclude:
+            stmt = stmt.where(resource.c.res_type.not_in(sorted(exclude)))
         return stmt.order_by(resource.c.pk)
 
     me = visible(
@@ -208,7 +217,7 @@ def everything_keys(
     for stmt in (me, members):
         keys.update((row[0], None) for row in conn.execute(stmt))
     referenced: list[int] = []
-    for res_type, ids in _referenced_by_compartment(conn, patient_id).items():
+    for res_type, ids in _referenced_by_compartment(conn, patient_id, exclude).items():
         for chunk in _chunks(ids):
             stmt = visible(
                 select(resource.c.pk).where(resource.c.res_type == res_type, resource.c.res_id.in_(chunk))

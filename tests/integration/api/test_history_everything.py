@@ -107,3 +107,36 @@ def test_patient_everything(client: TestClient) -> None:
     assert client.get("/fhir/Patient/none/$everything").status_code == 404
     client.delete("/fhir/Observation/ob1")
     assert client.get("/fhir/Patient/e1/$everything").json()["total"] == 5
+
+
+def test_patient_everything_leaves_out_the_access_log_unless_asked(client: TestClient) -> None:
+    """AuditEvents are in the Patient compartment but are the log of who read the chart, not
+    the record: $everything returns them, and what only they reference, only on request."""
+    client.put("/fhir/Practitioner/auditor", json={"resourceType": "Practitioner", "id": "auditor"})
+    client.put("/fhir/Patient/a1", json=patient(id="a1"))
+    client.put("/fhir/Observation/a1-obs", json=observation("Patient/a1", id="a1-obs"))
+    log = {
+        "resourceType": "AuditEvent",
+        "id": "a1-log",
+        "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"},
+        "recorded": "2026-01-01T00:00:00Z",
+        "agent": [{"who": {"reference": "Practitioner/auditor"}, "requestor": True}],
+        "source": {"observer": {"display": "test"}},
+        "entity": [{"what": {"reference": "Patient/a1"}}, {"what": {"reference": "Observation/a1-obs"}}],
+    }
+    assert client.put("/fhir/AuditEvent/a1-log", json=log).status_code == 201
+    assert client.get("/fhir/AuditEvent?patient=a1").json()["total"] == 1  # it is in the compartment
+
+    default = client.get("/fhir/Patient/a1/$everything").json()
+    assert sorted(e["fullUrl"].split("/fhir/")[1] for e in default["entry"]) == [
+        "Observation/a1-obs",
+        "Patient/a1",
+    ]
+    asked = client.get("/fhir/Patient/a1/$everything?_type=AuditEvent").json()
+    assert [e["fullUrl"].split("/fhir/")[1] for e in asked["entry"]] == ["AuditEvent/a1-log"]
+    both = client.get("/fhir/Patient/a1/$everything?_type=Patient,AuditEvent,Practitioner").json()
+    assert {e["fullUrl"].split("/fhir/")[1] for e in both["entry"]} == {
+        "Patient/a1",
+        "AuditEvent/a1-log",
+        "Practitioner/auditor",
+    }
