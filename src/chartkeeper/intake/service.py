@@ -280,6 +280,7 @@ class GroupCommit:
             self.conn.commit()
             self.conn.close()
             self.conn = None
+            self.store.statistics.wrote(self.pending)
             self.pending = 0
             self._merge()
             patient_events.tell(self.listener, written, "ingest")

@@ -42,6 +42,7 @@ from chartkeeper.store.models import (
     WriteSummary,
 )
 from chartkeeper.store.search import SearchPage, run_search
+from chartkeeper.store.statistics import PlannerStatistics
 
 
 class Store:
@@ -49,6 +50,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.statistics = PlannerStatistics(engine)  # bulk loads tell it what they wrote
 
     @classmethod
     def open(cls, database_url: str) -> Store:
