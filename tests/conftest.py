@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,19 +30,19 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"PostgreSQL not available: {reason}")
 
 
-@pytest.fixture
-def pg_database_url() -> Iterator[str]:
-    """A brand-new PostgreSQL database for one test, dropped afterwards."""
-    name = f"ck_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def scratch_pg_database(prefix: str = "ck_test", options: str = "") -> Iterator[str]:
+    """A brand-new PostgreSQL database (``CREATE DATABASE name options``), dropped on exit;
+    fails (in CI) or skips the test when the server cannot be reached."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" {options}'.rstrip()))
     except Exception as exc:
-        _unavailable(f"cannot connect to {PG_URL}: {exc}")
-    base = _pg_admin_url().rsplit("/", 1)[0]
+        _unavailable(f"cannot create a database at {PG_URL}: {exc}")
     try:
-        yield f"{base}/{name}"
+        yield f"{_pg_admin_url().rsplit('/', 1)[0]}/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(
@@ -49,6 +50,13 @@ def pg_database_url() -> Iterator[str]:
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """A brand-new PostgreSQL database for one test, dropped afterwards."""
+    with scratch_pg_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,13 +9,11 @@ and must agree with the matcher.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import create_engine, text
 
 from chartkeeper.coding.hierarchy import with_icd10cm
 from chartkeeper.fhir.resource import fingerprint, without_server_meta
@@ -27,7 +25,7 @@ from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
 from chartkeeper.store.writer import index_rows
 
-from conftest import PG_URL, _unavailable
+from conftest import scratch_pg_database
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 CODES = ["E11", "E11.9", "e11.9", "E11-9", "E110", "E12.0", "E11.65"]
@@ -36,28 +34,9 @@ CODES = ["E11", "E11.9", "e11.9", "E11-9", "E110", "E12.0", "E11.65"]
 @pytest.fixture
 def icu_database_url() -> Iterator[str]:
     """A database whose default collation is ICU en-US (not code-point order)."""
-    admin_url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"ck_test_icu_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
-                    "LOCALE 'C.UTF-8'"
-                )
-            )
-    except Exception as exc:
-        _unavailable(f"cannot create an ICU database at {PG_URL}: {exc}")
-    try:
-        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    options = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+    with scratch_pg_database("ck_test_icu", options) as url:
+        yield url
 
 
 def _write(resource: dict[str, Any]) -> ResourceWrite:

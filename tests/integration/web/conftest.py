@@ -4,54 +4,33 @@ hashes passwords, so it is shared by the module's tests; tests that change it sa
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from chartkeeper.store.repository import Store
 
 from .world import PASSWORD, World, build
-from conftest import SYNTHEA, _pg_admin_url, _unavailable
+from conftest import SYNTHEA, scratch_pg_database
 
 CHUNG_FILE = next(SYNTHEA.glob("Chung_Haley_*.json"))
-
-
-def _pg_url() -> Iterator[str]:
-    name = f"ck_web_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        _unavailable(f"cannot connect: {exc}")
-    try:
-        yield f"{_pg_admin_url().rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Chung Haley (one Synthea patient), the test users, hostile content, a quarantined item."""
     tmp = tmp_path_factory.mktemp("web")
-    urls = _pg_url() if request.param == "postgresql" else iter([f"sqlite:///{tmp / 'web.db'}"])
-    url = next(urls)
-    store = Store.open(url)
-    store.init()
-    try:
+    with ExitStack() as stack:
+        if request.param == "postgresql":
+            url = stack.enter_context(scratch_pg_database("ck_web"))
+        else:
+            url = f"sqlite:///{tmp / 'web.db'}"
+        store = Store.open(url)
+        stack.callback(store.close)
+        store.init()
         yield build(store, tmp, [CHUNG_FILE])
-    finally:
-        store.close()
-        for _ in urls:  # drop the PostgreSQL database
-            pass
 
 
 def csrf_of(page: str) -> str:
