@@ -137,6 +137,11 @@ def count_by_type(conn: Connection) -> dict[str, int]:
     return {row[0]: int(row[1]) for row in conn.execute(stmt)}
 
 
+def ping(conn: Connection) -> None:
+    """One indexed single-row read: the database answers and holds our tables."""
+    conn.execute(select(resource.c.pk).limit(1)).first()
+
+
 def count_versions(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(resource_version)).scalar_one())
 

@@ -144,6 +144,12 @@ class Store:
         with self.reading() as conn:
             return reader.count_by_type(conn)
 
+    def ping(self) -> None:
+        """Raise unless the database answers and holds our tables: one indexed single-row read
+        (a health check polled every few seconds must not count 1.2 M rows, as it did)."""
+        with self.reading() as conn:
+            reader.ping(conn)
+
     def count_versions(self) -> int:
         with self.reading() as conn:
             return reader.count_versions(conn)
