@@ -1,5 +1,11 @@
 """The coding service: what shells call. It checks the caller's scopes, audits, and writes.
 
+The coding queue, the DNFB report and their counts are read from the stored review
+(``review_store``: reviewed again only where a patient's record changed, so never stale) for
+callers who see the whole record, and computed from what they may see for the others; each read
+is audited with the patients it shows. ``assign`` reads the encounter's patient, not everyone
+(``encounter_scope``).
+
 Every correction is a new version of the Condition (and of the Encounter when its diagnosis
 list changes), written in one transaction together with a Provenance resource that says who
 coded what and when — the record keeps its own trail — and recorded in the AuditSink.
@@ -8,22 +14,35 @@ coded what and when — the record keeps its own trail — and recorded in the A
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from chartkeeper.coding.cases import Snapshot, ref_id
 from chartkeeper.coding.codeset import default_codeset
+from chartkeeper.coding.encounter_scope import encounter_snapshot
 from chartkeeper.coding.models import ICD10CM_SYSTEM, AssignResult
-from chartkeeper.coding.queue import DnfbRow, QueueItem, coding_queue, dnfb, readiness
+from chartkeeper.coding.queue import (
+    DnfbRow,
+    Page,
+    QueueItem,
+    coding_queue,
+    dnfb,
+    page_bounds,
+    queue_items,
+    queue_order,
+)
+from chartkeeper.coding.review_store import LiveReviews, Reviews, StoredReviews, sees_every_compartment
 from chartkeeper.coding.suggest import default_suggester
+from chartkeeper.coding.summary import Totals, summarize, totals_of
 from chartkeeper.coding.validate import Report, default_validator, review_snapshot
 from chartkeeper.errors import Forbidden, InvalidInput, NotFound
 from chartkeeper.fhir.instant import format_instant, now_us
 from chartkeeper.fhir.resource import without_server_meta
 from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.security.caller import Caller
-from chartkeeper.security.ports import AccessEvent, AuditAction, AuditSink
+from chartkeeper.security.ports import AccessEvent, AuditSink
 from chartkeeper.security.scopes import Action
 from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
@@ -41,21 +60,69 @@ class CodingService:
 
     # -- reading ---------------------------------------------------------------------------
     def validate(self, caller: Caller, patient: str | None = None) -> Report:
+        """Every encounter (and loose Condition) the caller may read, validated now: all findings."""
         self._require(caller, ("Encounter", "Condition"), Action.SEARCH)
         snap = Snapshot.load(self.store, caller, patient)
         report = review_snapshot(snap, default_validator())
-        self._record(caller, "operation", "$code-validate", snap, patient)
+        self._record(caller, "$code-validate", tuple(sorted(snap.patients)), patient)
         return report
 
+    def _reviews(self, caller: Caller, patient: str | None = None) -> Reviews:
+        """What the queue, the DNFB report and the counts are read from (the callers audit).
+
+        Callers who may see every patient's Patient, Encounter, Condition and Claim get the
+        stored review, brought up to date first (``review_store``); a caller who sees less (a
+        type or a patient fewer) or asks for one patient gets a review of what they may see,
+        computed now exactly as before: the stored one would show them what they may not see.
+        """
+        self._require(caller, ("Encounter", "Condition"), Action.SEARCH)
+        if patient is None and sees_every_compartment(caller):
+            return self._stored().refresh()
+        snap = Snapshot.load(self.store, caller, patient)
+        report = review_snapshot(snap, default_validator())
+        summaries = (summarize(r) for r in report.reviews)
+        return LiveReviews(totals_of(report.reviews), tuple(s for s in summaries if s is not None))
+
     def queue(self, caller: Caller, patient: str | None = None, limit: int | None = None) -> list[QueueItem]:
-        report = self.validate(caller, patient)
-        return coding_queue(report, default_suggester(), limit)
+        """Encounters to code, oldest first, with suggestions; the patients listed are audited."""
+        items = coding_queue(self._reviews(caller, patient).queued(), default_suggester(), limit)
+        self._record(caller, "$code-queue", _patients(items), patient)
+        return items
+
+    def queue_page(self, caller: Caller, page: int, size: int) -> Page[QueueItem]:
+        """One page of the queue, without suggestions (the web list; the encounter page makes
+        them); only the patients on the page are audited."""
+        ordered = queue_order(self._reviews(caller).queued())
+        number, pages, start = page_bounds(len(ordered), page, size)
+        items = queue_items(ordered[start : start + size], None)
+        self._record(caller, "$code-queue", _patients(items), None, f"page={number}")
+        return Page(items, number, pages, len(ordered))
 
     def dnfb(self, caller: Caller, as_of: date) -> tuple[int, list[DnfbRow]]:
         """(how many finished encounters are ready to bill, the DNFB rows for the rest)."""
-        report = self.validate(caller)
-        ready, _ = readiness(report)
-        return len(ready), dnfb(report, as_of)
+        reviews = self._reviews(caller)
+        rows = dnfb(reviews.queued(), as_of)
+        self._record(caller, "$code-dnfb", _patients(rows), None, f"as-of={as_of.isoformat()}")
+        return reviews.totals().ready, rows
+
+    def dnfb_page(self, caller: Caller, as_of: date, page: int, size: int) -> tuple[int, Page[DnfbRow]]:
+        """(ready to bill, one page of the DNFB rows); only the patients on the page are audited."""
+        reviews = self._reviews(caller)
+        rows = dnfb(reviews.queued(), as_of)
+        number, pages, start = page_bounds(len(rows), page, size)
+        shown = rows[start : start + size]
+        self._record(caller, "$code-dnfb", _patients(shown), None, f"as-of={as_of.isoformat()}&page={number}")
+        return reviews.totals().ready, Page(shown, number, pages, len(rows))
+
+    def counts(self, caller: Caller) -> Totals:
+        """How many encounters are in the queue, in the DNFB report and ready to bill (no patient
+        is shown, so none is named in the audit record)."""
+        totals = self._reviews(caller).totals()
+        self._record(caller, "$code-counts", (), None)
+        return totals
+
+    def _stored(self) -> StoredReviews:
+        return StoredReviews(self.store, default_validator())
 
     # -- writing ---------------------------------------------------------------------------
     def assign(self, caller: Caller, encounter_id: str, codes: list[str]) -> AssignResult:
@@ -72,7 +139,7 @@ class CodingService:
         bad = [s for s in statuses if not s.billable]
         if not codes or bad:
             raise InvalidInput(bad[0].message or f"{bad[0].code} is not billable" if bad else "no code given")
-        snap = Snapshot.load(self.store, caller)
+        snap = encounter_snapshot(self.store, caller, encounter_id)
         if encounter_id not in snap.encounters:
             raise NotFound(f"Encounter/{encounter_id} does not exist (or is not visible to you)")
         case = snap.case(encounter_id, *self._links(snap, encounter_id))
@@ -157,18 +224,30 @@ class CodingService:
                 raise Forbidden(f"{caller.display} may not {action.name.lower()} {res_type} resources")
 
     def _record(
-        self, caller: Caller, action: AuditAction, operation: str, snap: Snapshot, patient: str | None
+        self,
+        caller: Caller,
+        operation: str,
+        patients: tuple[str, ...],
+        patient: str | None,
+        query: str | None = None,
     ) -> None:
+        """One audit record per read: the patients whose encounters were shown (or validated)."""
+        if patient:
+            query = f"patient={patient}" + (f"&{query}" if query else "")
         self.audit.record(
             AccessEvent(
                 caller=caller,
-                action=action,
+                action="operation",
                 outcome="success",
-                patients=(patient,) if patient else tuple(sorted(snap.patients)),
-                query=f"patient={patient}" if patient else None,
+                patients=(patient,) if patient else patients,
+                query=query,
                 operation=operation,
             )
         )
+
+
+def _patients(rows: Iterable[QueueItem | DnfbRow]) -> tuple[str, ...]:
+    return tuple(sorted({r.patient_id for r in rows if r.patient_id}))
 
 
 def _new_condition(cid: str, encounter: dict[str, Any], coding: dict[str, Any]) -> dict[str, Any]:

@@ -136,6 +136,27 @@ def _copy_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: list[
         raise exc.DBAPIError(str(statement), None, error) from error
 
 
+def upsert(conn: Any, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``, or replace every other column of the row with the same ``key``.
+
+    Both databases have ``INSERT ... ON CONFLICT (key) DO UPDATE`` (SQLite since 3.24), but
+    SQLAlchemy spells it once per dialect. The conflict is decided by the database under its own
+    row lock, so two writers of the same key never fail and the last one wins whole rows.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
+    others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
+    conn.execute(stmt.on_conflict_do_update(index_elements=[table.c[key]], set_=others), rows)
+
+
 def not_indexed(column: Any) -> Any:
     """``column`` written so that no index can serve a test on it (``column || ''``).
 

@@ -428,3 +428,22 @@ web_recent_chart = Table(
     Column("patient_id", String(64), primary_key=True),
     Column("viewed_at", BigInteger, nullable=False, comment="µs since epoch"),
 )
+
+# -- the coding work queues' stored review (docs/adr/0019-coding-stored-review.md) --------------
+# One row per patient compartment: the fingerprint of the Patient, Encounter, Condition and Claim
+# rows the review was computed from, and the review itself (the encounters with a blocking
+# finding, serialised by ``chartkeeper.coding``). A row is used only while its fingerprint equals
+# the one computed from ``resource`` at the time of use, so it cannot be stale; it is derived
+# data (dropping the table loses nothing).
+coding_review = Table(
+    "coding_review",
+    metadata,
+    Column("patient_id", String(64), primary_key=True, comment="patient compartment; '' for none"),
+    Column("fingerprint", String(160), nullable=False, comment="rules digest and compartment stamp"),
+    Column("queued", Integer, nullable=False, comment="encounters with a blocking finding"),
+    Column("unbilled", Integer, nullable=False, comment="finished encounters not ready to bill"),
+    Column("ready", Integer, nullable=False, comment="finished encounters ready to bill"),
+    Column("links", Text, nullable=True, comment="JSON: references not found in the compartment"),
+    Column("reviews", Text, nullable=False, comment="JSON: the queued encounters, compact"),
+    Column("refreshed_at", BigInteger, nullable=False, comment="µs since epoch"),
+)

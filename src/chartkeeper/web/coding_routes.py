@@ -1,9 +1,10 @@
 """The coding queue, one encounter as a coder works it, and the DNFB report.
 
-The pages call ``CodingService`` with the person's Caller — ``validate`` (the one validation
-pass the queue, readiness and DNFB are read from, as ``CodingService.queue`` and ``dnfb`` do) and
-``assign`` (the same call as ``chartkeeper code assign``: a new version of each Condition and of
-the Encounter, a Provenance, an audit record). A typed code is checked against the code set
+The pages call ``CodingService`` with the person's Caller — ``queue_page`` and ``dnfb_page``
+(read from the stored review, brought up to date first, as ``CodingService.queue`` and ``dnfb``
+are; only the page's patients are audited), ``validate`` of one patient for the encounter page,
+and ``assign`` (the same call as ``chartkeeper code assign``: a new version of each Condition and
+of the Encounter, a Provenance, an audit record). A typed code is checked against the code set
 before ``assign`` so an unknown or non-billable code is shown beside its field.
 """
 
@@ -16,15 +17,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from chartkeeper.coding.codeset import default_codeset
-from chartkeeper.coding.queue import coding_queue, dnfb, readiness
 from chartkeeper.coding.suggest import default_suggester
-from chartkeeper.coding.validate import Report
 from chartkeeper.errors import Conflict, Gone, InvalidInput, NotFound
 from chartkeeper.web.coding_views import CodingForm, EncounterView, encounter_view, read_form
 from chartkeeper.web.pages import PageRoute, User, check_csrf, render, signed_in
 from chartkeeper.web.queue_access import CODING_ROLES
 from chartkeeper.web.queue_services import coding, names, records
-from chartkeeper.web.work_views import age_days, paginate
+from chartkeeper.web.work_views import PAGE_SIZE, age_days
 
 router = APIRouter(route_class=PageRoute)
 
@@ -36,9 +35,7 @@ def _today() -> date:
 @router.get("/queues/coding")
 def coding_queue_page(request: Request, page: int = 1) -> Response:
     user = signed_in(request, CODING_ROLES)
-    report = coding(request).validate(user.caller)
-    items = coding_queue(report)
-    shown = paginate(items, page)
+    shown = coding(request).queue_page(user.caller, page, PAGE_SIZE)
     today = _today()
     known = names(request, user.caller, [i.patient_id for i in shown.rows])
     rows = [
@@ -115,18 +112,11 @@ def _as_of(value: str) -> date:
         raise InvalidInput(f"{value[:20]!r} is not a date (YYYY-MM-DD)") from None
 
 
-def dnfb_rows(report: Report, as_of: date) -> tuple[int, list[Any]]:
-    """(finished encounters ready to bill, the DNFB rows): what ``CodingService.dnfb`` returns."""
-    ready, _ = readiness(report)
-    return len(ready), dnfb(report, as_of)
-
-
 @router.get("/queues/dnfb")
 def dnfb_page(request: Request, page: int = 1, as_of: str = "") -> Response:
     user = signed_in(request, CODING_ROLES)
     day = _as_of(as_of[:10])
-    ready, rows = dnfb_rows(coding(request).validate(user.caller), day)
-    shown = paginate(rows, page)
+    ready, shown = coding(request).dnfb_page(user.caller, day, page, PAGE_SIZE)
     known = names(request, user.caller, [r.patient_id for r in shown.rows])
     return render(
         request,

@@ -1,18 +1,17 @@
 """How many items wait in each queue, for the overview (through the queues' own services).
 
 The duplicates count asks ``MpiService.queue`` for up to ``DUPLICATE_COUNT_CAP`` pairs (it has
-no count of its own) and says "200 or more" beyond; the coding counts come from one
-``CodingService.validate`` pass, like the coding queue and the DNFB report themselves.
+no count of its own) and says "200 or more" beyond; the coding counts come from
+``CodingService.counts``: the stored review the coding queue and the DNFB report are read from,
+summed (no encounter is validated again unless its patient's record changed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from fastapi import Request
 
-from chartkeeper.coding.queue import coding_queue, dnfb
 from chartkeeper.web.pages import User
 from chartkeeper.web.queue_services import coding, mpi
 
@@ -36,14 +35,13 @@ def duplicate_count(request: Request, user: User) -> QueueCount:
 
 
 def coding_counts(request: Request, user: User) -> list[QueueCount]:
-    report = coding(request).validate(user.caller)
-    today = datetime.now(UTC).date()
+    totals = coding(request).counts(user.caller)
     return [
-        QueueCount("Coding", "/queues/coding", str(len(coding_queue(report))), "encounters to code"),
+        QueueCount("Coding", "/queues/coding", str(totals.queued), "encounters to code"),
         QueueCount(
             "Discharged, not final billed (DNFB)",
             "/queues/dnfb",
-            str(len(dnfb(report, today))),
+            str(totals.unbilled),
             "finished encounters not ready to bill",
         ),
     ]
