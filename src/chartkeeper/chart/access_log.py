@@ -3,21 +3,32 @@
 A FHIR search ``AuditEvent?patient=Patient/{id}&_sort=-date`` with the caller's own access
 filter, so only a caller whose scopes include AuditEvent (the auditor role) sees anything; the
 search is itself audited, so looking at the access log leaves a trace too.
+
+"Who saw this result": with ``resource``, only the accesses that returned that resource of the
+chart. A large read lists what it returned in its AuditEvent without indexing each resource
+(ADR 0021), so this reads every access to the chart and keeps those whose list names it: exact,
+and as fast as the chart's access history is long.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.search.query import parse_search
 from chartkeeper.records.audit import audited, require
+from chartkeeper.security.audit_event import returned_resources
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AuditSink
 from chartkeeper.security.scopes import Action
 from chartkeeper.store.repository import Store
 
 PAGE_SIZE = 50
+#: AuditEvents read per query while looking for the accesses that returned one resource.
+SCAN_PAGE = 500
+_REFERENCE = re.compile(r"([A-Z][A-Za-z]{1,63})/([A-Za-z0-9\-.]{1,64})(?:/_history/[0-9]+)?")
 _OUTCOMES = {"0": "success", "4": "denied", "8": "failed", "12": "failed"}
 
 
@@ -58,9 +69,15 @@ class AccessLog:
         self.store = store
         self.audit = audit
 
-    def viewers(self, caller: Caller, patient_id: str, page: int = 0) -> AccessPage:
+    def viewers(
+        self, caller: Caller, patient_id: str, page: int = 0, resource: str | None = None
+    ) -> AccessPage:
+        """One page of the accesses to the chart (``resource``: only those that returned it)."""
         params = [("patient", f"Patient/{patient_id}"), ("_sort", "-date")]
         query_text = "AuditEvent?" + "&".join(f"{k}={v}" for k, v in params)
+        if resource is not None:
+            target = _resource_reference(resource)
+            return self._viewers_of(caller, patient_id, page, target, params, query_text)
         with audited(self.audit, caller, "search-type", query=query_text) as trail:
             require(caller, "AuditEvent", Action.SEARCH)
             query = parse_search("AuditEvent", params)
@@ -70,3 +87,41 @@ class AccessLog:
             trail.patients[patient_id] = None
             rows = [_row(v.content) for v in found.matches if v.content is not None]
         return AccessPage(rows, page + 1, found.next_offset is not None)
+
+    def _viewers_of(
+        self,
+        caller: Caller,
+        patient_id: str,
+        page: int,
+        target: str,
+        params: list[tuple[str, str]],
+        query_text: str,
+    ) -> AccessPage:
+        with audited(self.audit, caller, "search-type", query=f"{query_text} (returned {target})") as trail:
+            require(caller, "AuditEvent", Action.SEARCH)
+            query = parse_search("AuditEvent", params)
+            access = caller.access_filter(Action.SEARCH)
+            named: list[Access] = []
+            offset: int | None = 0
+            while offset is not None:
+                found = self.store.search(query, access, count=SCAN_PAGE, offset=offset)
+                for stored in found.matches:
+                    if stored.content is not None and target in _plain(returned_resources(stored.content)):
+                        named.append(_row(stored.content))
+                offset = found.next_offset
+            trail.patients[patient_id] = None
+        start = page * PAGE_SIZE
+        return AccessPage(named[start : start + PAGE_SIZE], page + 1, len(named) > start + PAGE_SIZE)
+
+
+def _resource_reference(text: str) -> str:
+    """``Type/id`` as an auditor types it (a version suffix is dropped), or InvalidInput."""
+    match = _REFERENCE.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput(f"not a resource reference (Type/id): {text[:80]!r}")
+    return f"{match.group(1)}/{match.group(2)}"
+
+
+def _plain(references: list[str]) -> set[str]:
+    """The references without their ``/_history/n`` version suffix."""
+    return {ref.split("/_history/", 1)[0] for ref in references}

@@ -13,10 +13,17 @@ free-text value goes through ``_text``; codes and references come from our own t
 validated ids), so the trail does not run the general validator on every access: the tests
 validate the builder's output for every action, outcome and unusual caller instead.
 
-A large read (``$everything``, a search page, an export) names every resource it returned, but
-past ``COMPACT_AFTER`` resources each entity is written compactly — only ``what`` and the
-object role, no entity type or displays — which keeps ``AuditEvent?entity=`` and
-``?entity-role=`` exact while roughly halving what is stored and hashed per resource.
+A large read (``$everything``, a chart page, a search page, an export) still names every
+resource it returned, but past ``COMPACT_AFTER`` resources not one entity each: one "returned
+resources" entity lists them in ``detail`` (``type`` "returned", a newline-separated
+``valueString`` of at most ``LIST_CHUNK`` references each), beside the patients and the query.
+The list is stored and hashed with the record; it is not indexed. An entity per resource put
+one ``idx_reference`` row per returned resource into two secondary indexes, and since rows of
+one target sort together, every view of a chart scattered ~2,000 inserts over ~2,000 leaf pages
+per index: ~12 MB of log per view, a checkpoint every fourth view, and a chart page and
+``$everything`` that grew slower with every view (ADR 0021). So ``AuditEvent?entity=X`` finds
+the reads of up to ``COMPACT_AFTER`` resources, ``AuditEvent?patient=`` finds every access to a
+chart, and ``returned_resources`` reads the full list of any record (old compact records too).
 """
 
 from __future__ import annotations
@@ -51,10 +58,12 @@ _LOGIN = {
 _AGENT_TYPE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
 _ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 _OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
-_COMPACT_ROLE = {"system": _OBJECT_ROLE, "code": "4"}
 _PURPOSE = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-#: Past this many resources (patients aside) an AuditEvent's entities are written compactly.
+#: Past this many resources (patients aside) they are listed in one entity's detail, not indexed.
 COMPACT_AFTER = 20
+#: References per ``detail`` entry of the returned-resources entity (a FHIR string stays < 1 MB).
+LIST_CHUNK = 1000
+RETURNED = "returned"
 OBSERVER = {"identifier": {"system": "urn:chartkeeper", "value": "chartkeeper"}, "display": "Chartkeeper"}
 
 
@@ -112,6 +121,20 @@ def build_audit_event(event: AccessEvent, audit_id: str, recorded_us: int) -> di
     return audit
 
 
+def returned_resources(audit: dict[str, Any]) -> list[str]:
+    """Every resource an AuditEvent names as touched, in order: its entities' ``what`` (patients
+    included) and the returned-resources lists of large reads (see the module docstring)."""
+    out: list[str] = []
+    for entity in audit.get("entity") or ():
+        what = (entity.get("what") or {}).get("reference")
+        if isinstance(what, str):
+            out.append(what)
+        for detail in entity.get("detail") or ():
+            if detail.get("type") == RETURNED and isinstance(detail.get("valueString"), str):
+                out.extend(ref for ref in detail["valueString"].split("\n") if ref)
+    return out
+
+
 def _agent_type(kind: str) -> dict[str, str]:
     if kind == "user":
         return {"system": _AGENT_TYPE, "code": "humanuser", "display": "human user"}
@@ -146,7 +169,17 @@ def _entities(event: AccessEvent) -> list[dict[str, Any]]:
     patients = {f"Patient/{p}" for p in event.patients}
     refs = [ref for ref in dict.fromkeys(event.resources) if ref not in patients]
     if len(refs) > COMPACT_AFTER:
-        out.extend({"what": {"reference": ref}, "role": dict(_COMPACT_ROLE)} for ref in refs)
+        out.append(
+            {
+                "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
+                "role": {"system": _OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
+                "description": f"{len(refs)} resources returned, listed in detail",
+                "detail": [
+                    {"type": RETURNED, "valueString": "\n".join(refs[i : i + LIST_CHUNK])}
+                    for i in range(0, len(refs), LIST_CHUNK)
+                ],
+            }
+        )
     else:
         out.extend(
             {

@@ -6,6 +6,8 @@ types that page shows — so access is checked and the view audited in the servi
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -133,12 +135,13 @@ def history(request: Request, patient_id: str) -> Response:
 
 
 @router.get("/patients/{patient_id}/access")
-def access(request: Request, patient_id: str, page: int = 1) -> Response:
-    """Who viewed this chart (the auditor role: the only one that reads the access log)."""
+def access(request: Request, patient_id: str, page: int = 1, resource: str = "") -> Response:
+    """Who viewed this chart (the auditor role: the only one that reads the access log);
+    ``resource=Type/id``: who was shown that one resource of it."""
     user = signed_in(request, AUDITOR_ROLES)
     chart = _service(request).chart(user.caller, patient_id, "banner")
     log: AccessLog = request.app.state.access_log
-    found = log.viewers(user.caller, patient_id, max(page - 1, 0))
+    found = log.viewers(user.caller, patient_id, max(page - 1, 0), resource.strip() or None)
     pages = found.page + (1 if found.has_next else 0)
     return render(
         request,
@@ -149,6 +152,8 @@ def access(request: Request, patient_id: str, page: int = 1) -> Response:
             "rows": found.rows,
             "page": found.page,
             "pages": pages,
+            "resource": resource.strip(),
+            "extra": f"&resource={quote(resource.strip())}" if resource.strip() else "",
         },
         user=user,
     )

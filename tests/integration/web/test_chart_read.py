@@ -16,6 +16,7 @@ from chartkeeper.errors import NotFound
 from chartkeeper.records import RecordService
 from chartkeeper.records.paging import MAX_COUNT, PageRequest
 from chartkeeper.security.audit import AuditTrail
+from chartkeeper.security.audit_event import returned_resources
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AccessEvent
 from chartkeeper.security.scopes import ScopeSet
@@ -98,7 +99,7 @@ def test_the_audit_record_lists_every_resource_of_the_summary(world: World) -> N
         e for e in stored if base64.b64decode(_query(e) or "").startswith(b"_type=Patient,AllergyIntolerance")
     ]
     assert mine, "the summary's AuditEvent is in the store"
-    named = [x["what"]["reference"] for x in mine[-1]["entity"] if "what" in x]
+    named = returned_resources(mine[-1])
     assert len([n for n in named if n.startswith("Observation/")]) == len(chart._of("Observation"))
     assert not any(n.startswith(("Claim/", "ExplanationOfBenefit/", "AuditEvent/")) for n in named)
     assert len(recorder.events) == 1

@@ -66,3 +66,30 @@ def test_only_auditors_see_who_viewed_a_chart(rita: TestClient, world: World) ->
         assert "Access log" in chart and "Chung Haley" in chart
         log = audrey.get(f"/patients/{CHUNG_ID}/access").text
         assert "<td>user/rita</td>" in log and "operation" in log
+
+
+def test_auditors_see_who_was_shown_one_resource_of_a_chart(rita: TestClient, world: World) -> None:
+    """A chart view lists what it showed in one unindexed AuditEvent entity (ADR 0021); the
+    access log still finds, exactly, the accesses that were shown one given resource."""
+    shown = next(
+        v.content["id"]
+        for v in world.store.iter_current("Observation")
+        if v.content and v.content.get("subject", {}).get("reference") == f"Patient/{CHUNG_ID}"
+    )
+    not_shown = next(
+        v.content["id"]
+        for v in world.store.iter_current("Claim")
+        if v.content and v.content.get("patient", {}).get("reference") == f"Patient/{CHUNG_ID}"
+    )
+    assert rita.get(f"/patients/{CHUNG_ID}").status_code == 200  # the summary shows every observation
+    with TestClient(world.app) as audrey:
+        sign_in(audrey, "audrey")
+        seen = audrey.get(f"/patients/{CHUNG_ID}/access", params={"resource": f"Observation/{shown}"}).text
+        assert f"Accesses that were shown Observation/{shown}" in seen and "<td>user/rita</td>" in seen
+        versioned = f"Observation/{shown}/_history/1"
+        assert "<td>user/rita</td>" in audrey.get(f"/patients/{CHUNG_ID}/access?resource={versioned}").text
+        unseen = audrey.get(f"/patients/{CHUNG_ID}/access", params={"resource": f"Claim/{not_shown}"}).text
+        assert "<td>user/rita</td>" not in unseen and "No recorded access." in unseen
+        bad = audrey.get(f"/patients/{CHUNG_ID}/access", params={"resource": "<script>x</script>"})
+        assert bad.status_code == 400 and "<script>x" not in bad.text
+    assert rita.get(f"/patients/{CHUNG_ID}/access?resource=Observation/{shown}").status_code == 403

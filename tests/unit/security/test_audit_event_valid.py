@@ -11,7 +11,7 @@ import pytest
 
 from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.validation import validate_resource
-from chartkeeper.security.audit_event import COMPACT_AFTER, build_audit_event
+from chartkeeper.security.audit_event import COMPACT_AFTER, build_audit_event, returned_resources
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AccessEvent, AuditAction, AuditOutcome
 from chartkeeper.security.scopes import ScopeSet
@@ -47,24 +47,40 @@ def test_hostile_text_everywhere_stays_valid() -> None:
         assert _errors(audit) == [], (text, audit)
 
 
-def test_large_reads_are_compact_and_still_name_every_resource() -> None:
+def test_large_reads_name_every_resource_in_one_unindexed_list() -> None:
     caller = Caller("client/bench", "client", "bench", ScopeSet())
-    refs = tuple(f"Observation/o{i}/_history/1" for i in range(1000))
+    refs = tuple(f"Observation/o{i}/_history/1" for i in range(2500))
     event = AccessEvent(caller, "operation", "success", refs, ("p1",), query="Patient/p1/$everything")
     audit = build_audit_event(event, "big", 0)
     assert _errors(audit) == []
     entities = audit["entity"]
     assert entities[0]["what"]["reference"] == "Patient/p1" and entities[0]["role"]["code"] == "1"
-    assert [e["what"]["reference"] for e in entities[1:-1]] == list(refs)
-    assert all(set(e) == {"what", "role"} and e["role"]["code"] == "4" for e in entities[1:-1])
+    listed = entities[1]
+    assert "what" not in listed and listed["description"] == "2500 resources returned, listed in detail"
+    assert [len(d["valueString"].split("\n")) for d in listed["detail"]] == [1000, 1000, 500]
+    assert returned_resources(audit) == ["Patient/p1", *refs]
+    assert entities[2]["role"]["code"] == "24"  # the query
     index = extract_index_values(audit)
-    assert sum(1 for r in index.references if r[0] == "entity") == 1001
+    assert [r for r in index.references if r[0] == "entity"] == [("entity", "Patient", "p1", "Patient/p1")]
     assert ("patient", "Patient", "p1", "Patient/p1") in index.references
-    assert any(t[0] == "entity-role" and t[2] == "4" for t in index.tokens)
-    small = build_audit_event(
-        AccessEvent(caller, "search-type", "success", refs[:COMPACT_AFTER], ("p1",)), "small", 0
-    )
-    assert all("type" in e for e in small["entity"])  # the full shape below the threshold
+    small_refs = refs[:COMPACT_AFTER]
+    small = build_audit_event(AccessEvent(caller, "search-type", "success", small_refs, ("p1",)), "small", 0)
+    assert all("type" in e and "what" in e for e in small["entity"])  # one indexed entity each
+    assert returned_resources(small) == ["Patient/p1", *small_refs]
+    assert sum(1 for r in extract_index_values(small).references if r[0] == "entity") == 1 + COMPACT_AFTER
+
+
+def test_returned_resources_reads_the_earlier_compact_records_too() -> None:
+    """Records written before the list existed named each resource as a compact entity."""
+    old = {
+        "resourceType": "AuditEvent",
+        "entity": [
+            {"what": {"reference": "Patient/p1"}, "role": {"code": "1"}},
+            {"what": {"reference": "Observation/o1"}, "role": {"code": "4"}},
+            {"role": {"code": "24"}, "query": "eA=="},
+        ],
+    }
+    assert returned_resources(old) == ["Patient/p1", "Observation/o1"]
 
 
 def _sorted(values: object) -> dict[str, list[object]]:
