@@ -43,10 +43,6 @@ def lock_head(conn: Connection) -> str:
     return GENESIS if row is None else str(row.hash)
 
 
-def append(conn: Connection, audit_id: str, digest: str, prev_hash: str) -> None:
-    append_many(conn, [(audit_id, digest, prev_hash)])
-
-
 def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:
     """Chain rows ``(audit_id, hash, prev_hash)``, in chain order (``seq`` follows the list)."""
     conn.execute(
