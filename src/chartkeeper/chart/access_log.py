@@ -6,13 +6,15 @@ search is itself audited, so looking at the access log leaves a trace too.
 
 "Who saw this result": with ``resource``, only the accesses that returned that resource of the
 chart. A large read lists what it returned in its AuditEvent without indexing each resource
-(ADR 0021), so this reads every access to the chart and keeps those whose list names it: exact,
-and as fast as the chart's access history is long.
+(ADR 0021), so this reads the chart's accesses whose stored text mentions the resource (a
+substring filter in SQL) and keeps those whose parsed list names it: exact, and reading only
+the accesses that can have shown it.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +28,6 @@ from chartkeeper.security.scopes import Action
 from chartkeeper.store.repository import Store
 
 PAGE_SIZE = 50
-#: AuditEvents read per query while looking for the accesses that returned one resource.
-SCAN_PAGE = 500
 _REFERENCE = re.compile(r"([A-Z][A-Za-z]{1,63})/([A-Za-z0-9\-.]{1,64})(?:/_history/[0-9]+)?")
 _OUTCOMES = {"0": "success", "4": "denied", "8": "failed", "12": "failed"}
 
@@ -77,7 +77,7 @@ class AccessLog:
         query_text = "AuditEvent?" + "&".join(f"{k}={v}" for k, v in params)
         if resource is not None:
             target = _resource_reference(resource)
-            return self._viewers_of(caller, patient_id, page, target, params, query_text)
+            return self._viewers_of(caller, patient_id, page, target, query_text)
         with audited(self.audit, caller, "search-type", query=query_text) as trail:
             require(caller, "AuditEvent", Action.SEARCH)
             query = parse_search("AuditEvent", params)
@@ -94,21 +94,19 @@ class AccessLog:
         patient_id: str,
         page: int,
         target: str,
-        params: list[tuple[str, str]],
         query_text: str,
     ) -> AccessPage:
         with audited(self.audit, caller, "search-type", query=f"{query_text} (returned {target})") as trail:
             require(caller, "AuditEvent", Action.SEARCH)
-            query = parse_search("AuditEvent", params)
             access = caller.access_filter(Action.SEARCH)
+            wanted = (page + 1) * PAGE_SIZE + 1  # this page, and one more to know there is a next
             named: list[Access] = []
-            offset: int | None = 0
-            while offset is not None:
-                found = self.store.search(query, access, count=SCAN_PAGE, offset=offset)
-                for stored in found.matches:
+            with closing(self.store.audit_events_mentioning(patient_id, target, access)) as candidates:
+                for stored in candidates:
                     if stored.content is not None and target in _plain(returned_resources(stored.content)):
                         named.append(_row(stored.content))
-                offset = found.next_offset
+                        if len(named) == wanted:
+                            break
             trail.patients[patient_id] = None
         start = page * PAGE_SIZE
         return AccessPage(named[start : start + PAGE_SIZE], page + 1, len(named) > start + PAGE_SIZE)

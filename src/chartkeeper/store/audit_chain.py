@@ -10,9 +10,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, text
+from sqlalchemy import Text, and_, cast, func, insert, select, text
 from sqlalchemy.engine import Connection
 
+from chartkeeper.store.access import access_clause
+from chartkeeper.store.models import AccessFilter, StoredVersion
+from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import audit_chain, resource, resource_version
 
 #: The previous hash of the first record.
@@ -82,6 +85,30 @@ def walk(conn: Connection, batch: int = 2000) -> Iterator[ChainRow]:
         for r in rows:
             yield ChainRow(r.seq, r.audit_id, r.hash, r.prev_hash, r.content, r.version_id)
         last = rows[-1].seq
+
+
+def audit_events_mentioning(
+    conn: Connection, patient_id: str, needle: str, access: AccessFilter
+) -> Iterator[StoredVersion]:
+    """The current AuditEvents in ``patient_id``'s compartment whose stored text contains
+    ``needle``, newest first, within ``access``: a substring pre-filter (the caller checks each
+    one's parsed content), so "who was shown resource X" reads only the accesses that can have
+    named X rather than every access to the chart."""
+    text_of = cast(resource_version.c.content, Text)
+    stmt = (
+        select(*VERSION_COLUMNS)
+        .select_from(current_join())
+        .where(
+            resource.c.res_type == "AuditEvent",
+            resource.c.patient_id == patient_id,
+            resource.c.deleted.is_(False),
+            access_clause(access),
+            text_of.contains(needle, autoescape=True),
+        )
+        .order_by(resource.c.pk.desc())
+    )
+    for row in conn.execute(stmt):
+        yield stored_version(row)
 
 
 def count_audit_events(conn: Connection) -> int:

@@ -7,7 +7,7 @@ not grow inside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ from chartkeeper.fhir.conditional import Criteria
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.fhir.search.ir import SearchQuery
 from chartkeeper.store import (
+    audit_chain,
     export_reader,
     lookup,
     migrate,
@@ -143,6 +144,14 @@ class Store:
     def count_by_type(self) -> dict[str, int]:
         with self.reading() as conn:
             return reader.count_by_type(conn)
+
+    def audit_events_mentioning(
+        self, patient_id: str, needle: str, access: AccessFilter
+    ) -> Generator[StoredVersion, None, None]:
+        """AuditEvents of the patient whose text contains ``needle``, newest first (see
+        ``audit_chain``); lazily, in one read transaction, so a caller can stop early."""
+        with self.reading() as conn:
+            yield from audit_chain.audit_events_mentioning(conn, patient_id, needle, access)
 
     def ping(self) -> None:
         """Raise unless the database answers and holds our tables: one indexed single-row read

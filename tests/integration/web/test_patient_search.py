@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
+
+from chartkeeper.chart import access_log
 
 from .conftest import sign_in
 from .world import CHUNG_ID, HOSTILE_ID, World
@@ -93,3 +96,24 @@ def test_auditors_see_who_was_shown_one_resource_of_a_chart(rita: TestClient, wo
         bad = audrey.get(f"/patients/{CHUNG_ID}/access", params={"resource": "<script>x</script>"})
         assert bad.status_code == 400 and "<script>x" not in bad.text
     assert rita.get(f"/patients/{CHUNG_ID}/access?resource=Observation/{shown}").status_code == 403
+
+
+def test_the_per_resource_access_log_pages_and_keeps_its_filter(
+    rita: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(access_log, "PAGE_SIZE", 1)
+    shown = next(
+        v.content["id"]
+        for v in world.store.iter_current("Observation")
+        if v.content and v.content.get("subject", {}).get("reference") == f"Patient/{CHUNG_ID}"
+    )
+    for _ in range(3):
+        assert rita.get(f"/patients/{CHUNG_ID}").status_code == 200
+    with TestClient(world.app) as audrey:
+        sign_in(audrey, "audrey")
+        first = audrey.get(f"/patients/{CHUNG_ID}/access", params={"resource": f"Observation/{shown}"}).text
+        assert f'href="?page=2&amp;resource=Observation/{shown}"' in first and 'rel="prev"' not in first
+        third = audrey.get(
+            f"/patients/{CHUNG_ID}/access", params={"resource": f"Observation/{shown}", "page": 3}
+        ).text
+        assert "<td>user/rita</td>" in third and 'rel="prev"' in third
