@@ -101,14 +101,7 @@ def samples(store: Store, n: int) -> dict[str, list[str]]:
     observations = _random(store, "Observation", n)
     patients = _random(store, "Patient", n)
     obs, pats = observations, patients
-    with store.reading() as conn:
-        top = conn.execute(
-            select(resource.c.patient_id, func.count().label("n"))
-            .where(resource.c.patient_id.is_not(None), resource.c.res_type != "AuditEvent")
-            .group_by(resource.c.patient_id)
-            .order_by(text("n DESC"))
-            .limit(5)
-        ).all()
+    top = top_patients(store, 5)
     paths = {
         "read": [f"/fhir/Observation/{o['id']}" for o in obs],
         "patient_search": [
@@ -126,6 +119,20 @@ def samples(store: Store, n: int) -> dict[str, list[str]]:
     }
     paths["_everything_resources"] = [str(top[0].n)] if top else ["0"]
     return paths
+
+
+def top_patients(store: Store, limit: int) -> list[Any]:
+    """(patient_id, n) of the patients with the most resources, their access log aside."""
+    with store.reading() as conn:
+        return list(
+            conn.execute(
+                select(resource.c.patient_id, func.count().label("n"))
+                .where(resource.c.patient_id.is_not(None), resource.c.res_type != "AuditEvent")
+                .group_by(resource.c.patient_id)
+                .order_by(text("n DESC"))
+                .limit(limit)
+            ).all()
+        )
 
 
 def _random(store: Store, res_type: str, n: int) -> list[dict[str, Any]]:

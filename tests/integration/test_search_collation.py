@@ -10,20 +10,15 @@ and must agree with the matcher.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import orjson
 import pytest
 
 from chartkeeper.coding.hierarchy import with_icd10cm
-from chartkeeper.fhir.resource import fingerprint, without_server_meta
-from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.search.matcher import Universe, search
 from chartkeeper.fhir.search.query import parse_search
 from chartkeeper.fhir.search.terminology import default_terminology
-from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
-from chartkeeper.store.writer import index_rows
+from chartkeeper.store.resources import resource_write
 
 from conftest import scratch_pg_database
 
@@ -39,19 +34,6 @@ def icu_database_url() -> Iterator[str]:
         yield url
 
 
-def _write(resource: dict[str, Any]) -> ResourceWrite:
-    stored = without_server_meta(resource)
-    index = extract_index_values(stored)
-    return ResourceWrite(
-        resource["resourceType"],
-        resource["id"],
-        orjson.dumps(stored).decode(),
-        fingerprint(stored),
-        index_rows(resource["resourceType"], index),
-        None,
-    )
-
-
 @pytest.mark.postgres
 def test_code_prefixes_ignore_the_database_collation(icu_database_url: str) -> None:
     conditions = [
@@ -62,7 +44,7 @@ def test_code_prefixes_ignore_the_database_collation(icu_database_url: str) -> N
     store = Store.open(icu_database_url)
     try:
         store.init()
-        store.apply([_write(c) for c in conditions])
+        store.apply([resource_write("Condition", c["id"], c) for c in conditions])
         terms = with_icd10cm(default_terminology())
         universe = Universe.of(conditions)
         for below in ("E11", "E11.6", "E11.9"):
