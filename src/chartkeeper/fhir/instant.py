@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import lru_cache
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -12,10 +13,23 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+@lru_cache(maxsize=4096)
 def format_instant(micros: int) -> str:
-    """``2026-11-29T10:40:00.123456Z``: an exact round trip for ``_since`` and history."""
-    moment = _EPOCH + timedelta(microseconds=micros)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2026-11-29T10:40:00.123456Z``: an exact round trip for ``_since`` and history.
+
+    Every resource read formats its lastUpdated; resources written in one transaction share
+    it, hence the cache, and ``time.gmtime`` is half the cost of datetime + strftime."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    t = time.gmtime(seconds)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 (fastest form, on every read)
+        t.tm_year,
+        t.tm_mon,
+        t.tm_mday,
+        t.tm_hour,
+        t.tm_min,
+        t.tm_sec,
+        fraction,
+    )
 
 
 def parse_instant(text: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
@@ -26,16 +27,33 @@ _VERSION_COLS = (
 
 
 def _stored(row: Any) -> StoredVersion:
-    content = row.content
+    return stored_from_columns(
+        row.res_type, row.res_id, row.version_id, row.last_updated, row.deleted, row.method, row.content
+    )
+
+
+def stored_from_columns(
+    res_type: str,
+    res_id: str,
+    version_id: int,
+    last_updated: int,
+    deleted: bool,
+    method: str,
+    content: dict[str, Any] | str | bytes | None,
+) -> StoredVersion:
+    """A StoredVersion from ``resource_version``'s columns; ``content`` parsed already (through
+    SQLAlchemy's JSON type) or still JSON text (driver SQL on SQLite)."""
+    if isinstance(content, str | bytes):
+        content = orjson.loads(content)
     if content is not None:
-        content = with_server_meta(content, row.version_id, row.last_updated)
+        content = with_server_meta(content, version_id, last_updated)
     return StoredVersion(
-        res_type=row.res_type,
-        res_id=row.res_id,
-        version_id=row.version_id,
-        last_updated=row.last_updated,
-        deleted=row.deleted,
-        method=row.method,
+        res_type=res_type,
+        res_id=res_id,
+        version_id=version_id,
+        last_updated=last_updated,
+        deleted=deleted,
+        method=method,
         content=content,
     )
 
