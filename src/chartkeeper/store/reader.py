@@ -43,10 +43,7 @@ def stored_from_columns(
 ) -> StoredVersion:
     """A StoredVersion from ``resource_version``'s columns; ``content`` parsed already (through
     SQLAlchemy's JSON type) or still JSON text (driver SQL on SQLite)."""
-    if isinstance(content, str | bytes):
-        content = orjson.loads(content)
-    if content is not None:
-        content = with_server_meta(content, version_id, last_updated)
+    parsed: dict[str, Any] | None = orjson.loads(content) if isinstance(content, str | bytes) else content
     return StoredVersion(
         res_type=res_type,
         res_id=res_id,
@@ -54,7 +51,7 @@ def stored_from_columns(
         last_updated=last_updated,
         deleted=deleted,
         method=method,
-        content=content,
+        content=None if parsed is None else with_server_meta(parsed, version_id, last_updated),
     )
 
 
