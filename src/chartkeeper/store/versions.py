@@ -227,11 +227,12 @@ def everything_keys(
     return list(keys)
 
 
-#: ``read_by_pks`` as driver SQL: (SQLite, PostgreSQL) forms, ``{marks}`` for the key list.
+#: ``read_by_pks`` as driver SQL (the tables of ``schema``): the SQLite form takes one ``?`` per
+#: key in ``{marks}``, the PostgreSQL form an array.
 _BY_PKS_SELECT = (
     "SELECT r.pk, v.res_type, v.res_id, v.version_id, v.last_updated, v.deleted, v.method, v.content "
-    f"FROM {resource.name} r JOIN {resource_version.name} v "
-    "ON v.resource_pk = r.pk AND v.version_id = r.version_id WHERE r.pk "
+    "FROM resource r JOIN resource_version v ON v.resource_pk = r.pk AND v.version_id = r.version_id "
+    "WHERE r.pk "
 )
 _BY_PKS_SQLITE = _BY_PKS_SELECT + "IN ({marks})"
 _BY_PKS_POSTGRESQL = _BY_PKS_SELECT + "= ANY(%s)"
@@ -252,7 +253,8 @@ def read_by_pks(conn: Connection, pks: Sequence[int]) -> list[StoredVersion]:
         if conn.dialect.name == "postgresql":
             rows = conn.exec_driver_sql(_BY_PKS_POSTGRESQL, (keys,))
         else:
-            rows = conn.exec_driver_sql(_BY_PKS_SQLITE.format(marks=",".join("?" * len(keys))), tuple(keys))
+            marks = ",".join("?" * len(keys))  # placeholders only: the keys are bound
+            rows = conn.exec_driver_sql(_BY_PKS_SQLITE.format(marks=marks), tuple(keys))
         for pk, res_type, res_id, version_id, last_updated, deleted, method, content in rows:
             by_pk[pk] = stored_from_columns(
                 res_type, res_id, version_id, last_updated, bool(deleted), method, content
