@@ -58,3 +58,36 @@ def test_locks_history_and_everything(store: Store) -> None:
         ("Practitioner", "dr"),
     ]
     assert store.everything_keys("a", UNRESTRICTED, types=frozenset({"Encounter"})) == keys[1:2]
+
+
+def test_read_by_pks_keeps_the_order_given_across_chunks(store: Store) -> None:
+    """More keys than one statement binds (chunks of 500), scrambled, with an unknown key: the
+    current versions come back in the order asked, server meta in place, unknown keys left out."""
+    store.apply([resource_write("Observation", f"o{i}", _observation(f"o{i}", i)) for i in range(1_100)])
+    _put(store, {**_observation("o7", 7), "status": "amended"})  # o7 has a second version
+    keys = store.everything_keys("p", UNRESTRICTED)
+    assert len(keys) == 1_100
+    scrambled = keys[::-3] + keys[1::3] + [10**12] + keys[::3][::-1] + keys[2::3]
+    asked = list(dict.fromkeys(scrambled))
+    found = store.read_by_pks(asked)
+    assert [store_key for store_key in asked if store_key != 10**12] == [
+        keys[int(v.res_id[1:])] for v in found
+    ]
+    seven = next(v for v in found if v.res_id == "o7")
+    assert seven.version_id == 2 and seven.deleted is False and seven.content is not None
+    assert seven.content["status"] == "amended"
+    assert list(seven.content)[:3] == ["resourceType", "id", "meta"]
+    assert seven.content["meta"]["versionId"] == "2"
+    assert seven.content["meta"]["lastUpdated"].endswith("Z")
+    assert seven.content["meta"]["tag"] == [{"system": "urn:test", "code": "t"}]  # client meta kept
+
+
+def _observation(res_id: str, n: int) -> dict:
+    return {
+        "resourceType": "Observation",
+        "id": res_id,
+        "meta": {"tag": [{"system": "urn:test", "code": "t"}]},
+        "status": "final",
+        "code": {"text": f"value {n}"},
+        "subject": {"reference": "Patient/p"},
+    }
