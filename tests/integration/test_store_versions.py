@@ -3,7 +3,10 @@ the $everything key order."""
 
 from __future__ import annotations
 
-from chartkeeper.store.models import UNRESTRICTED, AccessFilter, HistoryQuery
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from chartkeeper.store.models import UNRESTRICTED, AccessFilter, HistoryQuery, ResourceWrite
 from chartkeeper.store.repository import Store
 from chartkeeper.store.resources import resource_write
 
@@ -91,3 +94,25 @@ def _observation(res_id: str, n: int) -> dict:
         "code": {"text": f"value {n}"},
         "subject": {"reference": "Patient/p"},
     }
+
+
+def test_all_new_writes_skip_the_lookup_but_never_overwrite(store: Store) -> None:
+    """``all_new`` (the audit trail's fresh AuditEvents) writes without looking up current rows;
+    a resource that exists after all fails the whole transaction on the unique key."""
+    summary = store.apply(
+        [resource_write("Patient", "n1", {"resourceType": "Patient", "id": "n1"})], all_new=True
+    )
+    assert summary.created["Patient"] == 1
+    with pytest.raises(IntegrityError):
+        store.apply(
+            [
+                resource_write("Patient", "n2", {"resourceType": "Patient", "id": "n2"}),
+                resource_write("Patient", "n1", {"resourceType": "Patient", "id": "n1", "gender": "male"}),
+            ],
+            all_new=True,
+        )
+    assert "gender" not in store.read("Patient", "n1")
+    assert store.count_by_type().get("Patient") == 1  # n2 was rolled back with the clash
+    tombstone = ResourceWrite("Patient", "n1", None, "", None, None, delete=True)
+    with pytest.raises(ValueError, match="cannot delete"):
+        store.apply([tombstone], all_new=True)

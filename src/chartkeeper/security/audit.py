@@ -164,7 +164,8 @@ class AuditTrail:
             digest = chain_hash(prev, audit)
             links.append((write.res_id, digest, prev))
             prev = digest
-        self.store.apply([write for _audit, write in prepared], conn)
+        # fresh uuid4 ids: no current rows to look up (a clash would fail the unique key)
+        self.store.apply([write for _audit, write in prepared], conn, all_new=True)
         audit_chain.append_many(conn, links)
 
     def verify_chain(self) -> ChainReport:

@@ -10,10 +10,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, insert, select, text
+from sqlalchemy import Text, and_, cast, func, select, text
 from sqlalchemy.engine import Connection
 
 from chartkeeper.store.access import access_clause
+from chartkeeper.store.dialect import bulk_insert
 from chartkeeper.store.models import AccessFilter, StoredVersion
 from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import audit_chain, resource, resource_version
@@ -42,16 +43,19 @@ def lock_head(conn: Connection) -> str:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    row = conn.execute(select(audit_chain.c.hash).order_by(audit_chain.c.seq.desc()).limit(1)).first()
-    return GENESIS if row is None else str(row.hash)
+    # driver SQL: this runs for every audited access, and Core's statement cache look-up cost
+    # more than the primary-key read itself
+    row = conn.exec_driver_sql(_HEAD_SQL).first()
+    return GENESIS if row is None else str(row[0])
+
+
+_HEAD_SQL = "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
 
 
 def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:
-    """Chain rows ``(audit_id, hash, prev_hash)``, in chain order (``seq`` follows the list)."""
-    conn.execute(
-        insert(audit_chain),
-        [{"audit_id": audit_id, "hash": digest, "prev_hash": prev} for audit_id, digest, prev in links],
-    )
+    """Chain rows ``(audit_id, hash, prev_hash)``, in chain order (``seq`` follows the list:
+    executemany and COPY insert in order)."""
+    bulk_insert(conn, audit_chain, ("audit_id", "hash", "prev_hash"), list(links))
 
 
 def walk(conn: Connection, batch: int = 2000) -> Iterator[ChainRow]:

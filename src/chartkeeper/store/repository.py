@@ -109,12 +109,15 @@ class Store:
             yield conn
 
     # -- writes ---------------------------------------------------------------------------
-    def apply(self, writes: Sequence[ResourceWrite], conn: Connection | None = None) -> WriteSummary:
-        """Write a batch atomically (in ``conn``'s transaction when given, else a new one)."""
+    def apply(
+        self, writes: Sequence[ResourceWrite], conn: Connection | None = None, *, all_new: bool = False
+    ) -> WriteSummary:
+        """Write a batch atomically (in ``conn``'s transaction when given, else a new one);
+        ``all_new`` as in ``writer.apply_writes``."""
         if conn is not None:
-            return writer.apply_writes(conn, writes, now_us())
+            return writer.apply_writes(conn, writes, now_us(), all_new=all_new)
         with self.transaction() as tx:
-            return writer.apply_writes(tx, writes, now_us())
+            return writer.apply_writes(tx, writes, now_us(), all_new=all_new)
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, res_type: str, res_id: str) -> dict[str, Any]:

@@ -75,10 +75,18 @@ def existing_rows(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tup
     return found
 
 
-def apply_writes(conn: Connection, writes: Sequence[ResourceWrite], now: int) -> WriteSummary:
-    """Write every resource of ``writes`` in the caller's transaction; return what happened."""
+def apply_writes(
+    conn: Connection, writes: Sequence[ResourceWrite], now: int, *, all_new: bool = False
+) -> WriteSummary:
+    """Write every resource of ``writes`` in the caller's transaction; return what happened.
+
+    ``all_new``: the caller vouches that none of these resources exists yet (ids it has just
+    drawn, as the audit trail's AuditEvents), so the look-up of current rows is skipped; were
+    one to exist after all, the unique (type, id) constraint fails the transaction."""
     summary = WriteSummary()
-    current = existing_rows(conn, ((w.res_type, w.res_id) for w in writes))
+    if all_new and any(w.delete for w in writes):
+        raise ValueError("all_new writes cannot delete")
+    current = {} if all_new else existing_rows(conn, ((w.res_type, w.res_id) for w in writes))
     new: list[ResourceWrite] = []
     changed: list[tuple[ResourceWrite, Any]] = []
     for write in writes:
