@@ -22,6 +22,7 @@ from chartkeeper.store.schema import audit_chain, resource, resource_version
 #: The previous hash of the first record.
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x43484B41  # "CHKA": one advisory lock for the chain's head
+_HEAD_SQL = "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +44,9 @@ def lock_head(conn: Connection) -> str:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    # driver SQL: this runs for every audited access, and Core's statement cache look-up cost
-    # more than the primary-key read itself
+    # driver SQL, as the chain rows' insert: it runs for every audited access
     row = conn.exec_driver_sql(_HEAD_SQL).first()
     return GENESIS if row is None else str(row[0])
-
-
-_HEAD_SQL = "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
 
 
 def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:
