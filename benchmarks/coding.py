@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,23 +75,34 @@ def hit(label: str, predicted: str) -> bool:
     return predicted == base
 
 
-def evaluate(sample: int, folds: int, seed: int) -> tuple[dict[str, Any], list[str]]:
+def draw(sample: int, seed: int) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]]]:
+    """The labelled phrases of one run: ``sample`` index rows, then ``sample`` inclusion terms."""
     rng = random.Random(seed)
-    index_cases = labelled_index_rows(rng, sample)
-    tabular_cases = labelled_inclusion_terms(rng, sample)
-    results: dict[str, list[tuple[bool, bool]]] = {"index": [], "inclusion": []}
-    build_seconds = []
+    return labelled_index_rows(rng, sample), labelled_inclusion_terms(rng, sample)
+
+
+def split_folds(
+    index_cases: list[tuple[int, str, str]], tabular_cases: list[tuple[str, str]], folds: int
+) -> Iterator[tuple[list[tuple[int, str, str]], list[tuple[str, str]], HeldOut]]:
+    """Each fold's index rows and inclusion terms, and what its suggester is built without."""
     for fold in range(folds):
         idx = index_cases[fold::folds]
         inc = tabular_cases[fold::folds]
-        held = HeldOut(frozenset(r for r, _p, _c in idx), frozenset((c, t) for t, c in inc))
+        yield idx, inc, HeldOut(frozenset(r for r, _p, _c in idx), frozenset((c, t) for t, c in inc))
+
+
+def evaluate(sample: int, folds: int, seed: int) -> tuple[dict[str, Any], list[str]]:
+    index_cases, tabular_cases = draw(sample, seed)
+    results: dict[str, list[tuple[bool, bool]]] = {"index": [], "inclusion": []}
+    build_seconds = []
+    for idx, inc, held in split_folds(index_cases, tabular_cases, folds):
         t0 = time.perf_counter()
         suggester = build_suggester(held)
         build_seconds.append(time.perf_counter() - t0)
         for _row, phrase, code in idx:
-            results["index"].append(_score(suggester, phrase, code))
+            results["index"].append(score(suggester, phrase, code))
         for term, code in inc:
-            results["inclusion"].append(_score(suggester, term, code))
+            results["inclusion"].append(score(suggester, term, code))
     out: dict[str, Any] = {"folds": folds, "fold_build_seconds": [round(s, 1) for s in build_seconds]}
     every: list[tuple[bool, bool]] = []
     for name, marks in results.items():
@@ -101,7 +113,8 @@ def evaluate(sample: int, folds: int, seed: int) -> tuple[dict[str, Any], list[s
     return out, phrases
 
 
-def _score(suggester: Suggester, phrase: str, code: str) -> tuple[bool, bool]:
+def score(suggester: Suggester, phrase: str, code: str) -> tuple[bool, bool]:
+    """(top-1 hit, top-5 hit) of one labelled phrase."""
     codes = [s.code for s in suggester.suggest(phrase, 5)]
     return (bool(codes) and hit(code, codes[0])), any(hit(code, c) for c in codes)
 
