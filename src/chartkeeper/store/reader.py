@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import Gone, NotFound
@@ -96,9 +96,21 @@ def _versions_of(res_type: str, res_id: str) -> Any:
     )
 
 
+#: One version, built once (the second query of every read by id; see ``versions.current_row``).
+_ONE_VERSION = (
+    select(*_VERSION_COLS)
+    .select_from(resource_version.join(resource, resource.c.pk == resource_version.c.resource_pk))
+    .where(
+        resource.c.res_type == bindparam("res_type"),
+        resource.c.res_id == bindparam("res_id"),
+        resource_version.c.version_id == bindparam("version_id"),
+    )
+)
+
+
 def read_version(conn: Connection, res_type: str, res_id: str, version_id: int) -> StoredVersion:
-    stmt = _versions_of(res_type, res_id).where(resource_version.c.version_id == version_id)
-    row = conn.execute(stmt).first()
+    params = {"res_type": res_type, "res_id": res_id, "version_id": version_id}
+    row = conn.execute(_ONE_VERSION, params).first()
     if row is None:
         raise NotFound(f"{res_type}/{res_id} has no version {version_id}")
     return _stored(row)
