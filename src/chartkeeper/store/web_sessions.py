@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from chartkeeper.store.schema import web_recent_chart, web_session
@@ -50,18 +50,25 @@ def add_session(conn: Connection, row: SessionRow) -> None:
     )
 
 
+#: Built once, as the API's account look-ups (``accounts``): every page request runs them.
+_SESSION = select(web_session).where(web_session.c.token_hash == bindparam("token_hash"))
+_TOUCH = (
+    update(web_session)
+    .where(
+        web_session.c.token_hash == bindparam("b_token_hash"), web_session.c.last_seen < bindparam("b_now")
+    )
+    .values(last_seen=bindparam("b_now"))
+)
+
+
 def get_session(conn: Connection, token_hash: str) -> SessionRow | None:
-    found = conn.execute(select(web_session).where(web_session.c.token_hash == token_hash)).first()
+    found = conn.execute(_SESSION, {"token_hash": token_hash}).first()
     return None if found is None else _row(found)
 
 
 def touch_session(conn: Connection, token_hash: str, now: int) -> None:
     """Move ``last_seen`` forward (never back: two processes may touch the same session)."""
-    conn.execute(
-        update(web_session)
-        .where(web_session.c.token_hash == token_hash, web_session.c.last_seen < now)
-        .values(last_seen=now)
-    )
+    conn.execute(_TOUCH, {"b_token_hash": token_hash, "b_now": now})
 
 
 def set_notice(conn: Connection, token_hash: str, notice: str | None) -> None:
