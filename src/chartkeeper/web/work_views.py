@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
+
+from chartkeeper.coding.queue import Page, page_bounds
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -27,22 +29,11 @@ _SSN = "http://hl7.org/fhir/sid/us-ssn"
 
 
 # -- paging ----------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of a list: its rows, its number (from 1) and how many pages there are."""
-
-    rows: list[T]
-    page: int
-    pages: int
-    total: int
-
-
 def paginate(items: Sequence[T], page: int, size: int = PAGE_SIZE) -> Page[T]:
-    """Page ``page`` (1-based, clamped into range) of ``items``."""
-    pages = max(1, -(-len(items) // size))
-    page = min(max(page, 1), pages)
-    start = (page - 1) * size
-    return Page(list(items[start : start + size]), page, pages, len(items))
+    """Page ``page`` (1-based, clamped into range) of ``items``: the coding queue's ``Page`` and
+    ``page_bounds``, so every list in the workspace pages the same way."""
+    number, pages, start = page_bounds(len(items), page, size)
+    return Page(list(items[start : start + size]), number, pages, len(items))
 
 
 # -- FHIR values as text ---------------------------------------------------------------------------
