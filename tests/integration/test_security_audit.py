@@ -3,6 +3,7 @@ and one contract for AuditTrail and MemoryAuditSink."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -234,3 +235,56 @@ def test_a_failed_group_commit_fails_every_waiter_and_writes_nothing(store: Stor
     assert _trail_events(store)() == [] and group.verify_chain().records == 0
     group.record(_events()[0])  # leadership was handed back: the next record works
     assert len(_trail_events(store)()) == 1
+
+
+def test_deferred_records_wait_for_settle_and_share_commits(store: Store) -> None:
+    """On an event loop, inside ``deferring()``, ``record`` only queues: the writer thread
+    commits, and ``settle`` returns once the AuditEvent is in the chain."""
+    group = GroupCommitAuditTrail(AuditTrail(store), max_batch=8)
+    events = _events() * 6
+
+    async def one(event: AccessEvent) -> None:
+        with group.deferring() as pending:
+            group.record(event)
+        (queued,) = pending
+        assert queued.future is not None and not queued.future.done()  # the loop has not run yet
+        await group.settle(pending)
+        assert queued.future.done()
+
+    async def many() -> None:
+        await asyncio.gather(*(one(event) for event in events))
+
+    asyncio.run(many())
+    group.close()
+    report = group.verify_chain()
+    assert report.ok, report.problems
+    assert report.records == len(events) == len(_trail_events(store)())
+    assert len(events) / 8 <= group.batches <= len(events)
+
+
+def test_a_failed_deferred_commit_is_raised_by_settle(store: Store) -> None:
+    group = GroupCommitAuditTrail(_FailingTrail(store))
+    serious = next(e for e in _events() if e.outcome == "failed")
+
+    async def run() -> None:
+        with group.deferring() as pending:
+            group.record(serious)
+        with pytest.raises(RuntimeError, match="disk full"):
+            await group.settle(pending)
+        with group.deferring() as pending:  # leadership was handed back
+            group.record(_events()[0])
+        await group.settle(pending)
+
+    asyncio.run(run())
+    group.close()
+    assert len(_trail_events(store)()) == 1 and group.verify_chain().ok
+
+
+def test_deferring_off_the_event_loop_records_as_before(store: Store) -> None:
+    """A thread with no event loop (a pool thread under a deferring request) cannot be
+    awaited for: its record commits before it returns, as outside ``deferring()``."""
+    group = GroupCommitAuditTrail(AuditTrail(store))
+    with group.deferring() as pending:
+        group.record(_events()[0])
+        assert len(_trail_events(store)()) == 1
+    assert pending == []

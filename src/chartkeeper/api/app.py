@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from chartkeeper import __version__
-from chartkeeper.api import errors
+from chartkeeper.api import errors, inline
 from chartkeeper.api.auth import token_router
 from chartkeeper.api.bearer import current_caller
 from chartkeeper.api.bulk import bulk_export_router
@@ -73,6 +73,7 @@ def create_app(
     app.state.records = RecordService(
         store, audit, matcher or search.matcher(), searcher or search.searcher(), patients_written
     )
+    inline.configure(app, store, audit)
     errors.install(app)
     features = []
     if token_service is not None:
@@ -127,6 +128,7 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
     quarantine.patients_written = quarantine.merger = live
     app.state.mpi_live = live
     app.router.on_shutdown.append(live.close)
+    app.router.on_shutdown.append(trail.close)
     return app
 
 

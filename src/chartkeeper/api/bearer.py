@@ -7,6 +7,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from chartkeeper.api.auth import bearer_caller
+from chartkeeper.api.inline import runs_inline
 from chartkeeper.errors import NotAuthenticated
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import Authenticator
@@ -15,13 +16,20 @@ from chartkeeper.security.ports import Authenticator
 PUBLIC_SUFFIXES = ("/fhir/metadata",)
 
 
-def authenticate(request: Request) -> None:
+async def authenticate(request: Request) -> None:
     """Router-level dependency: runs before any other (body parsing included), so a request
-    without a valid token gets 401 whatever else is wrong with it; keeps the Caller."""
+    without a valid token gets 401 whatever else is wrong with it; keeps the Caller.
+
+    The token check (a signature and one account look-up) runs on the event loop with SQLite
+    and in the thread pool with PostgreSQL (``inline``)."""
     if request.url.path.endswith(PUBLIC_SUFFIXES):
         return
     authenticator: Authenticator = request.app.state.authenticator
-    request.state.caller = bearer_caller(authenticator)(request)
+    check = bearer_caller(authenticator)
+    if runs_inline(request):
+        request.state.caller = check(request)
+    else:
+        request.state.caller = await run_in_threadpool(check, request)
 
 
 async def current_caller(request: Request) -> Caller:

@@ -1,8 +1,10 @@
 """The /fhir routes: every FHIR R4 interaction the server supports, search included.
 
 Each route parses HTTP, calls one RecordService method and renders its result; scope checks,
-access filtering and audit are the service's. Routes are plain ``def``: FastAPI runs them in its
-thread pool, and the service's database work is synchronous.
+access filtering and audit are the service's. Most routes are plain ``def``: FastAPI runs them in its
+thread pool, and the service's database work is synchronous. Read and vread, the most frequent
+and the shortest, are ``async`` and go through ``inline.run_short`` (on the event loop with
+SQLite, in the thread pool with PostgreSQL).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from chartkeeper.api.fhirhttp import (
     render,
     version_headers,
 )
+from chartkeeper.api.inline import run_short
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.outcome import operation_outcome
 from chartkeeper.records import RecordService
@@ -145,10 +148,11 @@ def validate_type(
 @router.api_route(
     "/{res_type}/{res_id}", methods=["GET", "HEAD"], summary="read (If-None-Match, If-Modified-Since: 304)"
 )
-def read(
+async def read(
     request: Request, res_type: str, res_id: str, caller: Caller = Who, service: RecordService = Service
 ) -> Response:
-    return _version_response(request, service.read(caller, res_type, res_id))
+    stored = await run_short(request, lambda: service.read(caller, res_type, res_id))
+    return _version_response(request, stored)
 
 
 @router.put("/{res_type}/{res_id}", summary="update or create with this id (If-Match)")
@@ -194,7 +198,7 @@ def history_instance(
 
 
 @router.api_route("/{res_type}/{res_id}/_history/{version_id}", methods=["GET", "HEAD"], summary="vread")
-def vread(
+async def vread(
     request: Request,
     res_type: str,
     res_id: str,
@@ -202,7 +206,8 @@ def vread(
     caller: Caller = Who,
     service: RecordService = Service,
 ) -> Response:
-    return _version_response(request, service.vread(caller, res_type, res_id, version_id))
+    stored = await run_short(request, lambda: service.vread(caller, res_type, res_id, version_id))
+    return _version_response(request, stored)
 
 
 @router.post("/{res_type}/{res_id}/$validate", summary="$validate (instance)")

@@ -1,0 +1,99 @@
+"""Reads served on the event loop (SQLite) or in the thread pool (PostgreSQL), with the
+production audit trail's group commit: every read's AuditEvent is committed before its
+response, concurrent reads share transactions, and a read whose audit cannot be written is
+not served."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from tests.integration.api.conftest import TokenAuthenticator, auth
+from tests.integration.api.helpers import patient
+
+from chartkeeper.api import create_app
+from chartkeeper.config import Settings
+from chartkeeper.security.audit import AuditTrail
+from chartkeeper.security.audit_batch import GroupCommitAuditTrail
+from chartkeeper.store.repository import Store
+
+
+class _FailingTrail(AuditTrail):
+    """Commits nothing once ``broken`` is set, as a full disk would."""
+
+    broken = False
+
+    def append_many(self, conn: Any, prepared: Any) -> None:
+        super().append_many(conn, prepared)
+        if self.broken:
+            raise RuntimeError("disk full")
+
+
+def _app(store: Store, trail: AuditTrail) -> tuple[Any, GroupCommitAuditTrail]:
+    group = GroupCommitAuditTrail(trail)
+    settings = Settings(database_url="unused")
+    return create_app(settings, store=store, authenticator=TokenAuthenticator(), audit=group), group
+
+
+def _audited_reads(store: Store) -> list[dict[str, Any]]:
+    events = [v.content for v in store.iter_current("AuditEvent")]
+    return [e for e in events if e and e["subtype"][0]["code"] in ("read", "vread")]
+
+
+async def _get_all(app: Any, paths: list[str]) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=auth()) as client:
+        return list(await asyncio.gather(*(client.get(path) for path in paths)))
+
+
+def _put(app: Any, *resources: dict[str, Any]) -> None:
+    async def put_all() -> None:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=auth()) as client:
+            for body in resources:
+                response = await client.put(f"/fhir/Patient/{body['id']}", json=body)
+                assert response.status_code == 201, response.text
+
+    asyncio.run(put_all())
+
+
+def test_the_inline_choice_follows_the_database(store: Store) -> None:
+    app, group = _app(store, AuditTrail(store))
+    assert app.state.inline_calls is (store.dialect == "sqlite")
+    assert app.state.deferring_audit is group
+
+
+def test_concurrent_reads_are_each_audited_before_their_response(store: Store) -> None:
+    app, group = _app(store, AuditTrail(store))
+    _put(app, *(patient(id=f"r{n}") for n in range(6)))
+    before = group.batches
+    paths = [f"/fhir/Patient/r{n % 6}" for n in range(30)] + ["/fhir/Patient/nobody"]
+    paths += ["/fhir/Patient/r1/_history/1"]
+    responses = asyncio.run(_get_all(app, paths))
+    group.close()
+    assert [r.status_code for r in responses] == [200] * 30 + [404, 200]
+    assert [r.json()["id"] for r in responses[:30]] == [f"r{n % 6}" for n in range(30)]
+    reads = _audited_reads(store)
+    assert len(reads) == 32
+    assert sum(e["outcome"] == "0" for e in reads) == 31  # the 404 is audited as a failure
+    report = group.verify_chain()
+    assert report.ok and report.records == 32 + 6, report.problems  # and the six updates
+    assert 1 <= group.batches - before <= 32
+
+
+def test_a_read_whose_audit_cannot_be_committed_is_not_served(store: Store) -> None:
+    trail = _FailingTrail(store)
+    app, group = _app(store, trail)
+    _put(app, patient(id="secret", name=[{"family": "Hidden"}]))
+    trail.broken = True
+    responses = asyncio.run(_get_all(app, ["/fhir/Patient/secret", "/fhir/Patient/secret/_history/1"]))
+    for response in responses:
+        assert response.status_code == 500
+        assert response.json()["resourceType"] == "OperationOutcome"
+        assert "Hidden" not in response.text and "disk full" not in response.text
+    assert _audited_reads(store) == []
+    trail.broken = False  # the trail recovers: the next read is served and audited
+    (response,) = asyncio.run(_get_all(app, ["/fhir/Patient/secret"]))
+    group.close()
+    assert response.status_code == 200 and len(_audited_reads(store)) == 1
