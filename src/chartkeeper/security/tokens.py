@@ -9,6 +9,7 @@ Every way a token can be wrong becomes NotAuthenticated with a short reason the 
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,9 @@ ISSUER = "chartkeeper"
 #: long at the signature level (the service also checks the account on every request).
 DEFAULT_LIFETIME_SECONDS = 15 * 60
 _LEEWAY_SECONDS = 5
+#: Verified tokens remembered per process, keyed by signing secret and token text.
+_VERIFIED_KEPT = 4096
+_verified: dict[tuple[bytes, str], TokenClaims] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,36 +74,46 @@ def issue(key: SigningKey, claims: TokenClaims) -> str:
 def decode(key: SigningKey, token: str, now: int | None = None) -> TokenClaims:
     """Check signature, algorithm, issuer and expiry; return the claims or raise NotAuthenticated.
 
-    ``now`` (seconds) is for tests of expiry without waiting.
+    ``now`` (seconds) is for tests of expiry without waiting. A token whose signature and
+    claims were verified once under ``key`` is remembered (the same bytes verify the same way
+    under the same key, and a client sends one token on many requests): the signature check
+    cost more than the rest of a read. Expiry is checked against ``now`` on every call.
     """
+    moment = int(time.time()) if now is None else now
+    remembered = (key.secret, token)
+    claims = _verified.get(remembered)
+    if claims is None:
+        claims = _verify(key, token)
+        if len(_verified) >= _VERIFIED_KEPT:
+            _verified.clear()
+        _verified[remembered] = claims
+    if claims.expires_at + _LEEWAY_SECONDS < moment:
+        raise NotAuthenticated("token expired")
+    if claims.issued_at > moment + _LEEWAY_SECONDS:
+        raise NotAuthenticated("token is not valid yet")
+    return claims
+
+
+def _verify(key: SigningKey, token: str) -> TokenClaims:
+    """Signature, algorithm, issuer and required claims (not the times: ``decode`` checks them)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise NotAuthenticated("malformed token") from exc
     if header.get("alg") != ALGORITHM:
         raise NotAuthenticated(f"token algorithm {header.get('alg')!r} is not accepted")
-    clock_given = now is not None
     options: Any = {
         "require": ["exp", "iat", "sub", "jti", "iss"],
-        "verify_exp": not clock_given,
-        "verify_iat": not clock_given,
+        "verify_exp": False,
+        "verify_iat": False,
     }
     try:
-        payload = jwt.decode(
-            token, key.secret, algorithms=[ALGORITHM], issuer=ISSUER, options=options, leeway=_LEEWAY_SECONDS
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise NotAuthenticated("token expired") from exc
+        payload = jwt.decode(token, key.secret, algorithms=[ALGORITHM], issuer=ISSUER, options=options)
     except jwt.InvalidSignatureError as exc:
         raise NotAuthenticated("token signature is invalid") from exc
     except jwt.PyJWTError as exc:
         raise NotAuthenticated("token is invalid") from exc
-    claims = _claims(payload)
-    if now is not None and claims.expires_at + _LEEWAY_SECONDS < now:
-        raise NotAuthenticated("token expired")
-    if now is not None and claims.issued_at > now + _LEEWAY_SECONDS:
-        raise NotAuthenticated("token is not valid yet")
-    return claims
+    return _claims(payload)
 
 
 def claimed_subject(token: str) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from chartkeeper.errors import Conflict, NotFound
+from chartkeeper.store import driver_rows
 from chartkeeper.store.models import ClientAccount, UserAccount
 from chartkeeper.store.schema import api_client, app_user, signing_key, used_jti
 
@@ -77,7 +78,7 @@ _CLIENT = select(api_client).where(api_client.c.name == bindparam("name"))
 
 
 def get_user(conn: Connection, username: str) -> UserAccount | None:
-    row = conn.execute(_USER, {"username": username}).first()
+    row = driver_rows.first(conn, _USER, {"username": username})
     return None if row is None else _user(row)
 
 
@@ -129,7 +130,7 @@ def add_client(
 
 
 def get_client(conn: Connection, name: str) -> ClientAccount | None:
-    row = conn.execute(_CLIENT, {"name": name}).first()
+    row = driver_rows.first(conn, _CLIENT, {"name": name})
     return None if row is None else _client(row)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import Gone, NotFound
 from chartkeeper.fhir.resource import with_server_meta
+from chartkeeper.store import driver_rows
 from chartkeeper.store.dialect import not_indexed
 from chartkeeper.store.models import StoredVersion
 from chartkeeper.store.schema import resource, resource_version
@@ -110,7 +111,7 @@ _ONE_VERSION = (
 
 def read_version(conn: Connection, res_type: str, res_id: str, version_id: int) -> StoredVersion:
     params = {"res_type": res_type, "res_id": res_id, "version_id": version_id}
-    row = conn.execute(_ONE_VERSION, params).first()
+    row = driver_rows.first(conn, _ONE_VERSION, params)
     if row is None:
         raise NotFound(f"{res_type}/{res_id} has no version {version_id}")
     return _stored(row)

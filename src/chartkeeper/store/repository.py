@@ -51,6 +51,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # the same pool, every connection marked read-only once here rather than per call
+        self._read_engine = engine.execution_options(**{READ_ONLY: True})
         self.statistics = PlannerStatistics(engine)  # bulk loads tell it what they wrote
 
     @classmethod
@@ -104,8 +106,7 @@ class Store:
     def reading(self) -> Iterator[Connection]:
         """A connection for reads only: one consistent snapshot, and on SQLite no write lock
         (its transaction begins DEFERRED), so reads never queue behind the writer."""
-        with self.engine.connect() as conn:
-            conn.execution_options(**{READ_ONLY: True})
+        with self._read_engine.connect() as conn:
             yield conn
 
     # -- writes ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from sqlalchemy import and_, bindparam, or_, select, text, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
+from chartkeeper.store import driver_rows
 from chartkeeper.store.access import access_clause
 from chartkeeper.store.models import AccessFilter, CurrentRow, HistoryQuery, StoredVersion
 from chartkeeper.store.reader import _VERSION_COLS, _stored, stored_from_columns
@@ -90,7 +91,7 @@ _CURRENT_ROW = select(*_ROW_COLS).where(
 
 def current_row(conn: Connection, res_type: str, res_id: str) -> CurrentRow | None:
     """The row of (type, id), deleted or not, without a lock."""
-    row = conn.execute(_CURRENT_ROW, {"res_type": res_type, "res_id": res_id}).first()
+    row = driver_rows.first(conn, _CURRENT_ROW, {"res_type": res_type, "res_id": res_id})
     return None if row is None else _row(row)
 
 

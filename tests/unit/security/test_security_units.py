@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import jwt
 import pytest
 
@@ -100,6 +102,29 @@ def test_token_round_trip_and_refusals() -> None:
     with pytest.raises(NotAuthenticated, match="invalid"):
         tokens.decode(key, no_jti, now=1_800_000_100)
     assert key.secret.hex() not in repr(key)
+
+
+def test_a_remembered_token_is_still_checked_for_time_key_and_tampering() -> None:
+    """``decode`` remembers verified tokens; nothing but the signature check is skipped."""
+    key = tokens.new_signing_key()
+    token = tokens.issue(key, _claims())
+    assert tokens.decode(key, token, now=1_800_000_100) == _claims()  # verified and remembered
+    assert tokens.decode(key, token, now=1_800_000_200) == _claims()
+    with pytest.raises(NotAuthenticated, match="expired"):
+        tokens.decode(key, token, now=1_800_000_000 + 906)
+    with pytest.raises(NotAuthenticated, match="not valid yet"):
+        tokens.decode(key, token, now=1_800_000_000 - 6)
+    with pytest.raises(NotAuthenticated, match="signature"):  # another key: not remembered for it
+        tokens.decode(tokens.new_signing_key(), token, now=1_800_000_100)
+    head, payload, signature = token.split(".")
+    bigger = jwt.utils.base64url_encode(
+        jwt.utils.base64url_decode(payload).replace(b"Patient.rs", b"Patient.cruds")
+    ).decode()
+    with pytest.raises(NotAuthenticated, match="signature"):  # same signature, other claims
+        tokens.decode(key, f"{head}.{bigger}.{signature}", now=1_800_000_100)
+    fresh = tokens.issue(key, _claims(now=int(time.time())))
+    assert tokens.decode(key, fresh).subject == "client/x"  # no ``now``: the clock's time
+    assert tokens.decode(key, fresh).subject == "client/x"
 
 
 def test_password_policy_and_hashing() -> None:
