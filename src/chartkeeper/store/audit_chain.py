@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Text, and_, cast, func, select, text
 from sqlalchemy.engine import Connection
 
+from chartkeeper.store import driver_rows
 from chartkeeper.store.access import access_clause
 from chartkeeper.store.dialect import bulk_insert
 from chartkeeper.store.models import AccessFilter, StoredVersion
@@ -45,8 +46,8 @@ def lock_head(conn: Connection) -> str:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     # driver SQL, as the chain rows' insert: it runs for every audited access
-    row = conn.exec_driver_sql(_HEAD_SQL).first()
-    return GENESIS if row is None else str(row[0])
+    head = driver_rows.scalar(conn, _HEAD_SQL)
+    return GENESIS if head is None else str(head)
 
 
 def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:

@@ -77,8 +77,10 @@ def allocate_keys(conn: Any, table_name: str, count: int) -> list[int]:
     if count == 0:
         return []
     if conn.dialect.name == "sqlite":
+        from chartkeeper.store import driver_rows
+
         # table_name comes from our own schema module, never from input
-        start = conn.execute(text(f"SELECT coalesce(max(pk), 0) FROM {table_name}")).scalar_one()  # noqa: S608
+        start = int(driver_rows.scalar(conn, f"SELECT coalesce(max(pk), 0) FROM {table_name}"))  # noqa: S608
         return list(range(start + 1, start + 1 + count))
     rows = conn.execute(
         text("SELECT nextval(pg_get_serial_sequence(:t, 'pk')) FROM generate_series(1, :n)"),
@@ -108,7 +110,11 @@ def bulk_insert(conn: Any, table: Any, columns: tuple[str, ...], rows: list[tupl
     sql = _INSERT_SQL.get(key)
     if sql is None:
         sql = _INSERT_SQL[key] = str(insert(table).compile(dialect=conn.dialect, column_keys=list(columns)))
-    if conn.dialect.paramstyle in ("qmark", "numeric", "format"):
+    if conn.dialect.name == "sqlite":
+        from chartkeeper.store import driver_rows
+
+        driver_rows.execute_many(conn, sql, rows)
+    elif conn.dialect.paramstyle in ("qmark", "numeric", "format"):
         conn.exec_driver_sql(sql, rows)
     else:
         conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
