@@ -120,7 +120,7 @@ def test_the_shared_listener_gives_sockets_asyncio_sets_nodelay_on() -> None:
 
     from chartkeeper.cli.main import _tcp_listener
 
-    listener = _tcp_listener("127.0.0.1", 0)
+    listener = _tcp_listener("127.0.0.1", 0, shared=True)
     try:
         listener.listen()
         client = sockets.create_connection(listener.getsockname())

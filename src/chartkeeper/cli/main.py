@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import sys
 from pathlib import Path
@@ -289,17 +290,33 @@ def serve(
         log_level="info",
     )
     server = uvicorn.Server(config)
-    Multiprocess(config, target=server.run, sockets=[_tcp_listener(host, port)]).run()
+    # the port is free, also of another server's workers (a plain bind fails where they listen)
+    _tcp_listener(host, port, shared=False).close()
+    Multiprocess(config, target=functools.partial(_run_worker, server, host, port), sockets=[]).run()
 
 
-def _tcp_listener(host: str, port: int) -> socket.socket:
-    """The listening socket the workers share, made as uvicorn's ``bind_socket`` does but with
+def _run_worker(server: Any, host: str, port: int, _sockets: Any) -> None:
+    """One worker process: its own listening socket on the shared port (SO_REUSEPORT).
+
+    With one socket shared by all workers, whichever process was awake accepted every
+    connection that arrived together: 15 of a load generator's 16 keep-alive connections went
+    to one of two workers, so the second process added nothing. With a socket each, the kernel
+    spreads new connections over the workers by their address hash."""
+    server.run(sockets=[_tcp_listener(host, port, shared=True)])
+
+
+def _tcp_listener(host: str, port: int, *, shared: bool) -> socket.socket:
+    """A listening socket for the workers, made as uvicorn's ``bind_socket`` does but with
     ``proto=IPPROTO_TCP``: accepted sockets inherit it, and asyncio sets TCP_NODELAY only on
     sockets that say so. With uvicorn's own socket every keep-alive request after the first
-    waited ~40 ms for the client's delayed ACK (Nagle), 20 times the cost of the request."""
+    waited ~40 ms for the client's delayed ACK (Nagle), 20 times the cost of the request.
+    ``shared``: SO_REUSEPORT, so every worker binds its own (only processes of the same user
+    can join a port; ``serve`` first checks with a plain bind that nobody listens there yet)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:

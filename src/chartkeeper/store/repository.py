@@ -8,7 +8,7 @@ not grow inside it.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -44,6 +44,7 @@ from chartkeeper.store.models import (
 )
 from chartkeeper.store.search import SearchPage, run_search
 from chartkeeper.store.statistics import PlannerStatistics
+from chartkeeper.store.writer_gate import gate_for
 
 
 class Store:
@@ -53,6 +54,7 @@ class Store:
         self.engine = engine
         # the same pool, every connection marked read-only once here rather than per call
         self._read_engine = engine.execution_options(**{READ_ONLY: True})
+        self._gate = gate_for(engine.url.database) if engine.dialect.name == "sqlite" else None
         self.statistics = PlannerStatistics(engine)  # bulk loads tell it what they wrote
 
     @classmethod
@@ -81,8 +83,9 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One atomic unit of work: commits on success, rolls everything back on any error."""
-        with self.engine.begin() as conn:
+        """One atomic unit of work: commits on success, rolls everything back on any error.
+        On SQLite the writers of all processes queue at the ``writer_gate`` first."""
+        with self._gate.held() if self._gate is not None else nullcontext(), self.engine.begin() as conn:
             patient_events.reset(conn)
             yield conn
 
