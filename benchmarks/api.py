@@ -18,8 +18,9 @@ times, in the same run, the bare ``/healthz`` endpoint: the framework's own floo
 
 Targets (2 cores): read p95 ≤ 5 ms, searches p95 ≤ 25 ms, $everything ≤ 150 ms, ≥ 1,000 reads/s.
 
-``--workers 1,2`` measures the same loaded database once per server process count
-(``chartkeeper serve --workers N``), one after the other, so the figures compare in one run.
+``--workers 1,2`` (the default) measures the same loaded database once per server process
+count (``chartkeeper serve --workers N``), one after the other, so the figures compare in one
+run.
 
     python benchmarks/api.py [--patients 10000] [--workers 1,2] [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
@@ -280,8 +281,8 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=lambda text: [int(n) for n in text.split(",")],
-        default=[1],
-        help="server process counts to measure, comma-separated (e.g. 1,2)",
+        default=[1, 2],
+        help="server process counts to measure, comma-separated (default 1,2)",
     )
     args = parser.parse_args()
     out: dict[str, Any] = {"cores": len(os.sched_getaffinity(0))}
