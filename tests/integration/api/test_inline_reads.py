@@ -9,14 +9,15 @@ import asyncio
 from typing import Any
 
 import httpx
-from tests.integration.api.conftest import TokenAuthenticator, auth
-from tests.integration.api.helpers import patient
 
 from chartkeeper.api import create_app
 from chartkeeper.config import Settings
 from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.store.repository import Store
+
+from .conftest import TokenAuthenticator, auth
+from .helpers import patient
 
 
 class _FailingTrail(AuditTrail):
