@@ -227,7 +227,8 @@ def validate_instance(
 def everything(
     request: Request, res_id: str, caller: Caller = Who, service: RecordService = Service
 ) -> Response:
-    page = service.everything(caller, res_id, page_request(request, with_types=True, with_at=False))
+    wanted = page_request(request, with_types=True, with_at=False)
+    page = service.everything(caller, res_id, wanted, serialized=True)
     return render(request, searchset_bundle(page, base_url(request), *page_links(request, page)))
 
 

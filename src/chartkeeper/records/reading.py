@@ -58,9 +58,12 @@ def history_in(
 ACCESS_LOG_TYPES = frozenset({"AuditEvent"})
 
 
-def everything_in(ctx: ops.Ctx, patient_id: str, page: PageRequest) -> HistoryPage:
+def everything_in(
+    ctx: ops.Ctx, patient_id: str, page: PageRequest, *, serialized: bool = False
+) -> HistoryPage:
     """Patient/[id]/$everything: the patient (which must be readable), then its compartment and
-    the resources they reference, filtered in SQL; paged by position in that order."""
+    the resources they reference, filtered in SQL; paged by position in that order.
+    ``serialized``: entries may carry JSON text instead of parsed content (for a response)."""
     with ctx.store.reading() as conn:
         ops.read(ctx, conn, "Patient", patient_id)
     ctx.trail.resources.clear()
@@ -68,7 +71,7 @@ def everything_in(ctx: ops.Ctx, patient_id: str, page: PageRequest) -> HistoryPa
     exclude = frozenset() if page.types is not None else ACCESS_LOG_TYPES
     keys = ctx.store.everything_keys(patient_id, access, page.since, page.types, exclude)
     start = parse_offset_cursor(page.cursor)
-    entries = ctx.store.read_by_pks(keys[start : start + page.count])
+    entries = ctx.store.read_by_pks(keys[start : start + page.count], serialized=serialized)
     for stored in entries:
         ctx.trail.touch_version(stored)
     ctx.trail.patients[patient_id] = None

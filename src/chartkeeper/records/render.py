@@ -64,7 +64,7 @@ def searchset_bundle(page: HistoryPage, base: str, self_url: str, next_url: str 
     entries = [
         {
             "fullUrl": f"{base}/{v.res_type}/{v.res_id}",
-            "resource": v.content,
+            "resource": v.json_value(),
             "search": {"mode": "match"},
         }
         for v in page.entries

@@ -244,11 +244,15 @@ class RecordService:
             return history_in(self._ctx(caller, trail), conn, res_type, res_id, page)
 
     # -- operations -----------------------------------------------------------------------
-    def everything(self, caller: Caller, patient_id: str, page: PageRequest) -> HistoryPage:
+    def everything(
+        self, caller: Caller, patient_id: str, page: PageRequest, *, serialized: bool = False
+    ) -> HistoryPage:
         """Patient/[id]/$everything: the patient, its compartment and the Practitioners,
-        Organizations, Locations and Medications they reference; ``_since``, ``_type``, paging."""
+        Organizations, Locations and Medications they reference; ``_since``, ``_type``, paging.
+        ``serialized``: entries may carry their JSON text (``StoredVersion.json_value``) instead
+        of parsed content, for a shell that only writes them out."""
         with audited(self.audit, caller, "operation", operation="$everything") as trail:
-            return everything_in(self._ctx(caller, trail), patient_id, page)
+            return everything_in(self._ctx(caller, trail), patient_id, page, serialized=serialized)
 
     def validate(
         self,

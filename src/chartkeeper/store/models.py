@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 
 @dataclass(slots=True)
 class ResourceWrite:
@@ -41,7 +43,11 @@ class WriteSummary:
 
 @dataclass(frozen=True, slots=True)
 class StoredVersion:
-    """One version of a resource as stored; ``content`` already carries meta.versionId/lastUpdated."""
+    """One version of a resource as stored; ``content`` already carries meta.versionId/lastUpdated.
+
+    ``serialized``: set instead of ``content`` only by reads that ask for it (``$everything``
+    pages): the resource as JSON text with its server meta, to be embedded in a response as is
+    (``orjson.Fragment``) without being parsed and serialized again."""
 
     res_type: str
     res_id: str
@@ -50,6 +56,11 @@ class StoredVersion:
     deleted: bool
     method: str
     content: dict[str, Any] | None
+    serialized: str | None = None
+
+    def json_value(self) -> Any:
+        """What goes into a response document: the parsed content or the embedded text."""
+        return orjson.Fragment(self.serialized) if self.serialized is not None else self.content
 
 
 @dataclass(frozen=True, slots=True)

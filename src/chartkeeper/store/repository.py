@@ -217,9 +217,9 @@ class Store:
         with self.reading() as conn:
             return versions.everything_keys(conn, patient_id, access, since, types, exclude)
 
-    def read_by_pks(self, pks: Sequence[int]) -> list[StoredVersion]:
+    def read_by_pks(self, pks: Sequence[int], *, serialized: bool = False) -> list[StoredVersion]:
         with self.reading() as conn:
-            return versions.read_by_pks(conn, pks)
+            return versions.read_by_pks(conn, pks, serialized=serialized)
 
     def search(
         self,

@@ -24,6 +24,7 @@ from sqlalchemy import and_, bindparam, or_, select, text, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
+from chartkeeper.fhir.resource import with_server_meta_text
 from chartkeeper.store import driver_rows
 from chartkeeper.store.access import access_clause
 from chartkeeper.store.models import AccessFilter, CurrentRow, HistoryQuery, StoredVersion
@@ -245,8 +246,12 @@ _BY_PKS_SQLITE = _BY_PKS_SELECT + "IN ({marks})"
 _BY_PKS_POSTGRESQL = _BY_PKS_SELECT + "= ANY(%s)"
 
 
-def read_by_pks(conn: Connection, pks: Sequence[int]) -> list[StoredVersion]:
+def read_by_pks(conn: Connection, pks: Sequence[int], *, serialized: bool = False) -> list[StoredVersion]:
     """The current versions of these resources, in the order given.
+
+    ``serialized``: where the stored JSON text can take the server meta without being parsed
+    (``with_server_meta_text``; SQLite keeps the text), return it in ``StoredVersion.serialized``
+    instead of a parsed ``content``.
 
     Driver SQL, not a Core ``IN``: a ``$everything`` page reads 1,000 resources, and compiling
     the expanded ``IN`` and processing each row through SQLAlchemy's types took 13 of the 16 ms
@@ -263,6 +268,13 @@ def read_by_pks(conn: Connection, pks: Sequence[int]) -> list[StoredVersion]:
             marks = ",".join("?" * len(keys))  # placeholders only: the keys are bound
             rows = conn.exec_driver_sql(_BY_PKS_SQLITE.format(marks=marks), tuple(keys))
         for pk, res_type, res_id, version_id, last_updated, deleted, method, content in rows:
+            if serialized and isinstance(content, str):
+                text_form = with_server_meta_text(content, version_id, last_updated)
+                if text_form is not None:
+                    by_pk[pk] = StoredVersion(
+                        res_type, res_id, version_id, last_updated, bool(deleted), method, None, text_form
+                    )
+                    continue
             by_pk[pk] = stored_from_columns(
                 res_type, res_id, version_id, last_updated, bool(deleted), method, content
             )

@@ -140,3 +140,28 @@ def test_patient_everything_leaves_out_the_access_log_unless_asked(client: TestC
         "AuditEvent/a1-log",
         "Practitioner/auditor",
     }
+
+
+def test_everything_entries_equal_their_reads(client: TestClient) -> None:
+    """$everything embeds stored JSON text where it can (no meta of the resource's own); every
+    entry must still be exactly the resource a read returns, server meta included."""
+    client.put("/fhir/Patient/eq", json=patient(id="eq"))
+    client.put("/fhir/Observation/eq-plain", json=observation("Patient/eq", id="eq-plain"))
+    tagged = observation("Patient/eq", id="eq-tagged", meta={"tag": [{"system": "urn:t", "code": "x"}]})
+    client.put("/fhir/Observation/eq-tagged", json=tagged)
+    client.put("/fhir/Observation/eq-plain", json=observation("Patient/eq", id="eq-plain", status="amended"))
+    noted = observation("Patient/eq", id="eq-noted", note=[{"text": 'the word "meta" in a note'}])
+    client.put("/fhir/Observation/eq-noted", json=noted)
+    for query in ("", "?_pretty=true"):
+        bundle = client.get(f"/fhir/Patient/eq/$everything{query}").json()
+        entries = {e["fullUrl"].split("/fhir/")[1]: e["resource"] for e in bundle["entry"]}
+        assert set(entries) == {
+            "Patient/eq",
+            "Observation/eq-plain",
+            "Observation/eq-tagged",
+            "Observation/eq-noted",
+        }
+        for ref, resource in entries.items():
+            assert resource == client.get(f"/fhir/{ref}").json(), ref
+        assert entries["Observation/eq-plain"]["meta"]["versionId"] == "2"
+        assert entries["Observation/eq-tagged"]["meta"]["tag"] == [{"system": "urn:t", "code": "x"}]

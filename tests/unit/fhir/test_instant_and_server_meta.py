@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chartkeeper.fhir.instant import format_instant, parse_instant
-from chartkeeper.fhir.resource import with_server_meta, without_server_meta
+from chartkeeper.fhir.resource import with_server_meta, with_server_meta_text, without_server_meta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: 0001-01-01 up to 9999-12-31T23:59:59.999999, in microseconds from 1970
@@ -49,3 +50,41 @@ def test_with_server_meta_puts_version_first_and_keeps_client_meta() -> None:
         "status": "final",
     }
     assert with_server_meta({"resourceType": "Patient", "id": "p"}, 1, 0)["meta"]["versionId"] == "1"
+
+
+JSON_LEAF = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8)
+JSON_VALUE = st.recursive(
+    JSON_LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+RESOURCE = st.fixed_dictionaries(
+    {"resourceType": st.sampled_from(["Observation", "Patient"]), "id": st.text(min_size=1, max_size=8)},
+    optional={"status": JSON_VALUE, "code": JSON_VALUE, "meta": JSON_VALUE, "note": JSON_VALUE},
+)
+
+
+@given(RESOURCE, st.integers(min_value=1, max_value=10**6), MICROS)
+def test_server_meta_on_text_equals_server_meta_on_the_parsed_resource(
+    resource: dict[str, object], version: int, micros: int
+) -> None:
+    """Where it applies (no "meta" anywhere in the text), the text form parses to exactly what
+    ``with_server_meta`` gives; everywhere else it declines and the caller parses."""
+    serialized = orjson.dumps(resource).decode()
+    text_form = with_server_meta_text(serialized, version, micros)
+    if '"meta"' in serialized:
+        assert text_form is None
+    else:
+        assert text_form is not None
+        assert orjson.loads(text_form) == with_server_meta(resource, version, micros)
+
+
+def test_server_meta_on_text_declines_what_it_cannot_do_without_parsing() -> None:
+    assert with_server_meta_text('{"resourceType":"Patient","meta":{"tag":[]}}', 1, 0) is None
+    assert with_server_meta_text('{"resourceType":"Patient","note":"see meta"}', 1, 0) is not None
+    escaped = '{"resourceType":"Patient","note":"\\"meta\\""}'  # a value, not a key: fine
+    assert orjson.loads(with_server_meta_text(escaped, 1, 0) or "null")["note"] == '"meta"'
+    assert with_server_meta_text("[]", 1, 0) is None and with_server_meta_text("{}", 1, 0) is None
+    assert with_server_meta_text('{"resourceType":"Patient","id":"p"}', 2, 0) == (
+        '{"resourceType":"Patient","id":"p","meta":{"versionId":"2","lastUpdated":"1970-01-01T00:00:00.000000Z"}}'
+    )
