@@ -45,9 +45,6 @@ async def run_short(request: Request, call: Callable[[], T]) -> T:
         return call()
     with audit.deferring() as pending:
         try:
-            result = call()
-        except BaseException:
-            await audit.settle(pending)  # the failed access is on disk before the error goes out
-            raise
-    await audit.settle(pending)
-    return result
+            return call()
+        finally:  # a failed access too is on disk before its error goes out
+            await audit.settle(pending)

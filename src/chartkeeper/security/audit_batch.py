@@ -84,10 +84,9 @@ class GroupCommitAuditTrail:
     def deferring(self) -> Iterator[list[_Pending]]:
         """Within the block, records made on the event loop's thread are queued, not awaited:
         pass what this yields to ``settle`` and await it before responding."""
-        token = _DEFERRED.set([])
+        pending: list[_Pending] = []
+        token = _DEFERRED.set(pending)
         try:
-            pending = _DEFERRED.get()
-            assert pending is not None
             yield pending
         finally:
             _DEFERRED.reset(token)

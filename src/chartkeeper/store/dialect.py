@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from chartkeeper.store import driver_rows
+
 
 def json_serializer(value: Any) -> str:
     """orjson for speed (about 8x the stdlib). Bulk writes pass already-serialized text instead."""
@@ -77,8 +79,6 @@ def allocate_keys(conn: Any, table_name: str, count: int) -> list[int]:
     if count == 0:
         return []
     if conn.dialect.name == "sqlite":
-        from chartkeeper.store import driver_rows
-
         # table_name comes from our own schema module, never from input
         start = int(driver_rows.scalar(conn, f"SELECT coalesce(max(pk), 0) FROM {table_name}"))  # noqa: S608
         return list(range(start + 1, start + 1 + count))
@@ -111,8 +111,6 @@ def bulk_insert(conn: Any, table: Any, columns: tuple[str, ...], rows: list[tupl
     if sql is None:
         sql = _INSERT_SQL[key] = str(insert(table).compile(dialect=conn.dialect, column_keys=list(columns)))
     if conn.dialect.name == "sqlite":
-        from chartkeeper.store import driver_rows
-
         driver_rows.execute_many(conn, sql, rows)
     elif conn.dialect.paramstyle in ("qmark", "numeric", "format"):
         conn.exec_driver_sql(sql, rows)
