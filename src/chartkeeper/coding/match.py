@@ -10,6 +10,7 @@ hyperglycemia" and "type 2 diabetes with hyperglycemia" the reverse. Word order 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -124,3 +125,21 @@ class Matcher:
             scored.append((round(QCOV_SHARE * qcov + (1 - QCOV_SHARE) * dcov, 4), sizes[n], n))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         return [Hit(s, n, t.codes[n], t.labels[n], SOURCES[t.sources[n]]) for s, _g, n in scored[:limit]]
+
+    def says_all(self, doc: int, tokens: list[str]) -> bool:
+        """Whether ``tokens`` say document ``doc`` in full and it says all of them: a score of 1."""
+        t = self.terms
+        query = {self.ids[w] for w in tokens if w in self.ids}
+        if not query:
+            return False
+        ps, pd = t.post_start, t.post_docs
+        for w in query:
+            a, b = ps[w], ps[w + 1]
+            k = bisect_left(pd, doc, a, b)
+            if k == b or pd[k] != doc:
+                return False
+        g_start, w_start, g_words = t.group_start, t.word_start, t.group_words
+        return all(
+            any(x in query for x in g_words[w_start[g] : w_start[g + 1]])
+            for g in range(g_start[doc], g_start[doc + 1])
+        )

@@ -81,6 +81,12 @@ class Terms:
     categories: list[str]
     cat_start: array[int]
     cat_of_word: array[int]
+    #: Documents in the order of their nodes (``node_codes``, sorted, so a node and everything
+    #: under it are one run): node ``k`` is the node of ``node_docs[k]`` documents, and word
+    #: ``w``'s documents sit at the sorted positions ``ranked_post[post_start[w]:post_start[w + 1]]``
+    #: of that order. How many documents under a code say a word is then two bisections.
+    node_docs: array[int]
+    ranked_post: array[int]
 
     _ARRAYS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("weights", "d"),
@@ -100,6 +106,8 @@ class Terms:
         ("trans_strength", "d"),
         ("cat_start", "i"),
         ("cat_of_word", "i"),
+        ("node_docs", "i"),
+        ("ranked_post", "i"),
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -135,6 +143,7 @@ def _assemble(
     profiles: list[tuple[str, list[int], list[int]]],
     renderings: dict[int, list[tuple[int, float]]],
     categories: list[tuple[str, list[int]]],
+    doc_nodes: list[int],
 ) -> Terms:
     """Flat arrays from documents ``[code, label, source, anchor, groups, optional]`` (word ids),
     node profiles ``(code, word ids)`` and renderings (word id → ``[(word id, strength)]``)."""
@@ -161,6 +170,18 @@ def _assemble(
         post_docs.extend(plist)
         post_start.append(len(post_docs))
     total = len(docs) + 1
+    # documents ordered by node (those of no node last), and each word's postings in that order
+    order = sorted(range(len(docs)), key=lambda n: (doc_nodes[n] if doc_nodes[n] >= 0 else len(profiles), n))
+    position = [0] * len(docs)
+    for p, n in enumerate(order):
+        position[n] = p
+    ranked_post = array("i")
+    for plist in postings:
+        ranked_post.extend(sorted(position[n] for n in plist))
+    node_docs = array("i", [0] * len(profiles))
+    for k in doc_nodes:
+        if k >= 0:
+            node_docs[k] += 1
     node_start, node_words = array("i", [0]), array("i")
     title_start, title_words = array("i", [0]), array("i")
     for _code, words_of_node, title in profiles:
@@ -206,6 +227,8 @@ def _assemble(
         categories=[code for code, _w in categories],
         cat_start=cat_start,
         cat_of_word=cat_of_word,
+        node_docs=node_docs,
+        ranked_post=ranked_post,
     )
 
 
@@ -214,19 +237,20 @@ _NOT_SYNONYMS = frozenset({"condition", "age", "affection", "advice", "active", 
 
 
 def synonyms(index: AlphabeticIndex) -> dict[str, frozenset[str]]:
-    """Word equivalences the index states, which coders follow; documents accept either word.
+    """Word equivalences the index states, which coders follow: word → words its documents accept.
 
     * one-word "see" and "see also" references between main terms ("Ache, see Pain";
-      "Acidemia, see also Acidosis");
+      "Acidemia, see also Acidosis"), one way: documents of the target accept the referring word;
     * the spellings of one main term ("Tuberculosis, tubercular, tuberculous"), so that the
       tabular list's "Tuberculous arthritis" is found from "tuberculosis of joint".
     """
     pairs: dict[str, set[str]] = {}
 
-    def pair(a: str, b: str) -> None:
+    def pair(a: str, b: str, both_ways: bool = True) -> None:
         if a != b and a not in _NOT_SYNONYMS and b not in _NOT_SYNONYMS:
-            pairs.setdefault(a, set()).add(b)
             pairs.setdefault(b, set()).add(a)
+            if both_ways:
+                pairs.setdefault(a, set()).add(b)
 
     for entry in index.entries:
         if len(entry.path) != 1:
@@ -243,7 +267,9 @@ def synonyms(index: AlphabeticIndex) -> dict[str, frozenset[str]]:
                 continue
             a, b = document_tokens(source), document_tokens(target)
             if len(a) == 1 and len(b) == 1:
-                pair(a[0], b[0])
+                # one way: the target's documents accept the referring word ("ache" finds Pain),
+                # but "Pleuropneumonia (see also Pneumonia)" does not make every pneumonia one
+                pair(a[0], b[0], both_ways=False)
     return {w: frozenset(v) for w, v in pairs.items()}
 
 
@@ -274,12 +300,16 @@ def compile_terms(
         ]
         for code, label, src, anchor, groups, opt in raw
     ]
+    profiles = _profiles(codeset, raw, ids)
+    node_ids = {code: k for k, (code, _w, _t) in enumerate(profiles)}
+    doc_nodes = [node_ids.get(node_of(codeset, d[0]) or "", -1) for d in raw]
     return _assemble(
         vocabulary,
         docs,
-        _profiles(codeset, raw, ids),
+        profiles,
         renderings(codeset, raw, ids),
         _category_words(codeset, ids),
+        doc_nodes,
     )
 
 

@@ -1,0 +1,75 @@
+"""The learned ranking: its numpy layout scores exactly as the scikit-learn model it came from."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from chartkeeper.coding.ranker import FEATURES, TreeRanker, from_sklearn
+from chartkeeper.coding.ranker_training import hit, labelled_index_headings, with_encounters
+from chartkeeper.coding.suggest import default_ranker, default_suggester
+
+
+def _fitted(seed: int, depth: int, leaves: int) -> tuple[HistGradientBoostingClassifier, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(600, len(FEATURES)))
+    # a label that needs interactions and thresholds, so trees grow uneven
+    right = (rows[:, 0] > 0.3) & (rows[:, 5] < 0.5) | (rows[:, 7] * rows[:, 2] > 1.0)
+    model = HistGradientBoostingClassifier(
+        max_iter=25, max_depth=depth, max_leaf_nodes=leaves, early_stopping=False, random_state=0
+    ).fit(rows, right)
+    return model, rows
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    depth=st.integers(1, 6),
+    leaves=st.integers(2, 40),
+    probe=st.lists(st.floats(-4, 4, allow_nan=False), min_size=len(FEATURES), max_size=len(FEATURES)),
+)
+def test_numpy_layout_scores_as_scikit_learn(seed: int, depth: int, leaves: int, probe: list[float]) -> None:
+    model, rows = _fitted(seed, depth, leaves)
+    ranker = from_sklearn(model, {"test": True})
+    sample = np.vstack([rows[:50], np.array([probe])])
+    assert np.allclose(ranker.log_odds(sample), model.decision_function(sample), atol=1e-9)
+    # the shipped form reads back to the same scores
+    again = TreeRanker.from_json(ranker.to_json())
+    assert np.array_equal(again.log_odds(sample), ranker.log_odds(sample))
+
+
+def test_no_rows_and_foreign_models() -> None:
+    model, _rows = _fitted(1, 3, 8)
+    ranker = from_sklearn(model, {})
+    assert ranker.log_odds(np.zeros((0, len(FEATURES)))).shape == (0,)
+    stale = ranker.to_json() | {"features": [*FEATURES[:-1], "something else"]}
+    with pytest.raises(ValueError, match="other features"):
+        TreeRanker.from_json(stale)
+
+
+def test_shipped_ranker_is_loaded_and_says_what_it_was_trained_on() -> None:
+    ranker = default_ranker()
+    assert ranker.features == FEATURES
+    assert ranker.trained_on["seed"] == 13 and ranker.trained_on["phrases"] > 5000
+    assert default_suggester().ranker is ranker
+    # its scores are chances: the best suggestion for a plain phrase is confident
+    [best] = default_suggester().suggest("type 2 diabetes with hyperglycemia", 1)
+    assert best.code == "E11.65" and best.score > 0.5
+
+
+def test_training_phrases_include_headings_and_encounters() -> None:
+    headings = labelled_index_headings(random.Random(3), 200)
+    assert len(headings) == 200 and all(code for _row, _phrase, code in headings)
+    cases = [("Fracture of neck of femur", "S72.00-"), ("Pneumonia", "J18.9")] * 20
+    said = with_encounters(random.Random(5), cases)
+    pneumonia = [p for p, c in said if c == "J18.9"]
+    femur = [p for p, c in said if c == "S72.00-"]
+    assert set(pneumonia) == {"Pneumonia"}  # J18.9 takes no 7th character
+    assert any(p.endswith("encounter") or p.endswith("sequela") for p in femur)
+    assert "Fracture of neck of femur" in femur
+    assert hit("S72.00-", "S72.001A") and not hit("J18.9", "J18.8")
