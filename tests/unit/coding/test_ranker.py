@@ -73,3 +73,48 @@ def test_training_phrases_include_headings_and_encounters() -> None:
     assert any(p.endswith("encounter") or p.endswith("sequela") for p in femur)
     assert "Fracture of neck of femur" in femur
     assert hit("S72.00-", "S72.001A") and not hit("J18.9", "J18.8")
+
+
+class _Unsure:
+    """A ranking that gives every candidate a 0.0045 % chance: a text unlike its training."""
+
+    def log_odds(self, rows: np.ndarray) -> np.ndarray:
+        return np.full(rows.shape[0], -10.0)
+
+
+def test_an_unsure_ranking_leaves_the_hand_weighted_order() -> None:
+    from chartkeeper.coding.suggest import SCORE_SCALE, Suggester
+    from chartkeeper.coding.text import query_tokens
+
+    shipped = default_suggester()
+    unsure = Suggester(shipped.codeset, shipped.matcher.terms, None, _Unsure())  # type: ignore[arg-type]
+    tokens, _ = unsure.matcher.normalize_query(query_tokens("fracture of shaft of left femur"))
+    hand = [(c.leaf, c.score) for c in unsure.featured(tokens, full=False)]
+    ranked = unsure.candidates(tokens)
+    assert [c.leaf for c in ranked if not c.exact] == [
+        leaf for leaf, _s in hand if leaf not in {c.leaf for c in ranked if c.exact}
+    ]
+    assert ranked[0].score == pytest.approx(hand[0][1] / SCORE_SCALE)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("pneumonia", "J18.9"), ("UTI", "N39.0"), ("CHF", "I50.9"), ("anemia NOS", "D64.9")],
+)
+def test_a_direct_index_hit_comes_first_and_scores_stay_in_order(text: str, code: str) -> None:
+    suggestions = default_suggester().suggest(text, 5)
+    assert suggestions[0].code == code
+    scores = [s.score for s in suggestions]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_says_all_means_every_word_both_ways() -> None:
+    matcher = default_suggester().matcher
+    terms = matcher.terms
+    doc = next(
+        n for n, label in enumerate(terms.labels) if label == "Pneumonia" and terms.codes[n] == "J18.9"
+    )
+    assert matcher.says_all(doc, ["pneumonia"])
+    assert not matcher.says_all(doc, ["pneumonia", "lobar"])  # a word the row does not say
+    bacterial = next(n for n, label in enumerate(terms.labels) if label == "Pneumonia, bacterial")
+    assert not matcher.says_all(bacterial, ["pneumonia"])  # a subterm the text does not say
