@@ -42,13 +42,23 @@ IndexCase = tuple[int, str, str]  # (row id, phrase, code)
 TermCase = tuple[str, str]  # (inclusion term, code)
 
 
-def labelled_index_rows(rng: random.Random, n: int) -> list[IndexCase]:
-    """``n`` index rows that have a code and no subterms, as (row id, phrase, code)."""
+def _coded_index_rows(with_subterms: bool) -> list[IndexCase]:
+    """Every index row that has a code, with or without subterms, as (row id, phrase, code)."""
     data = load_data("icd10cm-index.json.gz")
     index = AlphabeticIndex(data["rows"], data["release"])
     rows = data["rows"]
-    leaf_ids = {rows[i][0] for i in range(len(rows)) if i + 1 == len(rows) or rows[i + 1][1] <= rows[i][1]}
-    pool = [(e.row_id, " ".join(e.path), e.code) for e in index.entries if e.code and e.row_id in leaf_ids]
+    # a row has subterms when the next row is one level deeper
+    headings = {rows[i][0] for i in range(len(rows) - 1) if rows[i + 1][1] > rows[i][1]}
+    return [
+        (e.row_id, " ".join(e.path), e.code)
+        for e in index.entries
+        if e.code and (e.row_id in headings) == with_subterms
+    ]
+
+
+def labelled_index_rows(rng: random.Random, n: int) -> list[IndexCase]:
+    """``n`` index rows that have a code and no subterms, as (row id, phrase, code)."""
+    pool = _coded_index_rows(with_subterms=False)
     return rng.sample(pool, min(n, len(pool)))
 
 
@@ -69,11 +79,7 @@ def labelled_index_headings(rng: random.Random, n: int) -> list[IndexCase]:
     """``n`` index rows that have a code *and* subterms ("Pneumonia J18.9"), as (row id, phrase,
     code): a term said with no further detail, the way clinicians write problems, and the
     index's default for it. Training only: the benchmark measures on rows without subterms."""
-    data = load_data("icd10cm-index.json.gz")
-    index = AlphabeticIndex(data["rows"], data["release"])
-    rows = data["rows"]
-    heading_ids = {rows[i][0] for i in range(len(rows) - 1) if rows[i + 1][1] > rows[i][1]}
-    pool = [(e.row_id, " ".join(e.path), e.code) for e in index.entries if e.code and e.row_id in heading_ids]
+    pool = _coded_index_rows(with_subterms=True)
     return rng.sample(pool, min(n, len(pool)))
 
 
