@@ -66,6 +66,8 @@ SUBTREE_SHARE = 0.95
 MAX_LEAVES = 40
 #: How many leaves (the best by route) are scored in full.
 POOL = 60
+#: The best leaves by route whose cousins join the pool, and the share of the route they keep.
+COUSINS_OF, COUSIN_SHARE = 10, 0.85
 #: Renderings added to the search: at most this many, each at least this rare.
 EXPAND_MAX, EXPAND_MIN_WEIGHT = 2, 6.0
 #: How many of the best leaves by the hand-weighted sum the learned ranking orders anew (the
@@ -151,6 +153,7 @@ class Suggester:
         self._refined: dict[tuple[str, frozenset[str]], tuple[str, str] | None] = {}
         self._node_ids = {code: k for k, code in enumerate(terms.node_codes)}
         self._leaf_cache: dict[str, list[tuple[str, float]]] = {}
+        self._cousin_cache: dict[str, list[str]] = {}
         self._facts_cache: dict[str, _LeafFacts] = {}
         self._cat_cache: dict[str, frozenset[str]] = {}
 
@@ -246,6 +249,19 @@ class Suggester:
         for leaf, (score, share, h, seen, others) in chosen:
             labels = list(dict.fromkeys(hits[i].label for i in (h, *others)))[:3]
             pool.append(Candidate(leaf, score, labels, hits[h].source, seen, share, leaf in said_in_full))
+        # the same code of the neighbouring headers (L89.303, unspecified buttock, stage 3 → the
+        # right and left buttock's stage 3): the tabular list's sides, sites and kinds are often
+        # one level up, where siblings do not reach
+        present = {c.leaf for c in pool}
+        for c in pool[:COUSINS_OF]:
+            for cousin in self._cousins(c.leaf):
+                if cousin not in present:
+                    present.add(cousin)
+                    pool.append(
+                        Candidate(
+                            cousin, c.route * COUSIN_SHARE, c.labels, c.source, len(present), COUSIN_SHARE
+                        )
+                    )
         weights = {w: self.matcher.weight(w) for w in query}
         total = sum(weights.values()) or 1.0
         rendered = {w: r for w in query if (r := self._renderings(w))}
@@ -472,6 +488,23 @@ class Suggester:
         if len(self._facts_cache) < 60_000:
             self._facts_cache[leaf] = facts
         return facts
+
+    def _cousins(self, leaf: str) -> list[str]:
+        """Leaves ending in the same character under the other children of the leaf's grandparent."""
+        cached = self._cousin_cache.get(leaf)
+        if cached is not None:
+            return cached
+        cs = self.codeset
+        parent = cs.nodes.get(cs.nodes[leaf].parent)
+        grand = cs.nodes.get(parent.parent) if parent is not None else None
+        out: list[str] = []
+        if grand is not None and grand.kind in ("category", "subcategory") and parent is not None:
+            for aunt in cs.children.get(grand.code, []):
+                if aunt != parent.code:
+                    out.extend(k for k in cs.children.get(aunt, []) if cs.nodes[k].leaf and k[-1] == leaf[-1])
+        if len(self._cousin_cache) < 50_000:
+            self._cousin_cache[leaf] = out
+        return out
 
     def _renderings(self, word: str) -> list[tuple[str, float]]:
         t = self.matcher.terms
