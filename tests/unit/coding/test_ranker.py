@@ -118,3 +118,15 @@ def test_says_all_means_every_word_both_ways() -> None:
     assert not matcher.says_all(doc, ["pneumonia", "lobar"])  # a word the row does not say
     bacterial = next(n for n, label in enumerate(terms.labels) if label == "Pneumonia, bacterial")
     assert not matcher.says_all(bacterial, ["pneumonia"])  # a subterm the text does not say
+
+
+def test_cousins_are_the_same_code_under_the_neighbouring_headers() -> None:
+    suggester = default_suggester()
+    # L89.30 unspecified buttock, L89.31 right, L89.32 left: stage 3 is the final 3 under each
+    assert set(suggester._cousins("L89.303")) == {"L89.313", "L89.323"}
+    assert suggester._cousins("I10") == []  # a category with no headers above it in reach
+    from chartkeeper.coding.text import query_tokens
+
+    tokens, _ = suggester.matcher.normalize_query(query_tokens("pressure ulcer unspecified buttock stage 3"))
+    leaves = {c.leaf for c in suggester.featured(tokens, full=False)}
+    assert {"L89.303", "L89.313", "L89.323"} <= leaves
