@@ -46,6 +46,7 @@ FEATURES: tuple[str, ...] = (
     "with_unsaid",
     "without",
     "other_unsaid",
+    "contradicted",
     "unspecified",
     "unspecified_default",
     "unspecified_specific",

@@ -141,6 +141,7 @@ MONOTONE: dict[str, int] = {
     "side_unsaid": -1,
     "with_unsaid": -1,
     "other_unsaid": -1,
+    "contradicted": -1,
     "number_conflict": -1,
 }
 

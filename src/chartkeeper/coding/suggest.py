@@ -10,7 +10,7 @@
    headers anywhere (node profiles, directly and through renderings), agreement of its own
    description, text words its category uses but it lacks, NOS / NEC conventions; first as a
    hand-weighted sum (``WEIGHTS``), then the best ``RERANK`` leaves by a learned ranking
-   (``ranker``: boosted trees over those and 30 more features, such as a side, a "with ..." or
+   (``ranker``: boosted trees over those and 33 more features, such as a side, a "with ..." or
    an "other" the text does not say, and how characteristic its words are of the leaf's
    category), trained on index rows and inclusion terms held out of the suggester. A leaf whose
    own index row or tabular term the text says word for word comes first.
@@ -78,6 +78,26 @@ RERANK = 30
 #: orders the candidates instead. On the benchmark's draw this moved top-1 by at most 0.1
 #: point; on the clinicians' phrases of the tests it restores the codes coders expect.
 UNSURE = 0.1
+#: Words whose opposite in a code's descriptions contradicts the text (the text says "benign",
+#: the code's category "malignant"): coders read these before anything else.
+OPPOSITES: dict[str, frozenset[str]] = {}
+for _a, _b in (
+    ("benign", "malignant"),
+    ("acute", "chronic"),
+    ("upper", "lower"),
+    ("male", "female"),
+    ("congenital", "acquired"),
+    ("primary", "secondary"),
+    ("open", "closed"),
+    ("traumatic", "nontraumatic"),
+    ("family", "personal"),
+    ("superficial", "deep"),
+    ("anterior", "posterior"),
+    ("central", "peripheral"),
+    ("initial", "subsequent"),
+):
+    OPPOSITES[_a] = OPPOSITES.get(_a, frozenset()) | {_b}
+    OPPOSITES[_b] = OPPOSITES.get(_b, frozenset()) | {_a}
 #: Words that say a side of the body.
 SIDES = frozenset({"right", "left", "bilateral"})
 _WITHOUT, _WITH = re.compile(r"\bwithout\b"), re.compile(r"\bwith\b")
@@ -305,6 +325,9 @@ class Suggester:
         numbers_said = {w for w in query if any(ch.isdigit() for ch in w)}
         unsaid_with = facts.with_words - query
         lift, worst, in_parent, in_leaf = self._word_evidence(c.leaf, facts, query)
+        contradicted = sum(
+            1 for w in query if w in OPPOSITES and w not in facts.explained and OPPOSITES[w] & facts.explained
+        )
         return {
             "weighted": c.score,
             "share": c.share,
@@ -324,6 +347,7 @@ class Suggester:
             "with_unsaid": sum(weight(w) for w in unsaid_with) / total,
             "without": float(facts.without and not unsaid_with),
             "other_unsaid": float(facts.other and not says_other),
+            "contradicted": float(contradicted),
             "unspecified": float(facts.unspecified),
             "unspecified_default": float(facts.unspecified and not sibling_only),
             "unspecified_specific": float(facts.unspecified and not says_nos and bool(sibling_only)),
