@@ -375,6 +375,7 @@ class Suggester:
         cat_lo, cat_hi = self._span(facts.category)
         in_category = cat_hi - cat_lo
         spans = (self._span(facts.parent), self._span(leaf))
+        ranked = t.ranked_post
         lift = worst = 0.0
         said_under = [0, 0]
         for w in query:
@@ -384,7 +385,6 @@ class Suggester:
             a, b = t.post_start[i], t.post_start[i + 1]
             if a == b:
                 continue
-            ranked = t.ranked_post
             base = (b - a + 0.5) / documents
             here = bisect_left(ranked, cat_hi, a, b) - bisect_left(ranked, cat_lo, a, b)
             ratio = math.log((here + 5 * base) / (in_category + 10) / base)
@@ -400,10 +400,10 @@ class Suggester:
         """The positions, in node order, of the documents of ``code`` and every node under it."""
         cached = self._spans.get(code)
         if cached is None:
-            codes = self.matcher.terms.node_codes
-            if code and code in self._node_ids:
-                first = bisect_left(codes, code)
-                last = bisect_left(codes, code + "\uffff")
+            first = self._node_ids.get(code)
+            if first is not None:
+                # node codes are sorted, so everything under a code follows it in one run
+                last = bisect_left(self.matcher.terms.node_codes, code + "\uffff", first)
                 cached = (self._node_offsets[first], self._node_offsets[last])
             else:
                 cached = (0, 0)
