@@ -227,10 +227,6 @@ def main() -> None:
         "--ranker", action="store_true", help="also train icd10cm-ranker.json.gz (needs scikit-learn)"
     )
     args = parser.parse_args()
-    if args.ranker and os.environ.get("PYTHONHASHSEED") != "0":
-        # the training features sum over sets of words, whose order follows string hashing:
-        # fix it, or the sums differ in their last bits and so do the trees
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     args.out.mkdir(parents=True, exist_ok=True)
     for name, data in build_all(args.index_csv).items():
         (args.out / name).write_bytes(data)

@@ -205,7 +205,7 @@ class Suggester:
             return pool
         head, rest = pool[:RERANK], pool[RERANK:]
         rows = np.array([[c.features[name] for name in FEATURES] for c in head], dtype=np.float64)
-        chances = [1.0 / (1.0 + math.exp(-float(odds))) for odds in self.ranker.log_odds(rows)]
+        chances = [_chance(float(odds)) for odds in self.ranker.log_odds(rows)]
         sure = max(chances) >= UNSURE
         for c, chance in zip(head, chances, strict=True):
             # unsure: a text unlike anything the ranking learned from; the hand-weighted sum decides
@@ -283,7 +283,7 @@ class Suggester:
                         )
                     )
         weights = {w: self.matcher.weight(w) for w in query}
-        total = sum(weights.values()) or 1.0
+        total = math.fsum(weights.values()) or 1.0
         rendered = {w: r for w in query if (r := self._renderings(w))}
         for c in pool:
             c.features = self._features(c, weights, total, rendered)
@@ -310,10 +310,10 @@ class Suggester:
         facts = self._facts(c.leaf)
         weight = self.matcher.weight
         own = facts.own - SOFT_WORDS - facts.defaulted
-        own_weight = sum(weight(w) for w in own) or 1.0
+        own_weight = math.fsum(weight(w) for w in own) or 1.0
         added = own - facts.parent_title
-        added_weight = sum(weight(w) for w in added) or 1.0
-        added_said = sum(weight(w) for w in added & query)
+        added_weight = math.fsum(weight(w) for w in added) or 1.0
+        added_said = math.fsum(weight(w) for w in added & query)
         sibling_only = (facts.sibling_words - facts.own - facts.parent_title - SOFT_WORDS) & query
         pool_only = {w for w in query if w in said_by_pool and w not in facts.lineage_said}
         sides_said, sides = query & SIDES, facts.own & SIDES
@@ -336,15 +336,15 @@ class Suggester:
             "rank": rank / POOL,
             "seen": min(c.seen, 100) / 100,
             "labels": float(len(c.labels)),
-            "title_unsaid": sum(weight(w) for w in own - query) / own_weight,
+            "title_unsaid": math.fsum(weight(w) for w in own - query) / own_weight,
             "own_said": added_said / total,
-            "own_unsaid": sum(weight(w) for w in added - query) / total,
+            "own_unsaid": math.fsum(weight(w) for w in added - query) / total,
             "own_precision": added_said / added_weight,
-            "sibling_words": sum(weight(w) for w in sibling_only) / total,
-            "pool_words": sum(weight(w) for w in pool_only) / total,
+            "sibling_words": math.fsum(weight(w) for w in sibling_only) / total,
+            "pool_words": math.fsum(weight(w) for w in pool_only) / total,
             "side": side,
             "side_unsaid": float(not sides_said and bool(sides)),
-            "with_unsaid": sum(weight(w) for w in unsaid_with) / total,
+            "with_unsaid": math.fsum(weight(w) for w in unsaid_with) / total,
             "without": float(facts.without and not unsaid_with),
             "other_unsaid": float(facts.other and not says_other),
             "contradicted": float(contradicted),
@@ -376,7 +376,7 @@ class Suggester:
         in_category = cat_hi - cat_lo
         spans = (self._span(facts.parent), self._span(leaf))
         ranked = t.ranked_post
-        lift = worst = 0.0
+        ratios: list[float] = []
         said_under = [0, 0]
         for w in query:
             i = self.matcher.ids.get(w)
@@ -388,13 +388,12 @@ class Suggester:
             base = (b - a + 0.5) / documents
             here = bisect_left(ranked, cat_hi, a, b) - bisect_left(ranked, cat_lo, a, b)
             ratio = math.log((here + 5 * base) / (in_category + 10) / base)
-            lift += ratio
-            worst = min(worst, ratio)
+            ratios.append(ratio)
             for k, (lo, hi) in enumerate(spans):
                 if hi > lo and bisect_left(ranked, hi, a, b) > bisect_left(ranked, lo, a, b):
                     said_under[k] += 1
         n = len(query) or 1
-        return lift / n, worst, said_under[0] / n, said_under[1] / n
+        return math.fsum(ratios) / n, min([0.0, *ratios]), said_under[0] / n, said_under[1] / n
 
     def _span(self, code: str) -> tuple[int, int]:
         """The positions, in node order, of the documents of ``code`` and every node under it."""
@@ -429,11 +428,12 @@ class Suggester:
         facts = self._facts(c.leaf)
         said = weights.keys()
         lineage_said = facts.lineage_said
-        via = 0.0
-        for w, options in rendered.items():
-            if w not in lineage_said:
-                via += weights[w] * max((s for b, s in options if b in lineage_said), default=0.0)
-        common = sum(weights[w] for w in facts.title & said)
+        via = math.fsum(
+            weights[w] * max((s for b, s in options if b in lineage_said), default=0.0)
+            for w, options in rendered.items()
+            if w not in lineage_said
+        )
+        common = math.fsum(weights[w] for w in facts.title & said)
         if common:
             precision, recall = common / facts.title_weight, common / total
             agree = 2 * precision * recall / (precision + recall)
@@ -443,11 +443,11 @@ class Suggester:
         says_nec = "nec" in weights or "specified" in weights or "other" in weights
         return {
             "route": c.route,
-            "cover": sum(weights[w] for w in lineage_said & said) / total,
+            "cover": math.fsum(weights[w] for w in lineage_said & said) / total,
             "rendered": via / total,
-            "cover_leaf": sum(weights[w] for w in facts.leaf_said & said) / total,
+            "cover_leaf": math.fsum(weights[w] for w in facts.leaf_said & said) / total,
             "agree": agree,
-            "missing": sum(
+            "missing": math.fsum(
                 weights[w]
                 for w in said
                 if w not in facts.explained and facts.category in self._categories_of(w)
@@ -491,7 +491,7 @@ class Suggester:
         before_without = _WITHOUT.split(description)[0]
         facts = _LeafFacts(
             title=title,
-            title_weight=sum(self.matcher.weight(w) for w in title) or 1.0,
+            title_weight=math.fsum(self.matcher.weight(w) for w in title) or 1.0,
             leaf_said=said_of[0],
             lineage_said=frozenset().union(*said_of),
             explained=lineage_desc | said_of[0],
@@ -647,17 +647,25 @@ class Suggester:
         return node.code
 
     def _said(self, description: str, query: frozenset[str]) -> float:
-        return sum(self.matcher.weight(w) for w in set(document_tokens(description)) & query)
+        return math.fsum(self.matcher.weight(w) for w in set(document_tokens(description)) & query)
 
     def _fit(self, description: str, query: frozenset[str]) -> float:
         """How well a child's words agree with the text: said words count, unsaid ones cost a little."""
         weight = self.matcher.weight
         words = set(document_tokens(description))
-        fit = sum(weight(w) for w in words & query)
-        fit -= 0.1 * sum(weight(w) for w in words - query - SOFT_WORDS)
+        fit = math.fsum(weight(w) for w in words & query)
+        fit -= 0.1 * math.fsum(weight(w) for w in words - query - SOFT_WORDS)
         if "unspecified" in words:
             fit += 0.5
         return fit
+
+
+def _chance(log_odds: float) -> float:
+    """The probability of a log-odds, without overflowing for large negative ones."""
+    if log_odds >= 0:
+        return 1.0 / (1.0 + math.exp(-log_odds))
+    odds = math.exp(log_odds)
+    return odds / (1.0 + odds)
 
 
 def _with_seventh(base: str, char: str) -> str:

@@ -130,3 +130,12 @@ def test_cousins_are_the_same_code_under_the_neighbouring_headers() -> None:
     tokens, _ = suggester.matcher.normalize_query(query_tokens("pressure ulcer unspecified buttock stage 3"))
     leaves = {c.leaf for c in suggester.featured(tokens, full=False)}
     assert {"L89.303", "L89.313", "L89.323"} <= leaves
+
+
+def test_chances_of_extreme_log_odds_do_not_overflow() -> None:
+    """Boosted trees can add up to log-odds far beyond what math.exp takes (-305 was seen)."""
+    from chartkeeper.coding.suggest import _chance
+
+    assert _chance(-1000.0) == 0.0 and _chance(1000.0) == 1.0
+    assert _chance(0.0) == 0.5
+    assert _chance(-2.0) == pytest.approx(1 / (1 + np.exp(2.0)))
