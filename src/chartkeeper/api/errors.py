@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chartkeeper.api.fhirhttp import BodyTooLarge, NotAcceptable, UnsupportedMediaType, render
@@ -65,6 +66,15 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        # the database closed a connection this request was using (a restart, a failover): the
+        # pool has replaced it, so the same request sent again will be served
+        log.warning("database connection lost on %s %s", request.method, request.url.path)
+        response = outcome_response(
+            request, 503, "transient", "the database connection was lost; send the request again"
+        )
+        response.headers["Retry-After"] = "1"
+        return response
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return outcome_response(request, 500, "exception", "internal server error")
 

@@ -10,12 +10,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, select, text
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.engine import Connection
 
 from chartkeeper.store import driver_rows
 from chartkeeper.store.access import access_clause
-from chartkeeper.store.dialect import bulk_insert
+from chartkeeper.store.dialect import bulk_insert, pipelined
 from chartkeeper.store.models import AccessFilter, StoredVersion
 from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import audit_chain, resource, resource_version
@@ -44,7 +44,12 @@ def lock_head(conn: Connection) -> str:
     would refuse a fork anyway, this just makes writers wait instead of fail.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        # one round trip: the lock, then the head read in its own snapshot after the lock
+        with pipelined(conn):
+            driver: Any = conn.connection.driver_connection
+            driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+            row = driver.execute(_HEAD_SQL).fetchone()
+        return GENESIS if row is None else str(row[0])
     # driver SQL, as the chain rows' insert: it runs for every audited access
     head = driver_rows.scalar(conn, _HEAD_SQL)
     return GENESIS if head is None else str(head)

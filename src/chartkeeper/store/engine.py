@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from chartkeeper.config import normalize_database_url
 from chartkeeper.errors import ConfigError
@@ -45,19 +47,53 @@ def open_engine(database_url: str) -> Engine:
         configure_sqlite(engine)
         return engine
     if url.get_backend_name() == "postgresql":
-        return create_engine(
+        engine = create_engine(
             url,
             json_serializer=json_serializer,
             json_deserializer=json_deserializer,
-            pool_pre_ping=True,
             pool_size=POOL_SIZE,
             max_overflow=POOL_OVERFLOW,
             insertmanyvalues_page_size=2000,
             connect_args={"options": _postgres_options(url.query.get("options"))},
         )
+        ping_when_idle(engine)
+        return engine
     raise ConfigError(
         f"unsupported database {url.get_backend_name()!r}: use sqlite:///path or postgresql://..."
     )
+
+
+#: A pooled PostgreSQL connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_S = 5.0
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection with a round trip only when it has sat idle for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip for each of
+    the three connections an audited API read checks out (about 0.1 ms of this process's CPU
+    and 0.2 ms of waiting each, a tenth of a read). A connection used moments ago is as good
+    as its last statement showed; one idle for ``PING_AFTER_IDLE_S`` may have been closed by
+    the server (restart, idle timeout, a firewall), and a failed ping makes the pool replace
+    it. A connection lost while in use still fails that one statement; SQLAlchemy then
+    recognizes the disconnect and replaces every connection of the pool opened before it.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the driver's own error: the connection is gone
+            raise DisconnectionError(f"idle connection lost: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("idle connection lost")
 
 
 def _postgres_options(given: str | tuple[str, ...] | None) -> str:

@@ -9,6 +9,7 @@ unchanged (same fingerprint: no new version), deleted (a tombstone version).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -18,7 +19,7 @@ from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.model import IndexValues
 from chartkeeper.store import patient_events
-from chartkeeper.store.dialect import allocate_keys, bulk_insert
+from chartkeeper.store.dialect import allocate_keys, bulk_insert, pipelined
 from chartkeeper.store.models import ResourceWrite, WriteSummary
 from chartkeeper.store.schema import (
     INDEX_KEY_BITS,
@@ -49,6 +50,9 @@ _VERSION_COLS = (
     "content",
 )
 _STRING_MAX = 255
+#: Writes of at most this many resources insert in one PostgreSQL pipeline (API interactions,
+#: AuditEvents); larger ones (ingest) keep COPY, which pipelines cannot carry.
+PIPELINED_WRITES = 16
 
 
 # Built once: an expanding IN parameter keeps SQLAlchemy from coercing every id as a literal.
@@ -109,22 +113,6 @@ def apply_writes(
 
     versions: list[tuple[Any, ...]] = []
     indexed: list[tuple[int, IndexRows]] = []
-    if new:
-        pks = allocate_keys(conn, resource.name, len(new))
-        bulk_insert(
-            conn,
-            resource,
-            _RESOURCE_COLS,
-            [
-                (pk, w.res_type, w.res_id, 1, now, False, w.patient_id, w.fingerprint)
-                for pk, w in zip(pks, new, strict=True)
-            ],
-        )
-        for write, pk in zip(new, pks, strict=True):
-            versions.append(_version_row(pk, write, 1, now, "create"))
-            if write.index is not None:
-                indexed.append((pk, write.index))
-            summary.created[write.res_type] += 1
     if changed:
         updates = []
         stale_pks = []
@@ -152,10 +140,28 @@ def apply_writes(
             conn.execute(
                 delete(table).where(table.c.row_key.between(bindparam("lo"), bindparam("hi"))), ranges
             )
-    if versions:
-        bulk_insert(conn, resource_version, _VERSION_COLS, versions)
-    if indexed:
-        write_index_rows(conn, indexed)
+    pks = allocate_keys(conn, resource.name, len(new)) if new else []
+    # the inserts, together: on PostgreSQL a small write's go to the server in one round trip
+    with pipelined(conn) if len(writes) <= PIPELINED_WRITES else nullcontext():
+        if new:
+            bulk_insert(
+                conn,
+                resource,
+                _RESOURCE_COLS,
+                [
+                    (pk, w.res_type, w.res_id, 1, now, False, w.patient_id, w.fingerprint)
+                    for pk, w in zip(pks, new, strict=True)
+                ],
+            )
+            for write, pk in zip(new, pks, strict=True):
+                versions.append(_version_row(pk, write, 1, now, "create"))
+                if write.index is not None:
+                    indexed.append((pk, write.index))
+                summary.created[write.res_type] += 1
+        if versions:
+            bulk_insert(conn, resource_version, _VERSION_COLS, versions)
+        if indexed:
+            write_index_rows(conn, indexed)
     return summary
 
 

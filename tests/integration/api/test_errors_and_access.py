@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from chartkeeper.security.ports import MemoryAuditSink
@@ -144,3 +145,45 @@ def test_patient_compartment(client: TestClient, audit: MemoryAuditSink) -> None
     assert client.get("/fhir/Observation/o-p2").status_code == 200
     denied = [e for e in audit.events if e.caller.subject == "client/pat-1" and e.outcome == "denied"]
     assert any(e.resources == ("Patient/p2",) for e in denied)
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_is_503_and_the_next_request_is_served(pg_database_url: str) -> None:
+    """The database drops the connections a request is using: 503 with Retry-After (never a
+    500), and the same request sent again succeeds on a fresh connection."""
+    from sqlalchemy import create_engine, text
+
+    from chartkeeper.api import create_app
+    from chartkeeper.config import Settings
+    from chartkeeper.store.repository import Store
+
+    from .conftest import TokenAuthenticator
+
+    store = Store.open(pg_database_url)
+    store.init()
+    app = create_app(
+        Settings(database_url="unused"),
+        store=store,
+        authenticator=TokenAuthenticator(),
+        audit=MemoryAuditSink(),
+    )
+    try:
+        with TestClient(app, headers=auth("admin"), raise_server_exceptions=False) as client:
+            assert client.put("/fhir/Patient/p1", json=patient(id="p1")).status_code in (200, 201)
+            assert client.get("/fhir/Patient/p1").status_code == 200
+            name = pg_database_url.rsplit("/", 1)[1]
+            admin = create_engine(pg_database_url.replace(name, "postgres"), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                    {"n": name},
+                )
+            admin.dispose()
+            lost = client.get("/fhir/Patient/p1")
+            assert lost.status_code == 503 and _is_outcome(lost)
+            assert lost.headers["retry-after"] == "1"
+            assert "connection was lost" in lost.json()["issue"][0]["diagnostics"]
+            again = client.get("/fhir/Patient/p1")
+            assert again.status_code == 200 and again.json()["id"] == "p1"
+    finally:
+        store.close()

@@ -1,0 +1,86 @@
+"""PostgreSQL pooled connections are pinged only after sitting idle (``engine.ping_when_idle``).
+
+A connection the server closed while it sat in the pool (restart, idle timeout) is replaced
+before anyone uses it; one lost while busy fails one statement, after which the pool holds only
+fresh connections.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from chartkeeper.store import engine as engine_module
+from chartkeeper.store.repository import Store
+from chartkeeper.store.resources import resource_write
+
+pytestmark = pytest.mark.postgres
+
+
+def _kill_connections(database_url: str) -> int:
+    name = database_url.rsplit("/", 1)[1]
+    admin = create_engine(database_url.replace(name, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :n"),
+                    {"n": name},
+                ).scalar_one()
+            )
+    finally:
+        admin.dispose()
+
+
+def _store_with_a_patient(database_url: str) -> Store:
+    store = Store.open(database_url)
+    store.init()
+    store.apply([resource_write("Patient", "p", {"resourceType": "Patient", "id": "p"})])
+    assert store.read("Patient", "p")["id"] == "p"
+    return store
+
+
+def test_an_idle_connection_closed_by_the_server_is_replaced_unseen(
+    pg_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store_with_a_patient(pg_database_url)
+    try:
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection is "idle"
+        assert _kill_connections(pg_database_url) >= 1
+        assert store.read("Patient", "p")["id"] == "p"  # the ping failed, the pool reconnected
+        store.apply([resource_write("Patient", "q", {"resourceType": "Patient", "id": "q"})])
+        assert store.read("Patient", "q")["id"] == "q"
+    finally:
+        store.close()
+
+
+def test_a_recently_used_connection_is_not_pinged_and_a_loss_costs_one_statement(
+    pg_database_url: str,
+) -> None:
+    store = _store_with_a_patient(pg_database_url)
+    try:
+        assert engine_module.PING_AFTER_IDLE_S >= 1.0  # the connection was used moments ago
+        assert _kill_connections(pg_database_url) >= 1
+        with pytest.raises(DBAPIError):
+            store.read("Patient", "p")
+        assert store.read("Patient", "p")["id"] == "p"  # the pool replaced its connections
+    finally:
+        store.close()
+
+
+def test_a_connection_lost_under_the_driver_level_writes_is_invalidated(pg_database_url: str) -> None:
+    """Key allocation, pipelined inserts and COPY talk to psycopg directly: a lost connection
+    there must be recognized as such too, or the pool would hand the dead connection out again."""
+    store = _store_with_a_patient(pg_database_url)
+    try:
+        assert _kill_connections(pg_database_url) >= 1
+        write = resource_write("Patient", "new", {"resourceType": "Patient", "id": "new"})
+        with pytest.raises(DBAPIError) as lost:
+            store.apply([write], all_new=True)  # no look-up first: key allocation meets the loss
+        assert lost.value.connection_invalidated
+        assert lost.value.statement == "allocate keys"
+        store.apply([write], all_new=True)
+        assert store.read("Patient", "new")["id"] == "new"
+    finally:
+        store.close()
