@@ -158,7 +158,10 @@ def visible_row(ctx: Ctx, conn: Connection, res_type: str, res_id: str) -> Curre
     """The row, if the caller may read it: NotFound if absent, Hidden if outside its compartment
     (a compartment-limited caller also gets Hidden for deleted rows, whose compartment is gone)."""
     require(ctx.caller, res_type, Action.READ)
-    row = ctx.store.current_row(res_type, res_id, conn)
+    return _visible(ctx, res_type, res_id, ctx.store.current_row(res_type, res_id, conn))
+
+
+def _visible(ctx: Ctx, res_type: str, res_id: str, row: CurrentRow | None) -> CurrentRow:
     if row is None:
         raise NotFound(f"{res_type}/{res_id} does not exist")
     access = ctx.caller.access_filter(Action.READ)
@@ -171,12 +174,16 @@ def visible_row(ctx: Ctx, conn: Connection, res_type: str, res_id: str) -> Curre
 
 
 def read(ctx: Ctx, conn: Connection, res_type: str, res_id: str) -> StoredVersion:
-    """The current version; Gone (410) if deleted."""
-    row = visible_row(ctx, conn, res_type, res_id)
+    """The current version; Gone (410) if deleted. The row and its content come in one query;
+    the content is returned only once the row's checks have passed."""
+    require(ctx.caller, res_type, Action.READ)
+    found = ctx.store.current_with_version(res_type, res_id, conn)
+    row = _visible(ctx, res_type, res_id, None if found is None else found[0])
     ctx.trail.touch(res_type, res_id, row.version_id, row.patient_id)
     if row.deleted:
         raise Gone(f"{res_type}/{res_id} was deleted (version {row.version_id})")
-    return ctx.store.read_version(res_type, res_id, row.version_id, conn)
+    assert found is not None
+    return found[1]
 
 
 def vread(ctx: Ctx, conn: Connection, res_type: str, res_id: str, version: str) -> StoredVersion:

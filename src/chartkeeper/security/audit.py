@@ -160,7 +160,7 @@ class AuditTrail:
         (a group commit of N events costs about the statements of one)."""
         if not prepared:
             return
-        prev = audit_chain.lock_head(conn)
+        prev, keys = audit_chain.lock_head(conn, reserve_keys=len(prepared))
         links: list[tuple[str, str, str]] = []
         for audit, write in prepared:
             digest = chain_hash(prev, audit)
@@ -169,7 +169,7 @@ class AuditTrail:
         # fresh uuid4 ids: no current rows to look up (a clash would fail the unique key).
         # On PostgreSQL the inserts and the chain rows go to the server in one round trip.
         with pipelined(conn) if len(prepared) <= PIPELINED_WRITES else nullcontext():
-            self.store.apply([write for _audit, write in prepared], conn, all_new=True)
+            self.store.apply([write for _audit, write in prepared], conn, all_new=True, keys=keys)
             audit_chain.append_many(conn, links)
 
     def verify_chain(self) -> ChainReport:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.store import driver_rows
 from chartkeeper.store.access import access_clause
-from chartkeeper.store.dialect import bulk_insert, pipelined
+from chartkeeper.store.dialect import PG_KEYS_SQL, allocate_keys, bulk_insert, pipelined
 from chartkeeper.store.models import AccessFilter, StoredVersion
 from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import audit_chain, resource, resource_version
@@ -36,23 +36,27 @@ class ChainRow:
     version_id: int | None
 
 
-def lock_head(conn: Connection) -> str:
-    """Serialize appenders and return the head hash (GENESIS when empty).
+def lock_head(conn: Connection, reserve_keys: int = 0) -> tuple[str, list[int]]:
+    """Serialize appenders; return the head hash (GENESIS when empty) and ``reserve_keys`` new
+    ``resource`` keys for the AuditEvents about to be written.
 
     SQLite's write transaction (BEGIN IMMEDIATE) already holds the database's only write
     lock; PostgreSQL takes a transaction-scoped advisory lock. The UNIQUE prev_hash column
-    would refuse a fork anyway, this just makes writers wait instead of fail.
+    would refuse a fork anyway, this just makes writers wait instead of fail. On PostgreSQL
+    the lock, the head read (its own snapshot, after the lock) and the keys are one round trip.
     """
     if conn.dialect.name == "postgresql":
-        # one round trip: the lock, then the head read in its own snapshot after the lock
         with pipelined(conn):
             driver: Any = conn.connection.driver_connection
             driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
-            row = driver.execute(_HEAD_SQL).fetchone()
-        return GENESIS if row is None else str(row[0])
+            head_cursor = driver.execute(_HEAD_SQL)
+            keys_cursor = driver.execute(PG_KEYS_SQL, (resource.name, reserve_keys)) if reserve_keys else None
+            row = head_cursor.fetchone()
+            keys = [int(k[0]) for k in keys_cursor.fetchall()] if keys_cursor is not None else []
+        return (GENESIS if row is None else str(row[0])), keys
     # driver SQL, as the chain rows' insert: it runs for every audited access
     head = driver_rows.scalar(conn, _HEAD_SQL)
-    return GENESIS if head is None else str(head)
+    return (GENESIS if head is None else str(head)), allocate_keys(conn, resource.name, reserve_keys)
 
 
 def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:

@@ -82,13 +82,14 @@ def allocate_keys(conn: Any, table_name: str, count: int) -> list[int]:
         # table_name comes from our own schema module, never from input
         start = int(driver_rows.scalar(conn, f"SELECT coalesce(max(pk), 0) FROM {table_name}"))  # noqa: S608
         return list(range(start + 1, start + 1 + count))
-    # on the driver: inside a pipeline (an audited write) the fetch sends what is queued with it
+    # on the driver: inside a pipeline the fetch sends what is queued with it
     with _driver_errors(conn, "allocate keys"):
-        rows = conn.connection.driver_connection.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'pk')) FROM generate_series(1, %s)",
-            (table_name, count),
-        ).fetchall()
+        rows = conn.connection.driver_connection.execute(PG_KEYS_SQL, (table_name, count)).fetchall()
     return [int(r[0]) for r in rows]
+
+
+#: PostgreSQL: ``count`` keys from a table's own sequence (parameters: table name, count).
+PG_KEYS_SQL = "SELECT nextval(pg_get_serial_sequence(%s, 'pk')) FROM generate_series(1, %s)"
 
 
 _INSERT_SQL: dict[tuple[str, str, tuple[str, ...]], str] = {}

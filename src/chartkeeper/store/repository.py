@@ -114,14 +114,19 @@ class Store:
 
     # -- writes ---------------------------------------------------------------------------
     def apply(
-        self, writes: Sequence[ResourceWrite], conn: Connection | None = None, *, all_new: bool = False
+        self,
+        writes: Sequence[ResourceWrite],
+        conn: Connection | None = None,
+        *,
+        all_new: bool = False,
+        keys: Sequence[int] | None = None,
     ) -> WriteSummary:
         """Write a batch atomically (in ``conn``'s transaction when given, else a new one);
-        ``all_new`` as in ``writer.apply_writes``."""
+        ``all_new`` and ``keys`` as in ``writer.apply_writes``."""
         if conn is not None:
-            return writer.apply_writes(conn, writes, now_us(), all_new=all_new)
+            return writer.apply_writes(conn, writes, now_us(), all_new=all_new, keys=keys)
         with self.transaction() as tx:
-            return writer.apply_writes(tx, writes, now_us(), all_new=all_new)
+            return writer.apply_writes(tx, writes, now_us(), all_new=all_new, keys=keys)
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, res_type: str, res_id: str) -> dict[str, Any]:
@@ -194,6 +199,11 @@ class Store:
             return versions.current_row(conn, res_type, res_id)
         with self.reading() as c:
             return versions.current_row(c, res_type, res_id)
+
+    def current_with_version(
+        self, res_type: str, res_id: str, conn: Connection
+    ) -> tuple[CurrentRow, StoredVersion] | None:
+        return versions.current_with_version(conn, res_type, res_id)
 
     def read_version(self, res_type: str, res_id: str, version_id: int, conn: Connection) -> StoredVersion:
         return reader.read_version(conn, res_type, res_id, version_id)

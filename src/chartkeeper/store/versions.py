@@ -96,6 +96,36 @@ def current_row(conn: Connection, res_type: str, res_id: str) -> CurrentRow | No
     return None if row is None else _row(row)
 
 
+#: The current row and its version's method and content, in one query (a read by id).
+_CURRENT_WITH_VERSION = (
+    select(*_ROW_COLS, resource_version.c.method, resource_version.c.content)
+    .select_from(
+        resource.join(
+            resource_version,
+            and_(
+                resource_version.c.resource_pk == resource.c.pk,
+                resource_version.c.version_id == resource.c.version_id,
+            ),
+        )
+    )
+    .where(resource.c.res_type == bindparam("res_type"), resource.c.res_id == bindparam("res_id"))
+)
+
+
+def current_with_version(
+    conn: Connection, res_type: str, res_id: str
+) -> tuple[CurrentRow, StoredVersion] | None:
+    """The row of (type, id), deleted or not, and its current version, in one statement: on
+    PostgreSQL a read by id is then one round trip to the server instead of two."""
+    row = driver_rows.first(conn, _CURRENT_WITH_VERSION, {"res_type": res_type, "res_id": res_id})
+    if row is None:
+        return None
+    stored = stored_from_columns(
+        row.res_type, row.res_id, row.version_id, row.last_updated, row.deleted, row.method, row.content
+    )
+    return _row(row), stored
+
+
 def serialize_writers(conn: Connection) -> None:
     """Make this write transaction exclusive among those that also call this (PostgreSQL);
     SQLite's BEGIN IMMEDIATE already is."""

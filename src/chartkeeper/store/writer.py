@@ -80,16 +80,25 @@ def existing_rows(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tup
 
 
 def apply_writes(
-    conn: Connection, writes: Sequence[ResourceWrite], now: int, *, all_new: bool = False
+    conn: Connection,
+    writes: Sequence[ResourceWrite],
+    now: int,
+    *,
+    all_new: bool = False,
+    keys: Sequence[int] | None = None,
 ) -> WriteSummary:
     """Write every resource of ``writes`` in the caller's transaction; return what happened.
 
     ``all_new``: the caller vouches that none of these resources exists yet (ids it has just
     drawn, as the audit trail's AuditEvents), so the look-up of current rows is skipped; were
-    one to exist after all, the unique (type, id) constraint fails the transaction."""
+    one to exist after all, the unique (type, id) constraint fails the transaction. With it,
+    ``keys`` may give the new rows' primary keys, allocated by the caller in this transaction
+    (the audit trail takes them in the same round trip as its chain lock)."""
     summary = WriteSummary()
     if all_new and any(w.delete for w in writes):
         raise ValueError("all_new writes cannot delete")
+    if keys is not None and (not all_new or len(keys) != len(writes)):
+        raise ValueError("keys are given for all_new writes only, one per write")
     current = {} if all_new else existing_rows(conn, ((w.res_type, w.res_id) for w in writes))
     new: list[ResourceWrite] = []
     changed: list[tuple[ResourceWrite, Any]] = []
@@ -140,7 +149,10 @@ def apply_writes(
             conn.execute(
                 delete(table).where(table.c.row_key.between(bindparam("lo"), bindparam("hi"))), ranges
             )
-    pks = allocate_keys(conn, resource.name, len(new)) if new else []
+    if keys is not None:
+        pks = list(keys)
+    else:
+        pks = allocate_keys(conn, resource.name, len(new)) if new else []
     # the inserts, together: on PostgreSQL a small write's go to the server in one round trip
     with pipelined(conn) if len(writes) <= PIPELINED_WRITES else nullcontext():
         if new:
