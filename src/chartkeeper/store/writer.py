@@ -149,10 +149,9 @@ def apply_writes(
             conn.execute(
                 delete(table).where(table.c.row_key.between(bindparam("lo"), bindparam("hi"))), ranges
             )
-    if keys is not None:
-        pks = list(keys)
-    else:
-        pks = allocate_keys(conn, resource.name, len(new)) if new else []
+    if keys is None:
+        keys = allocate_keys(conn, resource.name, len(new)) if new else []
+    pks = list(keys)
     # the inserts, together: on PostgreSQL a small write's go to the server in one round trip
     with pipelined(conn) if len(writes) <= PIPELINED_WRITES else nullcontext():
         if new:
