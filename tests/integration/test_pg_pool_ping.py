@@ -84,3 +84,26 @@ def test_a_connection_lost_under_the_driver_level_writes_is_invalidated(pg_datab
         assert store.read("Patient", "new")["id"] == "new"
     finally:
         store.close()
+
+
+def test_single_statement_reads_run_outside_a_transaction_and_leave_the_pool_as_it_was(
+    pg_database_url: str,
+) -> None:
+    """``Store.reading_one`` saves BEGIN and ROLLBACK; the connection it used goes back to the
+    pool in its usual mode, so the next ``reading()`` still gets one snapshot for its reads."""
+    from psycopg.pq import TransactionStatus
+
+    store = _store_with_a_patient(pg_database_url)
+    try:
+        for _ in range(3):  # the pool hands the same connections round
+            with store.reading_one() as conn:
+                assert conn.execute(text("SELECT count(*) FROM resource")).scalar_one() == 1
+                driver = conn.connection.driver_connection
+                assert driver is not None and driver.info.transaction_status == TransactionStatus.IDLE
+            with store.reading() as conn:
+                conn.execute(text("SELECT 1")).scalar_one()
+                driver = conn.connection.driver_connection
+                assert driver is not None and driver.info.transaction_status == TransactionStatus.INTRANS
+        assert store.read("Patient", "p")["id"] == "p"
+    finally:
+        store.close()

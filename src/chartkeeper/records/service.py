@@ -117,7 +117,8 @@ class RecordService:
     # -- reads ----------------------------------------------------------------------------
     def read(self, caller: Caller, res_type: str, res_id: str) -> StoredVersion:
         """GET [type]/[id]: NotFound (also for resources outside the caller's compartment), Gone."""
-        with audited(self.audit, caller, "read") as trail, self.store.reading() as conn:
+        # ops.read is one statement (row and content together)
+        with audited(self.audit, caller, "read") as trail, self.store.reading_one() as conn:
             ops.known_type(res_type)
             return ops.read(self._ctx(caller, trail), conn, res_type, res_id)
 

@@ -55,7 +55,7 @@ class Accounts:
         return generated
 
     def get_user(self, username: str) -> UserAccount | None:
-        with self.store.reading() as conn:
+        with self.store.reading_one() as conn:
             return sql.get_user(conn, username)
 
     def list_users(self) -> list[UserAccount]:
@@ -108,7 +108,7 @@ class Accounts:
         return plain
 
     def get_client(self, name: str) -> ClientAccount | None:
-        with self.store.reading() as conn:
+        with self.store.reading_one() as conn:
             return sql.get_client(conn, name)
 
     def list_clients(self) -> list[ClientAccount]:

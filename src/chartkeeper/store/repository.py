@@ -54,6 +54,12 @@ class Store:
         self.engine = engine
         # the same pool, every connection marked read-only once here rather than per call
         self._read_engine = engine.execution_options(**{READ_ONLY: True})
+        # PostgreSQL single-statement reads: no BEGIN, no ROLLBACK (see ``reading_one``)
+        self._one_read_engine = (
+            self._read_engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else self._read_engine
+        )
         self._gate = gate_for(engine.url.database) if engine.dialect.name == "sqlite" else None
         self.statistics = PlannerStatistics(engine)  # bulk loads tell it what they wrote
 
@@ -110,6 +116,17 @@ class Store:
         """A connection for reads only: one consistent snapshot, and on SQLite no write lock
         (its transaction begins DEFERRED), so reads never queue behind the writer."""
         with self._read_engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def reading_one(self) -> Iterator[Connection]:
+        """A connection for a read of ONE statement (a statement is its own snapshot).
+
+        On PostgreSQL it runs without a transaction: a read in ``reading()`` costs three round
+        trips to the server (BEGIN, the query, the ROLLBACK when the connection goes back to
+        the pool), and every API request makes two such reads (the caller's account, a read by
+        id). On SQLite it is ``reading()``."""
+        with self._one_read_engine.connect() as conn:
             yield conn
 
     # -- writes ---------------------------------------------------------------------------
