@@ -10,7 +10,11 @@ from pathlib import Path
 from conftest import SHARED_DATA
 
 SCRIPT = """
+import faulthandler
 import sys
+
+# a hang prints every thread's stack and exits, so the failure says where it waited
+faulthandler.dump_traceback_later(90, exit=True)
 from chartkeeper.intake import service
 from chartkeeper.store.repository import Store
 
@@ -41,7 +45,7 @@ def test_a_writer_error_ends_ingest_promptly_and_writes_nothing_of_its_group(tmp
         [sys.executable, "-c", SCRIPT, db, str(SHARED_DATA / "synthea-r4")],
         capture_output=True,
         text=True,
-        timeout=120,  # a hang fails here
+        timeout=120,  # a hang fails here (the script dumps its stacks at 90 s)
     )
     assert done.returncode == 3, done.stderr
     assert "failed: disk on fire resources: 0" in done.stdout
