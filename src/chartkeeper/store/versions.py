@@ -28,7 +28,7 @@ from chartkeeper.fhir.resource import with_server_meta_text
 from chartkeeper.store import driver_rows
 from chartkeeper.store.access import access_clause
 from chartkeeper.store.models import AccessFilter, CurrentRow, HistoryQuery, StoredVersion
-from chartkeeper.store.reader import _VERSION_COLS, _stored, stored_from_columns
+from chartkeeper.store.reader import _VERSION_COLS, _stored, current_join, stored_from_columns
 from chartkeeper.store.schema import idx_reference, resource, resource_version
 from chartkeeper.store.search.common import rows_of
 
@@ -99,15 +99,7 @@ def current_row(conn: Connection, res_type: str, res_id: str) -> CurrentRow | No
 #: The current row and its version's method and content, in one query (a read by id).
 _CURRENT_WITH_VERSION = (
     select(*_ROW_COLS, resource_version.c.method, resource_version.c.content)
-    .select_from(
-        resource.join(
-            resource_version,
-            and_(
-                resource_version.c.resource_pk == resource.c.pk,
-                resource_version.c.version_id == resource.c.version_id,
-            ),
-        )
-    )
+    .select_from(current_join())
     .where(resource.c.res_type == bindparam("res_type"), resource.c.res_id == bindparam("res_id"))
 )
 
