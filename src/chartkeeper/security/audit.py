@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,11 +30,10 @@ from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.security.audit_event import build_audit_event
 from chartkeeper.security.ports import AccessEvent
 from chartkeeper.store import audit_chain
-from chartkeeper.store.dialect import pipelined
 from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
 from chartkeeper.store.resources import resource_write
-from chartkeeper.store.writer import PIPELINED_WRITES, index_rows
+from chartkeeper.store.writer import index_rows, small_write_pipeline
 
 _MAX_PROBLEMS = 100
 #: The parts of an AuditEvent that change with every access; the rest (type, subtype, action,
@@ -168,7 +166,7 @@ class AuditTrail:
             prev = digest
         # fresh uuid4 ids: no current rows to look up (a clash would fail the unique key).
         # On PostgreSQL the inserts and the chain rows go to the server in one round trip.
-        with pipelined(conn) if len(prepared) <= PIPELINED_WRITES else nullcontext():
+        with small_write_pipeline(conn, len(prepared)):
             self.store.apply([write for _audit, write in prepared], conn, all_new=True, keys=keys)
             audit_chain.append_many(conn, links)
 

@@ -9,7 +9,7 @@ unchanged (same fingerprint: no new version), deleted (a tombstone version).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -53,6 +53,12 @@ _STRING_MAX = 255
 #: Writes of at most this many resources insert in one PostgreSQL pipeline (API interactions,
 #: AuditEvents); larger ones (ingest) keep COPY, which pipelines cannot carry.
 PIPELINED_WRITES = 16
+
+
+def small_write_pipeline(conn: Connection, writes: int) -> AbstractContextManager[None]:
+    """On PostgreSQL, a pipeline (``dialect.pipelined``) for a write of at most
+    ``PIPELINED_WRITES`` resources; for a larger one, or on SQLite, nothing."""
+    return pipelined(conn) if writes <= PIPELINED_WRITES else nullcontext()
 
 
 # Built once: an expanding IN parameter keeps SQLAlchemy from coercing every id as a literal.
@@ -153,7 +159,7 @@ def apply_writes(
         keys = allocate_keys(conn, resource.name, len(new)) if new else []
     pks = list(keys)
     # the inserts, together: on PostgreSQL a small write's go to the server in one round trip
-    with pipelined(conn) if len(writes) <= PIPELINED_WRITES else nullcontext():
+    with small_write_pipeline(conn, len(writes)):
         if new:
             bulk_insert(
                 conn,
