@@ -107,3 +107,37 @@ def test_single_statement_reads_run_outside_a_transaction_and_leave_the_pool_as_
         assert store.read("Patient", "p")["id"] == "p"
     finally:
         store.close()
+
+
+def test_driver_level_lookups_join_the_connections_transaction_or_run_alone(pg_database_url: str) -> None:
+    """``driver_rows.first`` runs on psycopg directly (the account look-up and the read by id of
+    every request). In a write transaction it sees that transaction's own rows; in ``reading()``
+    SQLAlchemy knows the transaction psycopg opened and ends it; in ``reading_one`` nothing is
+    opened; a connection lost under it is invalidated and the next look-up works."""
+    from psycopg.pq import TransactionStatus
+
+    from chartkeeper.store import versions
+
+    store = _store_with_a_patient(pg_database_url)
+    try:
+        with store.transaction() as conn:
+            store.apply([resource_write("Patient", "q", {"resourceType": "Patient", "id": "q"})], conn)
+            found = versions.current_with_version(conn, "Patient", "q")
+            assert found is not None and found[1].content is not None and found[1].content["id"] == "q"
+        with store.reading() as conn:
+            assert versions.current_with_version(conn, "Patient", "p") is not None
+            assert conn.in_transaction()
+            driver = conn.connection.driver_connection
+            assert driver is not None and driver.info.transaction_status == TransactionStatus.INTRANS
+        with store.reading_one() as conn:
+            assert versions.current_with_version(conn, "Patient", "missing") is None
+            driver = conn.connection.driver_connection
+            assert driver is not None and driver.info.transaction_status == TransactionStatus.IDLE
+        assert _kill_connections(pg_database_url) >= 1
+        with pytest.raises(DBAPIError) as lost, store.reading_one() as conn:
+            versions.current_with_version(conn, "Patient", "p")
+        assert lost.value.connection_invalidated and lost.value.params is None
+        with store.reading_one() as conn:
+            assert versions.current_with_version(conn, "Patient", "p") is not None
+    finally:
+        store.close()

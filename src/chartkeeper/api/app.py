@@ -19,6 +19,7 @@ from chartkeeper.coding.hierarchy import with_icd10cm
 from chartkeeper.config import Settings, load_settings
 from chartkeeper.export.bulk.service import BulkExportService
 from chartkeeper.fhir.search.terminology import default_terminology
+from chartkeeper.fhir.warm import warm_up
 from chartkeeper.mpi.live import LiveMatching
 from chartkeeper.mpi.service import MpiService
 from chartkeeper.records import RecordService
@@ -155,8 +156,11 @@ def serving_app(settings: Settings, store: Store) -> FastAPI:
     much (a chart builds ~100,000 objects) triggers one every few requests: the chart's p95
     CPU time was 334 ms with it, 187 ms frozen (docs/PERFORMANCE.md). Ingest workers do the
     same (intake/workers.py). Only servers call this: tests build many apps in one process.
+    The validator and the search-index plans are built first (``fhir.warm``), so that they are
+    frozen too and no worker's first requests wait for them.
     """
     app = production_app(settings, store)
+    warm_up()
     gc.collect()
     gc.freeze()
     return app

@@ -6,7 +6,8 @@ SQLite a read by id is a few hundred microseconds of work that never waits for a
 readers do not), so it is cheaper to run it where the request already is. Its AuditEvent is
 deferred to the trail's writer thread and awaited before the response goes out: still no
 response before the access is committed, and none if the commit fails. On PostgreSQL every
-statement is a network round trip, so the same calls keep running in the thread pool.
+statement is a network round trip, so the same calls keep running in the thread pool, their
+AuditEvents deferred the same way.
 """
 
 from __future__ import annotations
@@ -36,15 +37,15 @@ def runs_inline(request: Request) -> bool:
 
 async def run_short(request: Request, call: Callable[[], T]) -> T:
     """Run ``call`` (a short service call that audits through the app's sink) inline on
-    SQLite, its AuditEvents committed by the trail's writer before this returns or raises;
-    in the thread pool otherwise."""
-    if not runs_inline(request):
-        return await run_in_threadpool(call)
+    SQLite, in the thread pool otherwise; either way its AuditEvents are committed by the
+    trail's writer thread and awaited here, before this returns or raises (a pool thread does
+    not sit waiting for the commit)."""
     audit: GroupCommitAuditTrail | None = request.app.state.deferring_audit
+    inline = runs_inline(request)
     if audit is None:
-        return call()
+        return call() if inline else await run_in_threadpool(call)
     with audit.deferring() as pending:
         try:
-            return call()
+            return call() if inline else await run_in_threadpool(call)
         finally:  # a failed access too is on disk before its error goes out
             await audit.settle(pending)

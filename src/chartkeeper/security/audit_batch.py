@@ -7,12 +7,13 @@ transaction; the others wait for that commit. Each ``record`` still returns only
 own AuditEvent is committed (never respond before the access is on disk), and if the commit
 fails every request of the batch gets the error, so nothing is served unaudited.
 
-A shell that runs a short service call on its asyncio event loop (the API's reads on SQLite)
-cannot wait in ``record``: that would block every other request of the process. Inside
-``deferring()`` a ``record`` on the event loop's thread only queues its AuditEvent and a
-writer thread of the trail commits it with whatever else is queued; the shell then awaits
-``settle`` before it responds, so the rule is the same (no response before the commit, no
-response if the commit fails) with one thread hand-off per batch instead of two per request.
+A shell that runs a short service call for an asyncio event loop (the API's reads: on the
+loop itself with SQLite, in the thread pool with PostgreSQL) need not wait in ``record``: on
+the loop that would block every other request of the process, and in a pool thread it holds
+the thread and costs a wake-up per request. Inside ``deferring()`` a ``record`` only queues its
+AuditEvent and the trail's writer thread commits it with whatever else is queued; the shell
+then awaits ``settle`` on the loop before it responds, so the rule is the same (no response
+before the commit, no response if the commit fails) with one hand-off to the loop per batch.
 """
 
 from __future__ import annotations
@@ -43,12 +44,25 @@ class _Pending:
     write: ResourceWrite
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
-    #: set for a deferred record: resolved on its event loop when the batch has committed
+    #: set for a deferred record: the event loop that learns of the commit
+    loop: asyncio.AbstractEventLoop | None = None
+    #: deferred only, touched on ``loop`` alone: the batch has committed (or failed) ...
+    settled: bool = False
+    #: ... and the future ``settle`` awaits if it came first
     future: asyncio.Future[None] | None = None
 
 
-#: The records of the current deferring() block (None outside one).
-_DEFERRED: ContextVar[list[_Pending] | None] = ContextVar("chartkeeper_deferred_audit", default=None)
+@dataclass
+class _Deferral:
+    """What one deferring() block records, and the loop that settles it."""
+
+    loop: asyncio.AbstractEventLoop
+    pending: list[_Pending] = field(default_factory=list)
+
+
+#: The current deferring() block (None outside one). A context variable, so the service call
+#: sees it in the thread pool too (starlette's run_in_threadpool copies the context).
+_DEFERRED: ContextVar[_Deferral | None] = ContextVar("chartkeeper_deferred_audit", default=None)
 
 
 class GroupCommitAuditTrail:
@@ -65,11 +79,10 @@ class GroupCommitAuditTrail:
 
     def record(self, event: AccessEvent) -> None:
         audit, write = self.trail.prepare(event)  # build, validate, index: outside the lock
-        deferred = _DEFERRED.get()
-        loop = _running_loop() if deferred is not None else None
-        if deferred is not None and loop is not None:
-            pending = _Pending(audit, write, future=loop.create_future())
-            deferred.append(pending)
+        deferral = _DEFERRED.get()
+        if deferral is not None:
+            pending = _Pending(audit, write, loop=deferral.loop)
+            deferral.pending.append(pending)
             if self._enqueue(pending):
                 self._writer_thread().submit(self._lead)
             return
@@ -82,22 +95,25 @@ class GroupCommitAuditTrail:
 
     @contextmanager
     def deferring(self) -> Iterator[list[_Pending]]:
-        """Within the block, records made on the event loop's thread are queued, not awaited:
-        pass what this yields to ``settle`` and await it before responding."""
-        pending: list[_Pending] = []
-        token = _DEFERRED.set(pending)
+        """Enter on the event loop. Within the block, records made on the loop's thread or in a
+        thread the block's context was copied to are queued, not awaited: pass what this
+        yields to ``settle`` and await it before responding."""
+        deferral = _Deferral(asyncio.get_running_loop())
+        token = _DEFERRED.set(deferral)
         try:
-            yield pending
+            yield deferral.pending
         finally:
             _DEFERRED.reset(token)
 
     async def settle(self, pending: list[_Pending]) -> None:
         """Wait until every deferred record is committed; the first failure is raised."""
-        futures = [item.future for item in pending if item.future is not None]
-        outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        for item in pending:
+            if not item.settled:  # still being written: _resolve sets what is awaited here
+                item.future = asyncio.get_running_loop().create_future()
+                await item.future
+        for item in pending:
+            if item.error is not None:
+                raise item.error
 
     def record_in(self, conn: Connection, event: AccessEvent) -> None:
         self.trail.record_in(conn, event)
@@ -148,32 +164,24 @@ class GroupCommitAuditTrail:
             _wake(batch)
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # a worker thread: no loop of its own, so it waits in ``record``
-        return None
-
-
 def _wake(batch: list[_Pending]) -> None:
     """Release every waiter of a written batch: threads directly, each event loop once."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
     for pending in batch:
-        if pending.future is None:
+        if pending.loop is None:
             pending.done.set()
         else:
-            by_loop.setdefault(pending.future.get_loop(), []).append(pending)
+            by_loop.setdefault(pending.loop, []).append(pending)
     for loop, waiting in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop (shutdown): nobody waits any more
             loop.call_soon_threadsafe(_resolve, waiting)
 
 
 def _resolve(waiting: list[_Pending]) -> None:
+    """On the records' loop: mark them settled and wake a ``settle`` already waiting (its
+    outcome is read from ``error``, so a cancelled wait loses nothing)."""
     for pending in waiting:
+        pending.settled = True
         future = pending.future
-        if future is None or future.done():
-            continue
-        if pending.error is None:
+        if future is not None and not future.done():
             future.set_result(None)
-        else:
-            future.set_exception(pending.error)

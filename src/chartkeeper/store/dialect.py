@@ -83,7 +83,7 @@ def allocate_keys(conn: Any, table_name: str, count: int) -> list[int]:
         start = int(driver_rows.scalar(conn, f"SELECT coalesce(max(pk), 0) FROM {table_name}"))  # noqa: S608
         return list(range(start + 1, start + 1 + count))
     # on the driver: inside a pipeline the fetch sends what is queued with it
-    with _driver_errors(conn, "allocate keys"):
+    with driver_rows.postgresql_errors(conn, "allocate keys"):
         rows = conn.connection.driver_connection.execute(PG_KEYS_SQL, (table_name, count)).fetchall()
     return [int(r[0]) for r in rows]
 
@@ -153,7 +153,7 @@ def _insert_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: lis
                 values = ", ".join([one] * len(chunk))
                 statement = _PG_INSERT_SQL[key] = f'INSERT INTO "{table_name}" ({names}) VALUES {values}'  # noqa: S608
             params = [value for row in chunk for value in row]
-            with _driver_errors(conn, statement):
+            with driver_rows.postgresql_errors(conn, statement):
                 conn.connection.driver_connection.execute(statement, params)
 
 
@@ -170,7 +170,7 @@ def pipelined(conn: Any) -> Iterator[None]:
         yield
         return
     driver = conn.connection.driver_connection
-    with _driver_errors(conn, "pipelined statements"), driver.pipeline():
+    with driver_rows.postgresql_errors(conn, "pipelined statements"), driver.pipeline():
         yield
 
 
@@ -179,25 +179,6 @@ def _in_pipeline(conn: Any) -> bool:
 
     status = conn.connection.driver_connection.pgconn.pipeline_status
     return bool(status != pq.PipelineStatus.OFF)
-
-
-@contextmanager
-def _driver_errors(conn: Any, statement: str) -> Iterator[None]:
-    """Driver errors raised as SQLAlchemy's, which the store's callers handle (IntegrityError
-    for a unique key). A lost connection is invalidated, as SQLAlchemy does for its own
-    statements, so the pool never hands it out again."""
-    import psycopg
-    from sqlalchemy import exc
-
-    try:
-        yield
-    except psycopg.Error as error:
-        lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
-        if lost:
-            conn.invalidate(error)
-        raise exc.DBAPIError.instance(
-            statement, None, error, psycopg.Error, connection_invalidated=lost
-        ) from error
 
 
 def _copy_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -213,7 +194,11 @@ def _copy_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: list[
     )
     driver = conn.connection.driver_connection
     # the driver is used directly: raise what SQLAlchemy would have, so callers see one kind
-    with _driver_errors(conn, str(statement)), driver.cursor() as cursor, cursor.copy(statement) as copy:
+    with (
+        driver_rows.postgresql_errors(conn, str(statement)),
+        driver.cursor() as cursor,
+        cursor.copy(statement) as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
