@@ -30,6 +30,9 @@ class Settings:
         (default 15 minutes).
     session_lifetime: seconds after sign-in at which a web workspace session ends whatever the
         activity (default 12 hours: one long shift); at least the idle timeout.
+    access_log: log one line per HTTP request (method, route, status, duration, client; no
+        ids, no query string: ``api.request_log``). Off by default: the AuditEvent trail is
+        the record of every access.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -40,6 +43,11 @@ class Settings:
     export_dir: str = "chartkeeper-exports"
     session_idle_timeout: int = 900
     session_lifetime: int = 43_200
+    access_log: bool = False
+
+
+#: "1": log one line per HTTP request (``chartkeeper serve --access-log`` sets it for its workers).
+ACCESS_LOG_ENV = "CHARTKEEPER_ACCESS_LOG"
 
 
 def normalize_database_url(url: str) -> str:
@@ -80,4 +88,5 @@ def load_settings(database_url: str | None = None, ingest_workers: int | None = 
         export_dir=os.environ.get("CHARTKEEPER_EXPORT_DIR") or Settings.export_dir,
         session_idle_timeout=idle,
         session_lifetime=session_lifetime,
+        access_log=os.environ.get(ACCESS_LOG_ENV, "") == "1",
     )

@@ -73,7 +73,17 @@ def test_serve_with_two_workers(sqlite_database_url: str, tmp_path: Path) -> Non
     port = _free_port()
     exe = Path(sys.executable).with_name("chartkeeper")
     env = {**os.environ, "CHARTKEEPER_EXPORT_DIR": str(tmp_path / "exports")}
-    cmd = [str(exe), "--db", sqlite_database_url, "serve", "--port", str(port), "--workers", "2"]
+    cmd = [
+        str(exe),
+        "--db",
+        sqlite_database_url,
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--access-log",
+    ]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -107,6 +117,11 @@ def test_serve_with_two_workers(sqlite_database_url: str, tmp_path: Path) -> Non
         output = server.communicate(timeout=60)[0].decode()
     assert "2 worker(s)" in output, output
     assert output.count("Started server process") >= 2, output
+    # --access-log: the workers log each request by its route; uvicorn's own access log, which
+    # prints the request line with ids and query (patient data), stays off
+    assert output.count("GET /fhir/{res_type}/{res_id} 404") == 100, output
+    assert output.count("GET /fhir/{res_type} 200") == 40, output
+    assert "nobody" not in output and "name=x" not in output, output
     report = AuditTrail(store).verify_chain()
     assert report.ok, report.problems
     assert report.records >= 100 + 40 + 2  # reads, searches, the token and the refused token

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from chartkeeper import __version__
-from chartkeeper.api import errors, inline
+from chartkeeper.api import errors, inline, request_log
 from chartkeeper.api.auth import token_router
 from chartkeeper.api.bearer import current_caller
 from chartkeeper.api.bulk import bulk_export_router
@@ -91,6 +91,8 @@ def create_app(
     app.include_router(router, prefix="/fhir")
     add_status_routes(app, store, status_page=status_page)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    if settings.access_log:
+        request_log.install(app)
     return app
 
 

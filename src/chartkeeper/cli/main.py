@@ -14,7 +14,7 @@ import typer
 from chartkeeper.cli import common, security_cmds
 from chartkeeper.cli.common import console, fail
 from chartkeeper.cli.mpi import mpi_app
-from chartkeeper.config import DATABASE_URL_ENV, load_settings
+from chartkeeper.config import ACCESS_LOG_ENV, DATABASE_URL_ENV, load_settings
 from chartkeeper.intake.models import IngestReport
 
 app = typer.Typer(
@@ -258,10 +258,22 @@ def serve(
             "share the database (records, audit chain, web sessions) and the export folder.",
         ),
     ] = 1,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log",
+            help="Log one line per request: method, route, status, duration, client address "
+            "(no ids, no query strings: no patient data). Every access is recorded as an "
+            "AuditEvent either way.",
+        ),
+    ] = False,
 ) -> None:
     """Run the web server: the FHIR R4 API at /fhir (docs at /docs), OAuth2 tokens at
     /auth/token, Bulk Data $export, and the status page at /. Every /fhir request but
-    GET /fhir/metadata needs a bearer token (see `chartkeeper token` and `clients add`)."""
+    GET /fhir/metadata needs a bearer token (see `chartkeeper token` and `clients add`).
+    uvicorn's own access log stays off: it would print query strings, which carry names and
+    birth dates."""
+    import dataclasses
     import os
 
     import uvicorn
@@ -270,15 +282,19 @@ def serve(
 
     if not 1 <= workers <= 64:
         fail("--workers must be from 1 to 64")
+    settings = dataclasses.replace(ctx.obj, access_log=access_log or ctx.obj.access_log)
     store = common.open_store(ctx, migrate=True)
     security_cmds.initialize_security(ctx, store)
     console.print(f"Chartkeeper on http://{host}:{port}/ ({store.dialect}, {workers} worker(s))")
     if workers == 1:
-        uvicorn.run(serving_app(ctx.obj, store), host=host, port=port, log_level="info")
+        app = serving_app(settings, store)
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
     store.close()
     # each worker process builds its own app from the environment (uvicorn spawns them)
     os.environ[DATABASE_URL_ENV] = ctx.obj.database_url
+    if settings.access_log:
+        os.environ[ACCESS_LOG_ENV] = "1"
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
@@ -288,6 +304,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=False,
     )
     server = uvicorn.Server(config)
     # the port is free, also of another server's workers (a plain bind fails where they listen)
