@@ -30,6 +30,9 @@ class Settings:
         (default 15 minutes).
     session_lifetime: seconds after sign-in at which a web workspace session ends whatever the
         activity (default 12 hours: one long shift); at least the idle timeout.
+    inline_reads: where the API runs a read by id and the token check: ``auto`` (the default)
+        on the event loop for SQLite and for a PostgreSQL server on this host, in the thread
+        pool for a remote one; ``on`` or ``off`` to choose (``api.inline``).
     access_log: log one line per HTTP request (method, route, status, duration, client; no
         ids, no query string: ``api.request_log``). Off by default: the AuditEvent trail is
         the record of every access.
@@ -43,11 +46,14 @@ class Settings:
     export_dir: str = "chartkeeper-exports"
     session_idle_timeout: int = 900
     session_lifetime: int = 43_200
+    inline_reads: str = "auto"
     access_log: bool = False
 
 
 #: "1": log one line per HTTP request (``chartkeeper serve --access-log`` sets it for its workers).
 ACCESS_LOG_ENV = "CHARTKEEPER_ACCESS_LOG"
+#: auto | on | off: the API's reads by id on the event loop or in the thread pool (``api.inline``).
+INLINE_READS_ENV = "CHARTKEEPER_INLINE_READS"
 
 
 def normalize_database_url(url: str) -> str:
@@ -88,5 +94,15 @@ def load_settings(database_url: str | None = None, ingest_workers: int | None = 
         export_dir=os.environ.get("CHARTKEEPER_EXPORT_DIR") or Settings.export_dir,
         session_idle_timeout=idle,
         session_lifetime=session_lifetime,
+        inline_reads=_choice(INLINE_READS_ENV, ("auto", "on", "off")),
         access_log=os.environ.get(ACCESS_LOG_ENV, "") == "1",
     )
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str:
+    """An environment variable that names one of ``allowed`` (unset or empty: the first)."""
+    value = (os.environ.get(name, "") or allowed[0]).strip().lower()
+    if value not in allowed:
+        # ValueError, as int() raises for the other settings: this module sits below errors.py
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value

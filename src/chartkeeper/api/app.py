@@ -74,7 +74,7 @@ def create_app(
     app.state.records = RecordService(
         store, audit, matcher or search.matcher(), searcher or search.searcher(), patients_written
     )
-    inline.configure(app, store, audit)
+    inline.configure(app, store, audit, settings.inline_reads)
     errors.install(app)
     features = []
     if token_service is not None:

@@ -20,8 +20,8 @@ async def authenticate(request: Request) -> None:
     """Router-level dependency: runs before any other (body parsing included), so a request
     without a valid token gets 401 whatever else is wrong with it; keeps the Caller.
 
-    The token check (a signature and one account look-up) runs on the event loop with SQLite
-    and in the thread pool with PostgreSQL (``inline``)."""
+    The token check (a signature and one account look-up) runs on the event loop when the
+    database is on this host and in the thread pool otherwise (``inline``)."""
     if request.url.path.endswith(PUBLIC_SUFFIXES):
         return
     authenticator: Authenticator = request.app.state.authenticator

@@ -3,8 +3,8 @@
 Each route parses HTTP, calls one RecordService method and renders its result; scope checks,
 access filtering and audit are the service's. Most routes are plain ``def``: FastAPI runs them in its
 thread pool, and the service's database work is synchronous. Read and vread, the most frequent
-and the shortest, are ``async`` and go through ``inline.run_short`` (on the event loop with
-SQLite, in the thread pool with PostgreSQL).
+and the shortest, are ``async`` and go through ``inline.run_short`` (on the event loop when the
+database is on this host, in the thread pool when it is across a network).
 """
 
 from __future__ import annotations

@@ -108,3 +108,16 @@ def _postgres_options(given: str | tuple[str, ...] | None) -> str:
     """
     user = " ".join(given) if isinstance(given, tuple) else (given or "")
     return f"-c jit=off {user}".strip()
+
+
+#: Host names of a database server on this machine (no host: a Unix socket, also local).
+_LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def database_is_local(engine: Engine) -> bool:
+    """Whether the database is on this machine: an SQLite file, or a PostgreSQL server reached
+    over loopback or a Unix socket, where a round trip costs tens of microseconds."""
+    if engine.dialect.name == "sqlite":
+        return True
+    host = str(engine.url.host or engine.url.query.get("host") or "")
+    return host in _LOCAL_HOSTS or host.startswith("/") or host.startswith("127.")

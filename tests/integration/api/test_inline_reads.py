@@ -1,4 +1,4 @@
-"""Reads served on the event loop (SQLite) or in the thread pool (PostgreSQL), with the
+"""Reads served on the event loop (a database on this host) or in the thread pool, with the
 production audit trail's group commit: every read's AuditEvent is committed before its
 response, concurrent reads share transactions, and a read whose audit cannot be written is
 not served."""
@@ -9,11 +9,13 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from chartkeeper.api import create_app
 from chartkeeper.config import Settings
 from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
+from chartkeeper.store.engine import database_is_local
 from chartkeeper.store.repository import Store
 
 from .conftest import TokenAuthenticator, auth
@@ -31,9 +33,9 @@ class _FailingTrail(AuditTrail):
             raise RuntimeError("disk full")
 
 
-def _app(store: Store, trail: AuditTrail) -> tuple[Any, GroupCommitAuditTrail]:
+def _app(store: Store, trail: AuditTrail, inline_reads: str = "auto") -> tuple[Any, GroupCommitAuditTrail]:
     group = GroupCommitAuditTrail(trail)
-    settings = Settings(database_url="unused")
+    settings = Settings(database_url="unused", inline_reads=inline_reads)
     return create_app(settings, store=store, authenticator=TokenAuthenticator(), audit=group), group
 
 
@@ -59,14 +61,31 @@ def _put(app: Any, *resources: dict[str, Any]) -> None:
     asyncio.run(put_all())
 
 
-def test_the_inline_choice_follows_the_database(store: Store) -> None:
+def test_the_inline_choice_follows_the_setting_and_where_the_database_is(store: Store) -> None:
     app, group = _app(store, AuditTrail(store))
-    assert app.state.inline_calls is (store.dialect == "sqlite")
+    assert app.state.inline_calls is True  # SQLite, and the tests' PostgreSQL on 127.0.0.1
     assert app.state.deferring_audit is group
+    assert _app(store, AuditTrail(store), "off")[0].state.inline_calls is False
+    assert _app(store, AuditTrail(store), "on")[0].state.inline_calls is True
 
 
-def test_concurrent_reads_are_each_audited_before_their_response(store: Store) -> None:
-    app, group = _app(store, AuditTrail(store))
+def test_a_database_is_local_on_loopback_or_a_socket_only() -> None:
+    from sqlalchemy import create_engine
+
+    def local(url: str) -> bool:
+        return database_is_local(create_engine(url))
+
+    assert local("sqlite:///x.db")
+    assert local("postgresql+psycopg://u@127.0.0.1:5432/db") and local("postgresql+psycopg://u@localhost/db")
+    assert local("postgresql+psycopg:///db") and local("postgresql+psycopg:///db?host=/var/run/postgresql")
+    assert local("postgresql+psycopg://u@[::1]/db")
+    assert not local("postgresql+psycopg://u@db.hospital.example/db")
+    assert not local("postgresql+psycopg://u@10.0.0.7:5432/db")
+
+
+@pytest.mark.parametrize("inline_reads", ["auto", "off"])
+def test_concurrent_reads_are_each_audited_before_their_response(store: Store, inline_reads: str) -> None:
+    app, group = _app(store, AuditTrail(store), inline_reads)
     _put(app, *(patient(id=f"r{n}") for n in range(6)))
     before = group.batches
     paths = [f"/fhir/Patient/r{n % 6}" for n in range(30)] + ["/fhir/Patient/nobody"]
@@ -83,9 +102,10 @@ def test_concurrent_reads_are_each_audited_before_their_response(store: Store) -
     assert 1 <= group.batches - before <= 32
 
 
-def test_a_read_whose_audit_cannot_be_committed_is_not_served(store: Store) -> None:
+@pytest.mark.parametrize("inline_reads", ["auto", "off"])
+def test_a_read_whose_audit_cannot_be_committed_is_not_served(store: Store, inline_reads: str) -> None:
     trail = _FailingTrail(store)
-    app, group = _app(store, trail)
+    app, group = _app(store, trail, inline_reads)
     _put(app, patient(id="secret", name=[{"family": "Hidden"}]))
     trail.broken = True
     responses = asyncio.run(_get_all(app, ["/fhir/Patient/secret", "/fhir/Patient/secret/_history/1"]))
