@@ -12,7 +12,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from chartkeeper.errors import StoreUnavailable
 from chartkeeper.fhir.conditional import Criteria
@@ -32,6 +32,7 @@ from chartkeeper.store import (
 )
 from chartkeeper.store.dialect import READ_ONLY
 from chartkeeper.store.engine import open_engine
+from chartkeeper.store.loop_readers import LoopReaders, on_event_loop
 from chartkeeper.store.models import (
     UNRESTRICTED,
     AccessFilter,
@@ -62,6 +63,7 @@ class Store:
         )
         self._gate = gate_for(engine.url.database) if engine.dialect.name == "sqlite" else None
         self.statistics = PlannerStatistics(engine)  # bulk loads tell it what they wrote
+        self._loop_reader = LoopReaders()
 
     @classmethod
     def open(cls, database_url: str) -> Store:
@@ -85,6 +87,7 @@ class Store:
             raise StoreUnavailable(f"cannot open the database: {exc.orig}") from exc
 
     def close(self) -> None:
+        self._loop_reader.close_all()
         self.engine.dispose()
 
     @contextmanager
@@ -125,9 +128,27 @@ class Store:
         On PostgreSQL it runs without a transaction: a read in ``reading()`` costs three round
         trips to the server (BEGIN, the query, the ROLLBACK when the connection goes back to
         the pool), and every API request makes two such reads (the caller's account, a read by
-        id). On SQLite it is ``reading()``."""
-        with self._one_read_engine.connect() as conn:
-            yield conn
+        id). On SQLite it is ``reading()``.
+
+        On an event loop's thread (the API's reads by id and token checks, ``api.inline``) the
+        connection is the loop's own, kept from one call to the next: checking a connection
+        out of the pool and back in (and, on PostgreSQL, switching it to autocommit and back)
+        cost more than the statement it was checked out for. Any transaction is ended on the
+        way out, so each read sees what is committed by then; after an error the connection is
+        closed and the next call takes a new one."""
+        held = self._loop_reader.get() if on_event_loop() else None
+        kept = held.take(self._one_read_engine) if held is not None else None
+        if held is None or kept is None:  # off the loop, or nested in a read on it: pooled
+            with self._one_read_engine.connect() as conn:
+                yield conn
+            return
+        try:
+            yield kept
+        except DBAPIError:  # the connection may be broken: the next read takes a new one
+            held.drop()
+            raise
+        finally:
+            held.give_back()  # after any other error too (a 404 is an exception here)
 
     # -- writes ---------------------------------------------------------------------------
     def apply(
