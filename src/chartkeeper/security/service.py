@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NoReturn
 
 from chartkeeper.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
@@ -330,7 +331,7 @@ class SecurityService:
             user = self.accounts.get_user(name)
             if user is None or user.disabled:
                 raise NotAuthenticated("the token's user is disabled or unknown")
-            scopes = _still_allowed(claims.scope, scopes_for_roles(user.roles))
+            scopes = _user_token_scopes(claims.scope, tuple(user.roles))
             return Caller(
                 subject=claims.subject,
                 kind="user",
@@ -345,7 +346,7 @@ class SecurityService:
             client = self.accounts.get_client(name)
             if client is None or client.disabled:
                 raise NotAuthenticated("the token's client is disabled or unknown")
-            scopes = _still_allowed(claims.scope, ScopeSet.parse(client.scopes))
+            scopes = _client_token_scopes(claims.scope, client.scopes)
             return Caller(
                 subject=claims.subject,
                 kind="client",
@@ -359,6 +360,20 @@ class SecurityService:
 
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)
+
+
+# What a token may still do is a pure function of its scope string and its account's current
+# roles or scopes, so it is worked out once per combination rather than parsed three times on
+# every request (about 3 % of a read's CPU); a change of roles or scopes is a new key, so it
+# still takes effect on the next request.
+@lru_cache(maxsize=1024)
+def _user_token_scopes(scope: str, roles: tuple[str, ...]) -> ScopeSet:
+    return _still_allowed(scope, scopes_for_roles(roles))
+
+
+@lru_cache(maxsize=1024)
+def _client_token_scopes(scope: str, client_scopes: str) -> ScopeSet:
+    return _still_allowed(scope, ScopeSet.parse(client_scopes))
 
 
 def _still_allowed(scope: str, allowed: ScopeSet) -> ScopeSet:

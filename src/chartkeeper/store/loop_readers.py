@@ -18,11 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 
 
 def on_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    """Whether this thread is running an event loop (asyncio's own test, without the
+    exception ``get_running_loop`` raises elsewhere)."""
+    return asyncio._get_running_loop() is not None
 
 
 class _HeldReader:
