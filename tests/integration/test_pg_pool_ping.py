@@ -141,3 +141,19 @@ def test_driver_level_lookups_join_the_connections_transaction_or_run_alone(pg_d
             assert versions.current_with_version(conn, "Patient", "p") is not None
     finally:
         store.close()
+
+
+def test_connections_give_up_connecting_after_a_timeout_unless_the_url_says(pg_database_url: str) -> None:
+    """libpq waits forever for a server that accepts and does not answer; the API may be
+    connecting on its event loop (``api.inline``), so the store bounds the wait."""
+    for url, expected in (
+        (pg_database_url, str(engine_module.CONNECT_TIMEOUT_S)),
+        (pg_database_url + "?connect_timeout=3", "3"),
+    ):
+        store = Store.open(url)
+        try:
+            with store.reading_one() as conn:
+                driver = conn.connection.driver_connection
+                assert driver is not None and driver.info.get_parameters()["connect_timeout"] == expected
+        finally:
+            store.close()

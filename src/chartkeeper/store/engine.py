@@ -54,7 +54,10 @@ def open_engine(database_url: str) -> Engine:
             pool_size=POOL_SIZE,
             max_overflow=POOL_OVERFLOW,
             insertmanyvalues_page_size=2000,
-            connect_args={"options": _postgres_options(url.query.get("options"))},
+            connect_args={
+                "options": _postgres_options(url.query.get("options")),
+                "connect_timeout": _connect_timeout(url.query.get("connect_timeout")),
+            },
         )
         ping_when_idle(engine)
         return engine
@@ -94,6 +97,18 @@ def ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(f"idle connection lost: {exc}") from exc
         if not alive:
             raise DisconnectionError("idle connection lost")
+
+
+#: Seconds to wait for a PostgreSQL connection (libpq's default is to wait forever). The API
+#: opens connections on its event loop when the server is on this host (``api.inline``): a
+#: server that accepts but does not answer must not hold the loop for longer than this.
+CONNECT_TIMEOUT_S = 10
+
+
+def _connect_timeout(given: str | tuple[str, ...] | None) -> int:
+    """The URL's ``connect_timeout`` when it gives one, else ``CONNECT_TIMEOUT_S``."""
+    text = given[-1] if isinstance(given, tuple) else given
+    return int(text) if text and text.isdigit() else CONNECT_TIMEOUT_S
 
 
 def _postgres_options(given: str | tuple[str, ...] | None) -> str:
