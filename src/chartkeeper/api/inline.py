@@ -14,8 +14,8 @@ The price is that a statement the database is slow to answer holds the process's
 across a network. So ``inline_reads = auto`` (``CHARTKEEPER_INLINE_READS``) runs them inline
 for SQLite and for a PostgreSQL server reached over loopback or a Unix socket, and in the
 thread pool for a remote one; ``on`` and ``off`` decide for any database. Measured on the
-10,000-patient PostgreSQL benchmark, two server processes: 416-449 reads/s in the thread pool,
-619-622 inline (docs/PERFORMANCE.md).
+10,000-patient PostgreSQL benchmark, two server processes, same run: 472-499 reads/s in the
+thread pool, 772-791 inline (ADR 0025, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ own AuditEvent is committed (never respond before the access is on disk), and if
 fails every request of the batch gets the error, so nothing is served unaudited.
 
 A shell that runs a short service call for an asyncio event loop (the API's reads: on the
-loop itself with SQLite, in the thread pool with PostgreSQL) need not wait in ``record``: on
+loop itself when the database is on this host, in the thread pool otherwise, ``api.inline``)
+need not wait in ``record``: on
 the loop that would block every other request of the process, and in a pool thread it holds
 the thread and costs a wake-up per request. Inside ``deferring()`` a ``record`` only queues its
 AuditEvent and the trail's writer thread commits it with whatever else is queued; the shell
