@@ -303,3 +303,40 @@ def test_records_deferred_from_a_pool_thread_are_settled_on_the_loop(store: Stor
     assert len(_trail_events(store)()) == len(events) + 1
     group.close()
     assert group.verify_chain().ok
+
+
+def test_records_that_queue_while_the_writer_waits_for_the_chain_join_its_batch(store: Store) -> None:
+    """The group commit takes its batch after it has become the chain's appender: another
+    writer (here this test's own transaction; in a server, the other processes) holds the
+    chain, and everything queued meanwhile goes into the one transaction that follows."""
+    group = GroupCommitAuditTrail(AuditTrail(store))
+    events = _events() * 3
+    threads = [threading.Thread(target=group.record, args=(event,)) for event in events]
+    with store.transaction() as conn:
+        AuditTrail(store).lock(conn)  # the chain is taken: the first record's writer waits
+        for thread in threads:
+            thread.start()
+        for _ in range(500):  # until every record is queued (the leader's own included)
+            if len(group._queue) == len(events):
+                break
+            threading.Event().wait(0.01)
+        assert len(group._queue) == len(events)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert group.batches == 1
+    report = group.verify_chain()
+    assert report.ok and report.records == len(events), report.problems
+
+
+class _UnlockableTrail(AuditTrail):
+    """The chain cannot be taken (the database went away before the batch was chosen)."""
+
+    def lock(self, conn: Any) -> None:
+        raise RuntimeError("database unavailable")
+
+
+def test_a_writer_that_fails_before_taking_its_batch_fails_what_waits(store: Store) -> None:
+    group = GroupCommitAuditTrail(_UnlockableTrail(store))
+    with pytest.raises(RuntimeError, match="database unavailable"):
+        group.record(_events()[0])  # not left waiting for a batch that is never written
+    assert group._queue == [] and group.batches == 0

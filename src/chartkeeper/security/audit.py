@@ -148,6 +148,11 @@ class AuditTrail:
         audit = build_audit_event(event, str(uuid.uuid4()), now_us())
         return audit, built_audit_write(audit)
 
+    def lock(self, conn: Connection) -> None:
+        """Become the chain's only appender in ``conn``'s transaction, before deciding what to
+        append (the group commit gathers what queued while it waited)."""
+        audit_chain.lock(conn)
+
     def append(self, conn: Connection, audit: dict[str, Any], write: ResourceWrite) -> None:
         """Write a prepared AuditEvent and its chain link in ``conn``'s transaction."""
         self.append_many(conn, [(audit, write)])

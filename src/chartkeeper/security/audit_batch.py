@@ -146,23 +146,35 @@ class GroupCommitAuditTrail:
         """Write batches until the queue is empty, then hand leadership back."""
         while True:
             with self._lock:
-                batch = self._queue[: self.max_batch]
-                del self._queue[: self.max_batch]
-                if not batch:
+                if not self._queue:
                     self._leader_active = False
                     return
-            self._write(batch)
+            self._write_next()
 
-    def _write(self, batch: list[_Pending]) -> None:
+    def _write_next(self) -> None:
+        """One transaction: wait to be the chain's appender first (the writer gate and write
+        lock on SQLite, the chain's lock on PostgreSQL; another process may hold them), then
+        take what is queued, so that what arrived during the wait joins this batch."""
+        batch: list[_Pending] = []
         try:
             with self.trail.store.transaction() as conn:
+                self.trail.lock(conn)
+                batch = self._take()
                 self.trail.append_many(conn, [(pending.audit, pending.write) for pending in batch])
             self.batches += 1
         except BaseException as exc:  # every waiter must learn the batch failed
+            if not batch:  # it failed before taking any: fail what waits, or it would wait on
+                batch = self._take()
             for pending in batch:
                 pending.error = exc
         finally:
             _wake(batch)
+
+    def _take(self) -> list[_Pending]:
+        with self._lock:
+            batch = self._queue[: self.max_batch]
+            del self._queue[: self.max_batch]
+        return batch
 
 
 def _wake(batch: list[_Pending]) -> None:

@@ -36,6 +36,15 @@ class ChainRow:
     version_id: int | None
 
 
+def lock(conn: Connection) -> None:
+    """Wait until this transaction is the chain's only appender (``lock_head`` takes the same
+    lock again, at no cost, when it reads the head). SQLite's write transaction already is."""
+    if conn.dialect.name == "postgresql":
+        driver: Any = conn.connection.driver_connection
+        with driver_rows.postgresql_errors(conn, "lock the audit chain"):
+            driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+
+
 def lock_head(conn: Connection, reserve_keys: int = 0) -> tuple[str, list[int]]:
     """Serialize appenders; return the head hash (GENESIS when empty) and ``reserve_keys`` new
     ``resource`` keys for the AuditEvents about to be written.
