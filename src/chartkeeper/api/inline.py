@@ -45,10 +45,10 @@ def runs_inline(request: Request) -> bool:
 
 
 async def run_short(request: Request, call: Callable[[], T]) -> T:
-    """Run ``call`` (a short service call that audits through the app's sink) inline when
-    the app says so (``configure``), in the thread pool otherwise; either way its AuditEvents are committed by the
-    trail's writer thread and awaited here, before this returns or raises (a pool thread does
-    not sit waiting for the commit)."""
+    """Run ``call`` (a short service call that audits through the app's sink) inline when the
+    app says so (``configure``), in the thread pool otherwise; either way its AuditEvents are
+    committed by the trail's writer thread and awaited here, before this returns or raises (a
+    pool thread does not sit waiting for the commit)."""
     audit: GroupCommitAuditTrail | None = request.app.state.deferring_audit
     inline = runs_inline(request)
     if audit is None:

@@ -23,6 +23,7 @@ from chartkeeper.store.schema import audit_chain, resource, resource_version
 #: The previous hash of the first record.
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x43484B41  # "CHKA": one advisory lock for the chain's head
+_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 _HEAD_SQL = "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
 
 
@@ -42,7 +43,7 @@ def lock(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         driver: Any = conn.connection.driver_connection
         with driver_rows.postgresql_errors(conn, "lock the audit chain"):
-            driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+            driver.execute(_PG_LOCK_SQL, (_PG_LOCK_KEY,))
 
 
 def lock_head(conn: Connection, reserve_keys: int = 0) -> tuple[str, list[int]]:
@@ -57,7 +58,7 @@ def lock_head(conn: Connection, reserve_keys: int = 0) -> tuple[str, list[int]]:
     if conn.dialect.name == "postgresql":
         with pipelined(conn):
             driver: Any = conn.connection.driver_connection
-            driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+            driver.execute(_PG_LOCK_SQL, (_PG_LOCK_KEY,))
             head_cursor = driver.execute(_HEAD_SQL)
             keys_cursor = driver.execute(PG_KEYS_SQL, (resource.name, reserve_keys)) if reserve_keys else None
             row = head_cursor.fetchone()

@@ -125,8 +125,9 @@ def _postgres_options(given: str | tuple[str, ...] | None) -> str:
     return f"-c jit=off {user}".strip()
 
 
-#: Host names of a database server on this machine (no host: a Unix socket, also local).
-_LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1", "[::1]"})
+#: Host names of a database server on this machine (no host: a Unix socket, also local);
+#: besides these, any 127.x.x.x address and a socket folder (a path).
+_LOCAL_HOSTS = frozenset({"", "localhost", "::1", "[::1]"})
 
 
 def database_is_local(engine: Engine) -> bool:
