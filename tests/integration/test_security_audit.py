@@ -221,8 +221,8 @@ def test_group_commit_records_every_concurrent_event_in_one_chain(store: Store) 
 
 
 class _FailingTrail(AuditTrail):
-    def append_many(self, conn: Any, prepared: Any) -> None:
-        super().append_many(conn, prepared)
+    def append_locked(self, conn: Any, head: Any, prepared: Any) -> None:
+        super().append_locked(conn, head, prepared)
         if any(audit["outcome"] == "8" for audit, _write in prepared):
             raise RuntimeError("disk full")
 
@@ -331,7 +331,7 @@ def test_records_that_queue_while_the_writer_waits_for_the_chain_join_its_batch(
 class _UnlockableTrail(AuditTrail):
     """The chain cannot be taken (the database went away before the batch was chosen)."""
 
-    def lock(self, conn: Any) -> None:
+    def lock(self, conn: Any, expected: int = 0) -> Any:
         raise RuntimeError("database unavailable")
 
 

@@ -30,9 +30,12 @@ from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.security.audit_event import build_audit_event
 from chartkeeper.security.ports import AccessEvent
 from chartkeeper.store import audit_chain
+from chartkeeper.store.audit_chain import ChainHead
+from chartkeeper.store.dialect import allocate_keys, pipelined_transaction
 from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
 from chartkeeper.store.resources import resource_write
+from chartkeeper.store.schema import resource
 from chartkeeper.store.writer import index_rows, small_write_pipeline
 
 _MAX_PROBLEMS = 100
@@ -133,7 +136,7 @@ class AuditTrail:
         write inside its own transaction instead.
         """
         audit, write = self.prepare(event)  # validation and indexing outside the write lock
-        with self.store.transaction() as conn:
+        with self.store.transaction() as conn, pipelined_transaction(conn):
             self.append(conn, audit, write)
 
     def record_in(self, conn: Connection, event: AccessEvent) -> None:
@@ -148,10 +151,12 @@ class AuditTrail:
         audit = build_audit_event(event, str(uuid.uuid4()), now_us())
         return audit, built_audit_write(audit)
 
-    def lock(self, conn: Connection) -> None:
+    def lock(self, conn: Connection, expected: int = 0) -> ChainHead:
         """Become the chain's only appender in ``conn``'s transaction, before deciding what to
-        append (the group commit gathers what queued while it waited)."""
-        audit_chain.lock(conn)
+        append (the group commit gathers what queued while it waited). Returns the chain's head
+        and, on PostgreSQL, keys for about ``expected`` new AuditEvents, drawn in the lock's own
+        round trip (``append_locked`` draws any more it needs)."""
+        return audit_chain.lock_head(conn, reserve_keys=expected)
 
     def append(self, conn: Connection, audit: dict[str, Any], write: ResourceWrite) -> None:
         """Write a prepared AuditEvent and its chain link in ``conn``'s transaction."""
@@ -161,9 +166,18 @@ class AuditTrail:
         """Write prepared AuditEvents, in order, and their chain links in ``conn``'s transaction:
         the chain's lock is taken once and each table gets one multi-row insert for all of them
         (a group commit of N events costs about the statements of one)."""
+        if prepared:
+            self.append_locked(conn, self.lock(conn, len(prepared)), prepared)
+
+    def append_locked(
+        self, conn: Connection, head: ChainHead, prepared: Sequence[tuple[dict[str, Any], ResourceWrite]]
+    ) -> None:
+        """``append_many`` in a transaction that already holds the chain (``lock``)."""
         if not prepared:
             return
-        prev, keys = audit_chain.lock_head(conn, reserve_keys=len(prepared))
+        prev, keys = head
+        if len(keys) < len(prepared):
+            keys = keys + allocate_keys(conn, resource.name, len(prepared) - len(keys))
         links: list[tuple[str, str, str]] = []
         for audit, write in prepared:
             digest = chain_hash(prev, audit)
@@ -172,7 +186,8 @@ class AuditTrail:
         # fresh uuid4 ids: no current rows to look up (a clash would fail the unique key).
         # On PostgreSQL the inserts and the chain rows go to the server in one round trip.
         with small_write_pipeline(conn, len(prepared)):
-            self.store.apply([write for _audit, write in prepared], conn, all_new=True, keys=keys)
+            writes = [write for _audit, write in prepared]
+            self.store.apply(writes, conn, all_new=True, keys=keys[: len(prepared)])
             audit_chain.append_many(conn, links)
 
     def verify_chain(self) -> ChainReport:

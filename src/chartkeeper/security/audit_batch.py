@@ -33,10 +33,14 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.security.audit import AuditTrail, ChainReport
 from chartkeeper.security.ports import AccessEvent
+from chartkeeper.store.dialect import pipelined_transaction
 from chartkeeper.store.models import ResourceWrite
 
 #: At most this many AuditEvents per transaction, so one batch never holds the lock long.
 MAX_BATCH = 256
+#: Keys drawn with the chain's lock beyond what is queued before it, for what queues during
+#: the wait for it (PostgreSQL; a larger batch draws the rest in one more round trip).
+SPARE_KEYS = 4
 
 
 @dataclass
@@ -154,13 +158,17 @@ class GroupCommitAuditTrail:
     def _write_next(self) -> None:
         """One transaction: wait to be the chain's appender first (the writer gate and write
         lock on SQLite, the chain's lock on PostgreSQL; another process may hold them), then
-        take what is queued, so that what arrived during the wait joins this batch."""
+        take what is queued, so that what arrived during the wait joins this batch.
+
+        On PostgreSQL the transaction is one pipeline (``pipelined_transaction``): BEGIN, the
+        lock, the head and keys for what is queued now (and a few more) cost one round trip,
+        the inserts and the COMMIT another."""
         batch: list[_Pending] = []
         try:
-            with self.trail.store.transaction() as conn:
-                self.trail.lock(conn)
+            with self.trail.store.transaction() as conn, pipelined_transaction(conn):
+                head = self.trail.lock(conn, expected=min(self.max_batch, len(self._queue) + SPARE_KEYS))
                 batch = self._take()
-                self.trail.append_many(conn, [(pending.audit, pending.write) for pending in batch])
+                self.trail.append_locked(conn, head, [(pending.audit, pending.write) for pending in batch])
             self.batches += 1
         except BaseException as exc:  # every waiter must learn the batch failed
             if not batch:  # it failed before taking any: fail what waits, or it would wait on

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.store import driver_rows
 from chartkeeper.store.access import access_clause
-from chartkeeper.store.dialect import PG_KEYS_SQL, allocate_keys, bulk_insert, pipelined
+from chartkeeper.store.dialect import PG_KEYS_SQL, bulk_insert, pipelined
 from chartkeeper.store.models import AccessFilter, StoredVersion
 from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import audit_chain, resource, resource_version
@@ -37,23 +37,20 @@ class ChainRow:
     version_id: int | None
 
 
-def lock(conn: Connection) -> None:
-    """Wait until this transaction is the chain's only appender (``lock_head`` takes the same
-    lock again, at no cost, when it reads the head). SQLite's write transaction already is."""
-    if conn.dialect.name == "postgresql":
-        driver: Any = conn.connection.driver_connection
-        with driver_rows.postgresql_errors(conn, "lock the audit chain"):
-            driver.execute(_PG_LOCK_SQL, (_PG_LOCK_KEY,))
+#: The chain's head hash, and new ``resource`` keys drawn with it (PostgreSQL only).
+ChainHead = tuple[str, list[int]]
 
 
-def lock_head(conn: Connection, reserve_keys: int = 0) -> tuple[str, list[int]]:
-    """Serialize appenders; return the head hash (GENESIS when empty) and ``reserve_keys`` new
-    ``resource`` keys for the AuditEvents about to be written.
+def lock_head(conn: Connection, reserve_keys: int = 0) -> ChainHead:
+    """Become the chain's only appender; return its head hash (GENESIS when empty) and, on
+    PostgreSQL, ``reserve_keys`` new ``resource`` keys for the AuditEvents about to be written.
 
     SQLite's write transaction (BEGIN IMMEDIATE) already holds the database's only write
-    lock; PostgreSQL takes a transaction-scoped advisory lock. The UNIQUE prev_hash column
-    would refuse a fork anyway, this just makes writers wait instead of fail. On PostgreSQL
-    the lock, the head read (its own snapshot, after the lock) and the keys are one round trip.
+    lock, and its keys cost nothing to allocate when they are needed (max(pk) + 1 ...): none
+    are returned. PostgreSQL takes a transaction-scoped advisory lock, reads the head (its own
+    snapshot, after the lock) and draws the keys in one round trip (inside a pipeline, only
+    the fetch of their results waits). The UNIQUE prev_hash column would refuse a fork anyway;
+    the lock makes writers wait instead of fail.
     """
     if conn.dialect.name == "postgresql":
         with pipelined(conn):
@@ -66,7 +63,7 @@ def lock_head(conn: Connection, reserve_keys: int = 0) -> tuple[str, list[int]]:
         return (GENESIS if row is None else str(row[0])), keys
     # driver SQL, as the chain rows' insert: it runs for every audited access
     head = driver_rows.scalar(conn, _HEAD_SQL)
-    return (GENESIS if head is None else str(head)), allocate_keys(conn, resource.name, reserve_keys)
+    return (GENESIS if head is None else str(head)), []
 
 
 def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:

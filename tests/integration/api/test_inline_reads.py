@@ -27,8 +27,8 @@ class _FailingTrail(AuditTrail):
 
     broken = False
 
-    def append_many(self, conn: Any, prepared: Any) -> None:
-        super().append_many(conn, prepared)
+    def append_locked(self, conn: Any, head: Any, prepared: Any) -> None:
+        super().append_locked(conn, head, prepared)
         if self.broken:
             raise RuntimeError("disk full")
 
