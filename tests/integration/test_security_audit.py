@@ -305,6 +305,65 @@ def test_records_deferred_from_a_pool_thread_are_settled_on_the_loop(store: Stor
     assert group.verify_chain().ok
 
 
+def test_a_lone_record_on_a_quiet_loop_is_committed_there(store: Store) -> None:
+    """With ``quiet`` saying the process serves nothing else, a record made on the event loop
+    with no batch being written is committed by the loop itself: settled before the block
+    ends, no writer thread started. Once the loop is not quiet, the writer thread commits."""
+    group = GroupCommitAuditTrail(AuditTrail(store))
+    busy = False
+    group.quiet = lambda: not busy
+
+    async def run() -> None:
+        nonlocal busy
+        for event in _events():
+            with group.deferring() as pending:
+                group.record(event)
+            assert pending[0].settled  # committed before the loop ran anything else
+            await group.settle(pending)
+        busy = True
+        with group.deferring() as pending:
+            group.record(_events()[0])
+        assert not pending[0].settled
+        await group.settle(pending)
+
+    asyncio.run(run())
+    assert group.written_on_loop == len(_events())
+    assert group._writer is not None  # started for the record made while busy only
+    group.close()
+    report = group.verify_chain()
+    assert report.ok and report.records == len(_events()) + 1, report.problems
+
+
+@pytest.mark.postgres
+def test_a_quiet_loop_never_waits_for_a_chain_another_process_holds(pg_database_url: str) -> None:
+    """The loop only tries the chain's lock: held elsewhere (here by this test's transaction,
+    in a server by another process), the record goes to the writer thread and the loop is
+    free at once; the AuditEvent is committed when the chain is released."""
+    store = Store.open(pg_database_url)
+    store.init()
+    group = GroupCommitAuditTrail(AuditTrail(store))
+    group.quiet = lambda: True
+
+    async def run() -> None:
+        with store.transaction() as conn:
+            AuditTrail(store).lock(conn)
+            with group.deferring() as pending:
+                group.record(_events()[0])  # returns: it did not wait for the lock held here
+            assert not pending[0].settled and group.written_on_loop == 0
+            waiting = asyncio.ensure_future(group.settle(pending))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # the writer thread waits for the chain meanwhile
+        await waiting  # released: committed
+
+    try:
+        asyncio.run(run())
+        group.close()
+        report = group.verify_chain()
+        assert report.ok and report.records == 1, report.problems
+    finally:
+        store.close()
+
+
 def test_records_that_queue_while_the_writer_waits_for_the_chain_join_its_batch(store: Store) -> None:
     """The group commit takes its batch after it has become the chain's appender: another
     writer (here this test's own transaction; in a server, the other processes) holds the

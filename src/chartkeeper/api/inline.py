@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.ports import AuditSink
@@ -35,9 +36,49 @@ T = TypeVar("T")
 
 
 def configure(app: FastAPI, store: Store, audit: AuditSink, setting: str = "auto") -> None:
-    """Decide once per app whether short calls run inline (``setting``: auto, on or off)."""
+    """Decide once per app whether short calls run inline (``setting``: auto, on or off).
+
+    With inline calls on PostgreSQL, a lone AuditEvent is also committed on the event loop
+    when the process is serving no other request (``RequestTally``; the trail's
+    ``_lead_on_loop``, which takes the chain only if no other process holds it): a lone read
+    then waits for no thread hand-off. Measured on the 10,000-patient benchmark, two server
+    processes, alternated: lone read p50 3.45-4.31 -> 2.83-3.46 ms. Not on SQLite, whose
+    commit may run a WAL checkpoint (tens of milliseconds) that would hold the loop."""
     app.state.inline_calls = setting == "on" or (setting == "auto" and database_is_local(store.engine))
     app.state.deferring_audit = audit if isinstance(audit, GroupCommitAuditTrail) else None
+    if app.state.inline_calls and isinstance(audit, GroupCommitAuditTrail) and store.dialect == "postgresql":
+        tally = RequestTally()
+        app.add_middleware(CountRequests, tally=tally)
+        audit.quiet = tally.alone
+
+
+class RequestTally:
+    """How many HTTP requests the process is serving now (event loop thread only)."""
+
+    def __init__(self) -> None:
+        self.serving = 0
+
+    def alone(self) -> bool:
+        """True while the request asking is the only one."""
+        return self.serving <= 1
+
+
+class CountRequests:
+    """ASGI middleware keeping a ``RequestTally``."""
+
+    def __init__(self, app: ASGIApp, tally: RequestTally) -> None:
+        self.app = app
+        self.tally = tally
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.tally.serving += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.tally.serving -= 1
 
 
 def runs_inline(request: Request) -> bool:

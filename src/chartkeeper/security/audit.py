@@ -158,6 +158,11 @@ class AuditTrail:
         round trip (``append_locked`` draws any more it needs)."""
         return audit_chain.lock_head(conn, reserve_keys=expected)
 
+    def try_lock(self, conn: Connection, expected: int = 0) -> ChainHead | None:
+        """``lock`` if the chain is free now; None if another process is appending (roll the
+        transaction back: it holds nothing)."""
+        return audit_chain.try_lock_head(conn, reserve_keys=expected)
+
     def append(self, conn: Connection, audit: dict[str, Any], write: ResourceWrite) -> None:
         """Write a prepared AuditEvent and its chain link in ``conn``'s transaction."""
         self.append_many(conn, [(audit, write)])

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -81,6 +81,10 @@ class GroupCommitAuditTrail:
         self._leader_active = False
         self._writer: ThreadPoolExecutor | None = None
         self.batches = 0  # transactions written (for benchmarks and tests)
+        self.written_on_loop = 0  # of which by an event loop's own thread
+        #: Set by the API when a lone record may be committed on the event loop itself (it says
+        #: whether the process is serving no other request); None: always the writer thread.
+        self.quiet: Callable[[], bool] | None = None
 
     def record(self, event: AccessEvent) -> None:
         audit, write = self.trail.prepare(event)  # build, validate, index: outside the lock
@@ -88,7 +92,7 @@ class GroupCommitAuditTrail:
         if deferral is not None:
             pending = _Pending(audit, write, loop=deferral.loop)
             deferral.pending.append(pending)
-            if self._enqueue(pending):
+            if self._enqueue(pending) and not self._lead_on_loop(deferral):
                 self._writer_thread().submit(self._lead)
             return
         pending = _Pending(audit, write)
@@ -155,10 +159,29 @@ class GroupCommitAuditTrail:
                     return
             self._write_next()
 
-    def _write_next(self) -> None:
+    def _lead_on_loop(self, deferral: _Deferral) -> bool:
+        """Commit a lone record here, on its event loop, when the process serves no other
+        request (``quiet``) and no other process holds the chain: the two thread hand-offs of
+        the writer thread (there and back) cost a lone read more than the commit blocks a loop
+        that has nothing else to do. True if the queue was written and leadership handed back;
+        False if the caller must hand leadership to the writer thread (not quiet, the chain is
+        taken, or more was queued meanwhile)."""
+        if self.quiet is None or asyncio._get_running_loop() is not deferral.loop or not self.quiet():
+            return False
+        if not self._write_next(wait=False):
+            return False
+        self.written_on_loop += 1
+        with self._lock:
+            if self._queue:  # queued from pool threads meanwhile: the writer thread goes on
+                return False
+            self._leader_active = False
+        return True
+
+    def _write_next(self, wait: bool = True) -> bool:
         """One transaction: wait to be the chain's appender first (the writer gate and write
         lock on SQLite, the chain's lock on PostgreSQL; another process may hold them), then
-        take what is queued, so that what arrived during the wait joins this batch.
+        take what is queued, so that what arrived during the wait joins this batch. Without
+        ``wait``, if another process holds the chain: nothing is taken and False returned.
 
         On PostgreSQL the transaction is one pipeline (``pipelined_transaction``): BEGIN, the
         lock, the head and keys for what is queued now (and a few more) cost one round trip,
@@ -166,10 +189,15 @@ class GroupCommitAuditTrail:
         batch: list[_Pending] = []
         try:
             with self.trail.store.transaction() as conn, pipelined_transaction(conn):
-                head = self.trail.lock(conn, expected=min(self.max_batch, len(self._queue) + SPARE_KEYS))
+                expected = min(self.max_batch, len(self._queue) + SPARE_KEYS)
+                head = self.trail.lock(conn, expected) if wait else self.trail.try_lock(conn, expected)
+                if head is None:
+                    raise _ChainTaken
                 batch = self._take()
                 self.trail.append_locked(conn, head, [(pending.audit, pending.write) for pending in batch])
             self.batches += 1
+        except _ChainTaken:  # rolled back, nothing taken: the caller hands the queue on
+            return False
         except BaseException as exc:  # every waiter must learn the batch failed
             if not batch:  # it failed before taking any: fail what waits, or it would wait on
                 batch = self._take()
@@ -177,6 +205,7 @@ class GroupCommitAuditTrail:
                 pending.error = exc
         finally:
             _wake(batch)
+        return True
 
     def _take(self) -> list[_Pending]:
         with self._lock:
@@ -185,15 +214,24 @@ class GroupCommitAuditTrail:
         return batch
 
 
+class _ChainTaken(Exception):
+    """Another process holds the audit chain (a ``_write_next`` that must not wait)."""
+
+
 def _wake(batch: list[_Pending]) -> None:
-    """Release every waiter of a written batch: threads directly, each event loop once."""
+    """Release every waiter of a written batch: threads directly, each event loop once (its
+    own thread directly too)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
     for pending in batch:
         if pending.loop is None:
             pending.done.set()
         else:
             by_loop.setdefault(pending.loop, []).append(pending)
+    running = asyncio._get_running_loop()
     for loop, waiting in by_loop.items():
+        if loop is running:
+            _resolve(waiting)
+            continue
         with contextlib.suppress(RuntimeError):  # a closed loop (shutdown): nobody waits any more
             loop.call_soon_threadsafe(_resolve, waiting)
 

@@ -24,6 +24,7 @@ from chartkeeper.store.schema import audit_chain, resource, resource_version
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x43484B41  # "CHKA": one advisory lock for the chain's head
 _PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+_PG_TRY_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(%s)"
 _HEAD_SQL = "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
 
 
@@ -53,17 +54,37 @@ def lock_head(conn: Connection, reserve_keys: int = 0) -> ChainHead:
     the lock makes writers wait instead of fail.
     """
     if conn.dialect.name == "postgresql":
-        with pipelined(conn):
-            driver: Any = conn.connection.driver_connection
-            driver.execute(_PG_LOCK_SQL, (_PG_LOCK_KEY,))
-            head_cursor = driver.execute(_HEAD_SQL)
-            keys_cursor = driver.execute(PG_KEYS_SQL, (resource.name, reserve_keys)) if reserve_keys else None
-            row = head_cursor.fetchone()
-            keys = [int(k[0]) for k in keys_cursor.fetchall()] if keys_cursor is not None else []
-        return (GENESIS if row is None else str(row[0])), keys
+        head = _pg_lock_head(conn, reserve_keys, _PG_LOCK_SQL)
+        assert head is not None  # the waiting lock is always granted
+        return head
     # driver SQL, as the chain rows' insert: it runs for every audited access
-    head = driver_rows.scalar(conn, _HEAD_SQL)
-    return (GENESIS if head is None else str(head)), []
+    found = driver_rows.scalar(conn, _HEAD_SQL)
+    return (GENESIS if found is None else str(found)), []
+
+
+def try_lock_head(conn: Connection, reserve_keys: int = 0) -> ChainHead | None:
+    """``lock_head`` without waiting: None when another transaction holds the chain on
+    PostgreSQL (this one then holds nothing; roll it back). On SQLite the write transaction
+    already holds the lock, so this is ``lock_head``."""
+    if conn.dialect.name == "postgresql":
+        return _pg_lock_head(conn, reserve_keys, _PG_TRY_LOCK_SQL)
+    return lock_head(conn, reserve_keys)
+
+
+def _pg_lock_head(conn: Connection, reserve_keys: int, lock_sql: str) -> ChainHead | None:
+    """The lock, the head and the keys in one round trip; None if the lock was not granted
+    (its head and keys are then read all the same, and ignored: the keys are gaps)."""
+    with pipelined(conn):
+        driver: Any = conn.connection.driver_connection
+        lock_cursor = driver.execute(lock_sql, (_PG_LOCK_KEY,))
+        head_cursor = driver.execute(_HEAD_SQL)
+        keys_cursor = driver.execute(PG_KEYS_SQL, (resource.name, reserve_keys)) if reserve_keys else None
+        granted = lock_cursor.fetchone()[0] is not False  # pg_advisory_xact_lock returns void (None)
+        row = head_cursor.fetchone()
+        keys = [int(k[0]) for k in keys_cursor.fetchall()] if keys_cursor is not None else []
+    if not granted:
+        return None
+    return (GENESIS if row is None else str(row[0])), keys
 
 
 def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:

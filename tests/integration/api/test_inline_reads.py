@@ -83,6 +83,28 @@ def test_a_database_is_local_on_loopback_or_a_socket_only() -> None:
     assert not local("postgresql+psycopg://u@10.0.0.7:5432/db")
 
 
+def test_lone_reads_on_postgresql_are_audited_by_the_event_loop_itself(store: Store) -> None:
+    """With inline reads on PostgreSQL, a read the process serves alone has its AuditEvent
+    committed on the event loop (no thread hand-off); not on SQLite (a commit there may run
+    a WAL checkpoint), nor with inline reads off."""
+    app, group = _app(store, AuditTrail(store))
+    _put(app, patient(id="lone"))
+    on_loop = group.written_on_loop
+    for _ in range(3):  # one at a time
+        (response,) = asyncio.run(_get_all(app, ["/fhir/Patient/lone"]))
+        assert response.status_code == 200
+    if store.dialect == "postgresql":
+        assert group.quiet is not None and group.written_on_loop - on_loop == 3
+    else:
+        assert group.quiet is None and group.written_on_loop == 0
+    off_app, off_group = _app(store, AuditTrail(store), "off")
+    (response,) = asyncio.run(_get_all(off_app, ["/fhir/Patient/lone"]))
+    assert response.status_code == 200 and off_group.quiet is None and off_group.written_on_loop == 0
+    group.close()
+    off_group.close()
+    assert len(_audited_reads(store)) == 4 and group.verify_chain().ok
+
+
 @pytest.mark.parametrize("inline_reads", ["auto", "off"])
 def test_concurrent_reads_are_each_audited_before_their_response(store: Store, inline_reads: str) -> None:
     app, group = _app(store, AuditTrail(store), inline_reads)
