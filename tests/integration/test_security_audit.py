@@ -15,7 +15,7 @@ from chartkeeper.fhir.conditional import parse_criteria
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.validation import validate_resource
 from chartkeeper.security.audit import AuditTrail
-from chartkeeper.security.audit_batch import GroupCommitAuditTrail
+from chartkeeper.security.audit_batch import QUIET_AFTER_S, GroupCommitAuditTrail
 from chartkeeper.security.caller import Caller, local_caller
 from chartkeeper.security.ports import AccessEvent, AuditSink, MemoryAuditSink
 from chartkeeper.security.scopes import ScopeSet
@@ -308,30 +308,39 @@ def test_records_deferred_from_a_pool_thread_are_settled_on_the_loop(store: Stor
 def test_a_lone_record_on_a_quiet_loop_is_committed_there(store: Store) -> None:
     """With ``quiet`` saying the process serves nothing else, a record made on the event loop
     with no batch being written is committed by the loop itself: settled before the block
-    ends, no writer thread started. Once the loop is not quiet, the writer thread commits."""
+    ends, no writer thread started. Once the loop is not quiet, the writer thread commits,
+    and goes on doing so until it has been idle for ``QUIET_AFTER_S``."""
     group = GroupCommitAuditTrail(AuditTrail(store))
     busy = False
     group.quiet = lambda: not busy
+
+    async def lone() -> bool:
+        with group.deferring() as pending:
+            group.record(_events()[0])
+        on_loop = pending[0].settled  # committed before the loop ran anything else
+        await group.settle(pending)
+        return on_loop
 
     async def run() -> None:
         nonlocal busy
         for event in _events():
             with group.deferring() as pending:
                 group.record(event)
-            assert pending[0].settled  # committed before the loop ran anything else
+            assert pending[0].settled
             await group.settle(pending)
         busy = True
-        with group.deferring() as pending:
-            group.record(_events()[0])
-        assert not pending[0].settled
-        await group.settle(pending)
+        assert not await lone()  # the writer thread's
+        busy = False
+        assert not await lone()  # the writer thread was busy a moment ago: still its own
+        await asyncio.sleep(QUIET_AFTER_S * 2)
+        assert await lone()
 
     asyncio.run(run())
-    assert group.written_on_loop == len(_events())
-    assert group._writer is not None  # started for the record made while busy only
+    assert group.written_on_loop == len(_events()) + 1
+    assert group._writer is not None  # started for the records made while busy only
     group.close()
     report = group.verify_chain()
-    assert report.ok and report.records == len(_events()) + 1, report.problems
+    assert report.ok and report.records == len(_events()) + 3, report.problems
 
 
 @pytest.mark.postgres

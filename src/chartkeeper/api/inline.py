@@ -42,7 +42,7 @@ def configure(app: FastAPI, store: Store, audit: AuditSink, setting: str = "auto
     when the process is serving no other request (``RequestTally``; the trail's
     ``_lead_on_loop``, which takes the chain only if no other process holds it): a lone read
     then waits for no thread hand-off (ADR 0026: lone read p50 about 0.5 ms lower, sustained
-    reads about 5 % lower). Not on SQLite, whose commit may run a WAL checkpoint (tens of
+    reads unchanged). Not on SQLite, whose commit may run a WAL checkpoint (tens of
     milliseconds) that would hold the loop."""
     app.state.inline_calls = setting == "on" or (setting == "auto" and database_is_local(store.engine))
     app.state.deferring_audit = audit if isinstance(audit, GroupCommitAuditTrail) else None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -38,6 +39,10 @@ from chartkeeper.store.models import ResourceWrite
 
 #: At most this many AuditEvents per transaction, so one batch never holds the lock long.
 MAX_BATCH = 256
+#: After the writer thread has written a batch (the process is busy), or another process was
+#: found holding the chain, records go to the writer thread for this long before the event
+#: loop commits a lone one again (``_lead_on_loop``): a process under load keeps its batches.
+QUIET_AFTER_S = 0.05
 #: Keys drawn with the chain's lock beyond what is queued before it, for what queues during
 #: the wait for it (PostgreSQL; a larger batch draws the rest in one more round trip).
 SPARE_KEYS = 4
@@ -85,6 +90,7 @@ class GroupCommitAuditTrail:
         #: Set by the API when a lone record may be committed on the event loop itself (it says
         #: whether the process is serving no other request); None: always the writer thread.
         self.quiet: Callable[[], bool] | None = None
+        self._busy_until = 0.0  # time.monotonic(): no commit on the loop before this
 
     def record(self, event: AccessEvent) -> None:
         audit, write = self.trail.prepare(event)  # build, validate, index: outside the lock
@@ -158,17 +164,22 @@ class GroupCommitAuditTrail:
                     self._leader_active = False
                     return
             self._write_next()
+            self._busy_until = time.monotonic() + QUIET_AFTER_S
 
     def _lead_on_loop(self, deferral: _Deferral) -> bool:
         """Commit a lone record here, on its event loop, when the process serves no other
-        request (``quiet``) and no other process holds the chain: the two thread hand-offs of
+        request (``quiet``), its writer thread has been idle for ``QUIET_AFTER_S`` and no
+        other process holds the chain (nor did at the last try): the two thread hand-offs of
         the writer thread (there and back) cost a lone read more than the commit blocks a loop
         that has nothing else to do. True if the queue was written and leadership handed back;
         False if the caller must hand leadership to the writer thread (not quiet, the chain is
         taken, or more was queued meanwhile)."""
         if self.quiet is None or asyncio._get_running_loop() is not deferral.loop or not self.quiet():
             return False
+        if time.monotonic() < self._busy_until:
+            return False
         if not self._write_next(wait=False):
+            self._busy_until = time.monotonic() + QUIET_AFTER_S
             return False
         self.written_on_loop += 1
         with self._lock:

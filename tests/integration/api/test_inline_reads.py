@@ -6,6 +6,7 @@ not served."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ import pytest
 from chartkeeper.api import create_app
 from chartkeeper.config import Settings
 from chartkeeper.security.audit import AuditTrail
-from chartkeeper.security.audit_batch import GroupCommitAuditTrail
+from chartkeeper.security.audit_batch import QUIET_AFTER_S, GroupCommitAuditTrail
 from chartkeeper.store.engine import database_is_local
 from chartkeeper.store.repository import Store
 
@@ -89,6 +90,7 @@ def test_lone_reads_on_postgresql_are_audited_by_the_event_loop_itself(store: St
     a WAL checkpoint), nor with inline reads off."""
     app, group = _app(store, AuditTrail(store))
     _put(app, patient(id="lone"))
+    time.sleep(QUIET_AFTER_S * 2)  # the writer thread's last batch (if any) is behind us
     on_loop = group.written_on_loop
     for _ in range(3):  # one at a time
         (response,) = asyncio.run(_get_all(app, ["/fhir/Patient/lone"]))
