@@ -7,6 +7,8 @@ fresh connections.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -157,3 +159,33 @@ def test_connections_give_up_connecting_after_a_timeout_unless_the_url_says(pg_d
                 assert driver is not None and driver.info.get_parameters()["connect_timeout"] == expected
         finally:
             store.close()
+
+
+def test_a_connection_lost_under_a_pipelined_audit_transaction_is_invalidated(pg_database_url: str) -> None:
+    """The audit writer's transaction is one psycopg pipeline in client-side autocommit
+    (``dialect.pipelined_transaction``): a connection lost there fails that record's commit,
+    is invalidated rather than handed out again, and the next record commits."""
+    from chartkeeper.security.audit import AuditTrail
+    from chartkeeper.security.audit_batch import GroupCommitAuditTrail
+    from chartkeeper.security.caller import Caller
+    from chartkeeper.security.ports import AccessEvent
+    from chartkeeper.security.scopes import ScopeSet
+
+    store = _store_with_a_patient(pg_database_url)
+    group = GroupCommitAuditTrail(AuditTrail(store))
+    who = Caller("client/t", "client", "t", ScopeSet(), source_address="127.0.0.1")
+    try:
+        group.record(AccessEvent(who, "read", "success", ("Patient/p",), ("p",)))
+        assert _kill_connections(pg_database_url) >= 1
+        with pytest.raises(DBAPIError) as lost:
+            group.record(AccessEvent(who, "read", "success", ("Patient/p",), ("p",)))
+        assert lost.value.connection_invalidated
+        group.record(AccessEvent(who, "read", "success", ("Patient/p",), ("p",)))
+        report = group.verify_chain()
+        assert report.ok and report.records == 2, report.problems
+        with store.engine.connect() as conn:  # what the pool hands out is a fresh connection
+            driver: Any = conn.connection.driver_connection
+            assert driver.autocommit is False and not driver.closed
+    finally:
+        group.close()
+        store.close()

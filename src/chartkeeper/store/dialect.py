@@ -205,8 +205,11 @@ def pipelined_transaction(conn: Any) -> Iterator[None]:
             yield
             driver.execute("COMMIT", prepare=False)
     finally:
+        # a lost connection (closed, status UNKNOWN) has nothing left to undo on the server,
+        # and postgresql_errors has already had SQLAlchemy invalidate it
         try:
-            if driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            status = driver.pgconn.transaction_status
+            if not driver.closed and status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
                 with driver_rows.postgresql_errors(conn, "ROLLBACK"):
                     driver.rollback()
         finally:
