@@ -49,6 +49,7 @@ from chartkeeper.store.models import StoredVersion
 router = APIRouter(dependencies=[Depends(authenticate), Depends(check_format)])
 Service = Depends(records)
 Who = Depends(current_caller)
+Body = Depends(json_body)
 
 
 async def _short_call_parts(request: Request) -> tuple[Caller, RecordService]:
@@ -56,9 +57,6 @@ async def _short_call_parts(request: Request) -> tuple[Caller, RecordService]:
     shortest requests, taken by calling the same functions ``Who`` and ``Service`` name:
     FastAPI's resolution of those two dependencies cost 5-10 % of a read's CPU (ADR 0026)."""
     return await current_caller(request), await records(request)
-
-
-Body = Depends(json_body)
 
 
 def _version_response(request: Request, stored: StoredVersion) -> Response:
