@@ -25,11 +25,13 @@ from chartkeeper.mpi.service import MpiService
 from chartkeeper.records import RecordService
 from chartkeeper.records.models import Matcher, Searcher
 from chartkeeper.records.search import SearchService
+from chartkeeper.security.account_cache import AccountCache
 from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
 from chartkeeper.security.ports import AuditSink, Authenticator
 from chartkeeper.security.service import SecurityService
 from chartkeeper.security.sessions import SessionStore
+from chartkeeper.store.change_notices import ACCOUNTS_CHANNEL, ACCOUNTS_TRIGGERS, ChangeListener
 from chartkeeper.store.patient_events import PatientWriteListener
 from chartkeeper.store.repository import Store
 from chartkeeper.web.app import add_status_routes
@@ -102,8 +104,13 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
     through the master patient index, real-time matching of every Patient written (API and
     quarantine retries), and the records staff's web workspace at ``/``."""
     trail = GroupCommitAuditTrail(AuditTrail(store))
+    account_cache = AccountCache() if store.dialect == "postgresql" else None
     security = SecurityService(
-        store, trail, token_lifetime=settings.token_lifetime, token_url=settings.token_url
+        store,
+        trail,
+        token_lifetime=settings.token_lifetime,
+        token_url=settings.token_url,
+        account_cache=account_cache,
     )
     bulk = BulkExportService(store, trail, Path(settings.export_dir))
     mpi = MpiService(store, trail)
@@ -132,7 +139,25 @@ def production_app(settings: Settings, store: Store) -> FastAPI:
     app.state.mpi_live = live
     app.router.on_shutdown.append(live.close)
     app.router.on_shutdown.append(trail.close)
+    if account_cache is not None:
+        _keep_accounts_heard(app, store, account_cache)
     return app
+
+
+def _keep_accounts_heard(app: FastAPI, store: Store, cache: AccountCache) -> None:
+    """On PostgreSQL, the token check's account look-ups come from ``cache`` while a listener
+    hears every change to the accounts (ADR 0027). It listens from the app's start-up to its
+    shutdown: an app that is built but never started (tests) keeps nothing."""
+    listener = ChangeListener(
+        store.engine,
+        ACCOUNTS_CHANNEL,
+        on_change=cache.invalidate,
+        on_live=cache.set_live,
+        triggers=ACCOUNTS_TRIGGERS,
+    )
+    app.state.account_listener = listener
+    app.router.on_startup.append(listener.start)
+    app.router.on_shutdown.append(listener.close)
 
 
 def worker_app() -> FastAPI:

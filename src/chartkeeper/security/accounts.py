@@ -12,6 +12,7 @@ from typing import Any
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.instant import now_us
 from chartkeeper.security import passwords
+from chartkeeper.security.account_cache import AccountCache
 from chartkeeper.security.roles import check_roles
 from chartkeeper.security.scopes import ScopeSet
 from chartkeeper.security.smart_backend import check_jwks
@@ -33,10 +34,25 @@ def check_name(kind: str, name: str) -> str:
 
 
 class Accounts:
-    """Users and clients of one store."""
+    """Users and clients of one store. ``cache`` (a process's ``AccountCache``, kept by a change
+    listener on PostgreSQL) serves the per-request token check; nothing else reads through it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache: AccountCache | None = None) -> None:
         self.store = store
+        self.cache = cache
+
+    # -- the token check ----------------------------------------------------------------------
+    def user_for_token(self, username: str) -> UserAccount | None:
+        """``get_user`` for checking a bearer token: from the cache when it is vouched for."""
+        if self.cache is None:
+            return self.get_user(username)
+        return self.cache.get("user", username, lambda: self.get_user(username))
+
+    def client_for_token(self, name: str) -> ClientAccount | None:
+        """``get_client`` for checking a bearer token: from the cache when it is vouched for."""
+        if self.cache is None:
+            return self.get_client(name)
+        return self.cache.get("client", name, lambda: self.get_client(name))
 
     # -- users --------------------------------------------------------------------------------
     def add_user(

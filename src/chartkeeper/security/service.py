@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from chartkeeper.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from chartkeeper.security import passwords, smart_backend, tokens
+from chartkeeper.security.account_cache import AccountCache
 from chartkeeper.security.accounts import NAME_PATTERN, Accounts
 from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.auth_failures import FailureAuditor
@@ -63,10 +64,11 @@ class SecurityService:
         token_lifetime: int = tokens.DEFAULT_LIFETIME_SECONDS,
         token_url: str | None = None,
         clock: Callable[[], float] = time.time,
+        account_cache: AccountCache | None = None,
     ) -> None:
         self.store = store
         self.audit: AuditSink = audit if audit is not None else AuditTrail(store)
-        self.accounts = Accounts(store)
+        self.accounts = Accounts(store, account_cache)
         self.token_lifetime = token_lifetime
         self.token_url = token_url
         self._clock = clock
@@ -328,7 +330,7 @@ class SecurityService:
         claims = tokens.decode(self._signing_key(), token, now=int(self._clock()))
         kind, _, name = claims.subject.partition("/")
         if kind == "user":
-            user = self.accounts.get_user(name)
+            user = self.accounts.user_for_token(name)
             if user is None or user.disabled:
                 raise NotAuthenticated("the token's user is disabled or unknown")
             scopes = _user_token_scopes(claims.scope, tuple(user.roles))
@@ -343,7 +345,7 @@ class SecurityService:
                 source_address=source_address,
             )
         if kind == "client":
-            client = self.accounts.get_client(name)
+            client = self.accounts.client_for_token(name)
             if client is None or client.disabled:
                 raise NotAuthenticated("the token's client is disabled or unknown")
             scopes = _client_token_scopes(claims.scope, client.scopes)
