@@ -187,3 +187,6 @@ def test_the_server_listens_from_start_up_to_shutdown(pg_store: Store, pg_databa
         Accounts(pg_store).disable_client("api-client")
         _within(5, lambda: client.get("/fhir/Patient", headers=headers).status_code == 401)
     assert not service.accounts.cache.live
+    with TestClient(app):  # a second lifespan of the same app listens again
+        assert app.state.account_listener.wait_live(10) and service.accounts.cache.live
+    assert not service.accounts.cache.live

@@ -63,9 +63,16 @@ class ChangeListener:
         self._stop = threading.Event()
         self._live = threading.Event()
         self._conn: Any = None
-        self._thread = threading.Thread(target=self._run, name=f"listen-{channel}", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> ChangeListener:
+        """Start listening (again, after ``close``: an app's lifespan may run more than once)."""
+        if self._thread is not None and self._thread.is_alive():
+            return self
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop,), name=f"listen-{self.channel}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -76,13 +83,14 @@ class ChangeListener:
     def close(self) -> None:
         """Stop listening; the owner is told ``on_live(False)`` before this returns."""
         self._stop.set()
-        self._thread.join(timeout=self.check_every + 5)
+        if self._thread is not None:
+            self._thread.join(timeout=self.check_every + 5)
         self._set_live(False)
 
     # -- the thread ----------------------------------------------------------------------------
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         warned = False
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 self._connect()
                 if not self._triggers_present():
@@ -90,20 +98,20 @@ class ChangeListener:
                         log.warning("no change triggers for %s: copies are not kept", self.channel)
                         warned = True
                     self._disconnect()
-                    self._stop.wait(self.retry_after * 30)
+                    stop.wait(self.retry_after * 30)
                     continue
                 self._set_live(True)
-                self._listen()
+                self._listen(stop)
             except Exception as exc:  # any failure means: not live, try again
                 self._set_live(False)
-                if not self._stop.is_set():
+                if not stop.is_set():
                     log.warning(
                         "listening on %s stopped (%s: %s); retrying", self.channel, type(exc).__name__, exc
                     )
             finally:
                 self._set_live(False)
                 self._disconnect()
-            self._stop.wait(self.retry_after)
+            stop.wait(self.retry_after)
 
     def _connect(self) -> None:
         """A connection of the engine's own settings, taken out of its pool for good."""
@@ -123,9 +131,9 @@ class ChangeListener:
         ).fetchone()
         return bool(found and found[0] == len(self.triggers))
 
-    def _listen(self) -> None:
+    def _listen(self, stop: threading.Event) -> None:
         conn = self._conn
-        while not self._stop.is_set():
+        while not stop.is_set():
             heard = False
             for _notice in conn.notifies(timeout=self.check_every):
                 heard = True
