@@ -61,19 +61,18 @@ class ChangeListener:
         self._on_change = on_change
         self._on_live = on_live
         self._stop = threading.Event()
+        self._stop.set()  # not started
         self._live = threading.Event()
-        self._conn: Any = None
-        self._thread: threading.Thread | None = None
+        self._live_lock = threading.Lock()
 
     def start(self) -> ChangeListener:
-        """Start listening (again, after ``close``: an app's lifespan may run more than once)."""
-        if self._thread is not None and self._thread.is_alive():
-            return self
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(self._stop,), name=f"listen-{self.channel}", daemon=True
-        )
-        self._thread.start()
+        """Start listening (again after ``close``: an app's lifespan may run more than once).
+        Each start has its own thread and stop signal; a closed one's thread ends by itself."""
+        with self._live_lock:
+            if not self._stop.is_set():
+                return self
+            self._stop = stop = threading.Event()
+        threading.Thread(target=self._run, args=(stop,), name=f"listen-{self.channel}", daemon=True).start()
         return self
 
     def wait_live(self, timeout: float) -> bool:
@@ -81,58 +80,67 @@ class ChangeListener:
         return self._live.wait(timeout)
 
     def close(self) -> None:
-        """Stop listening; the owner is told ``on_live(False)`` before this returns."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.check_every + 5)
-        self._set_live(False)
+        """Stop listening; the owner is told ``on_live(False)`` before this returns. The thread
+        is not waited for: it ends within ``check_every`` seconds, and can no longer go live."""
+        with self._live_lock:
+            self._stop.set()
+            self._set_live(False)
 
     # -- the thread ----------------------------------------------------------------------------
     def _run(self, stop: threading.Event) -> None:
         warned = False
         while not stop.is_set():
+            conn = None
             try:
-                self._connect()
-                if not self._triggers_present():
+                conn = self._connect()
+                if not self._triggers_present(conn):
                     if not warned:
                         log.warning("no change triggers for %s: copies are not kept", self.channel)
                         warned = True
-                    self._disconnect()
                     stop.wait(self.retry_after * 30)
                     continue
-                self._set_live(True)
-                self._listen(stop)
+                with self._live_lock:
+                    if stop.is_set():
+                        break
+                    self._set_live(True)
+                self._listen(conn, stop)
             except Exception as exc:  # any failure means: not live, try again
-                self._set_live(False)
                 if not stop.is_set():
                     log.warning(
                         "listening on %s stopped (%s: %s); retrying", self.channel, type(exc).__name__, exc
                     )
             finally:
-                self._set_live(False)
-                self._disconnect()
+                with self._live_lock:
+                    if stop is self._stop:  # not a run that a later start replaced
+                        self._set_live(False)
+                if conn is not None:
+                    with contextlib.suppress(Exception):  # already gone
+                        conn.close()
             stop.wait(self.retry_after)
 
-    def _connect(self) -> None:
+    def _connect(self) -> Any:
         """A connection of the engine's own settings, taken out of its pool for good."""
         proxied = self.engine.raw_connection()
         conn: Any = proxied.driver_connection
         proxied.detach()
-        self._conn = conn  # closed by _disconnect whatever happens next
-        conn.rollback()
-        conn.autocommit = True
-        conn.execute(f'LISTEN "{self.channel}"')
+        try:
+            conn.rollback()
+            conn.autocommit = True
+            conn.execute(f'LISTEN "{self.channel}"')
+        except Exception:
+            conn.close()
+            raise
+        return conn
 
-    def _triggers_present(self) -> bool:
+    def _triggers_present(self, conn: Any) -> bool:
         if not self.triggers:
             return True
-        found = self._conn.execute(
+        found = conn.execute(
             "SELECT count(DISTINCT tgname) FROM pg_trigger WHERE tgname = ANY(%s)", (list(self.triggers),)
         ).fetchone()
         return bool(found and found[0] == len(self.triggers))
 
-    def _listen(self, stop: threading.Event) -> None:
-        conn = self._conn
+    def _listen(self, conn: Any, stop: threading.Event) -> None:
         while not stop.is_set():
             heard = False
             for _notice in conn.notifies(timeout=self.check_every):
@@ -142,6 +150,7 @@ class ChangeListener:
                 conn.execute("SELECT 1")
 
     def _set_live(self, live: bool) -> None:
+        """Under ``_live_lock``."""
         if live == self._live.is_set():
             return
         if live:
@@ -149,9 +158,3 @@ class ChangeListener:
         else:
             self._live.clear()
         self._on_live(live)
-
-    def _disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # already gone
-                conn.close()
