@@ -71,3 +71,49 @@ def test_unknown_names_are_not_kept_and_the_copy_is_bounded() -> None:
     for n in range(10):
         cache.get("client", f"c{n}", Loader())
     assert len(cache._entries) <= 3
+
+
+def test_no_read_returns_a_row_older_than_a_change_already_heard() -> None:
+    """Threads race: a writer changes the "database" and then delivers the notice (as
+    PostgreSQL does after the commit); readers check tokens meanwhile. Whatever interleaving
+    the threads take, a check that starts after a notice was delivered never gets a row older
+    than the change that notice announced."""
+    import threading
+    import time
+
+    database = {"version": 0}
+    heard = {"version": 0}  # the newest change whose notice has been delivered
+    cache = AccountCache()
+    cache.set_live(True)
+    stale: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def load() -> dict[str, int]:
+        row = dict(database)
+        time.sleep(0.0002)  # let a change land between the read and the store
+        return row
+
+    def writer() -> None:
+        for version in range(1, 120):
+            database["version"] = version
+            time.sleep(0.0001 * (version % 3))  # the notice comes some time after the commit
+            cache.invalidate()
+            heard["version"] = version
+            time.sleep(0.0003)
+        stop.set()
+
+    def reader() -> None:
+        while not stop.is_set():
+            floor = heard["version"]
+            row = cache.get("client", "feed", load)
+            assert row is not None
+            if row["version"] < floor:
+                stale.append((row["version"], floor))
+
+    threads = [threading.Thread(target=reader) for _ in range(3)] + [threading.Thread(target=writer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not stale, stale[:5]
+    assert cache.hits > 0  # the copy was used in between changes
