@@ -3,8 +3,8 @@
 Every request with a bearer token looks up its user or client, so that a disabled account's
 tokens stop working at once and lost roles narrow the scopes. On PostgreSQL that look-up is a
 round trip that holds the process's event loop (``api.inline``); it was 18 % of a read's
-samples under load, and without it two server processes served 1,180 reads/s instead of 996
-(ADR 0027). The copy is kept only while something vouches that every change to the accounts
+samples under load, and with this copy two server processes served 1,098-1,190 reads/s
+instead of 979-1,062 (ADR 0027). The copy is kept only while something vouches that every change to the accounts
 reaches it: ``set_live(True)`` from a change listener (``store.change_notices``) once it hears
 the accounts' channel, ``invalidate()`` on every notice, ``set_live(False)`` as soon as the
 listener cannot vouch. Without a live listener every look-up reads the database, as before.
