@@ -5,15 +5,9 @@ listening session means no copy is trusted."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -42,11 +36,10 @@ def pg_store(pg_database_url: str) -> Iterator[Store]:
     store.close()
 
 
-@pytest.fixture
-def listening(pg_store: Store) -> Iterator[tuple[AccountCache, ChangeListener]]:
-    cache = AccountCache()
-    listener = ChangeListener(
-        pg_store.engine,
+def _listener(store: Store, cache: AccountCache) -> ChangeListener:
+    """The server's listener (api.app), with short test timings; started."""
+    return ChangeListener(
+        store.engine,
         ACCOUNTS_CHANNEL,
         on_change=cache.invalidate,
         on_live=cache.set_live,
@@ -54,6 +47,12 @@ def listening(pg_store: Store) -> Iterator[tuple[AccountCache, ChangeListener]]:
         check_every=0.1,
         retry_after=0.1,
     ).start()
+
+
+@pytest.fixture
+def listening(pg_store: Store) -> Iterator[tuple[AccountCache, ChangeListener]]:
+    cache = AccountCache()
+    listener = _listener(pg_store, cache)
     assert listener.wait_live(10)
     yield cache, listener
     listener.close()
@@ -164,15 +163,7 @@ def test_without_the_triggers_nothing_is_kept(pg_store: Store) -> None:
     with pg_store.engine.begin() as conn:
         conn.execute(text(f"DROP TRIGGER {ACCOUNTS_TRIGGERS[1]} ON api_client"))
     cache = AccountCache()
-    listener = ChangeListener(
-        pg_store.engine,
-        ACCOUNTS_CHANNEL,
-        on_change=cache.invalidate,
-        on_live=cache.set_live,
-        triggers=ACCOUNTS_TRIGGERS,
-        check_every=0.1,
-        retry_after=0.1,
-    ).start()
+    listener = _listener(pg_store, cache)
     try:
         assert not listener.wait_live(1.0) and not cache.live
     finally:
@@ -196,44 +187,3 @@ def test_the_server_listens_from_start_up_to_shutdown(pg_store: Store, pg_databa
     with TestClient(app):  # a second lifespan of the same app listens again
         assert app.state.account_listener.wait_live(10) and service.accounts.cache.live
     assert not service.accounts.cache.live
-
-
-def test_the_cli_disables_a_client_of_two_running_server_processes(
-    pg_store: Store, pg_database_url: str, tmp_path: Path
-) -> None:
-    """`chartkeeper clients disable` in a shell: both workers of `serve --workers 2` refuse the
-    client's still-valid token from then on, on every new connection (the kernel spreads them
-    over the two processes)."""
-    security = SecurityService(pg_store)
-    security.initialize()
-    secret = security.accounts.add_client("feed", "system/Patient.rs")
-    exe = Path(sys.executable).with_name("chartkeeper")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {**os.environ, "CHARTKEEPER_EXPORT_DIR": str(tmp_path / "exports")}
-    serve = [str(exe), "--db", pg_database_url, "serve", "--port", str(port), "--workers", "2"]
-    server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        form = {"grant_type": "client_credentials", "client_id": "feed", "client_secret": secret}
-        token = httpx.post(f"{base}/auth/token", data=form).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-
-        def statuses(n: int) -> set[int]:  # a new connection each time
-            return {httpx.get(f"{base}/fhir/Patient", headers=headers).status_code for _ in range(n)}
-
-        assert statuses(20) == {200}
-        disable = [str(exe), "--db", pg_database_url, "clients", "disable", "feed"]
-        subprocess.run(disable, check=True, capture_output=True, env=env)
-        _within(5, lambda: statuses(1) == {401})
-        assert statuses(20) == {401}
-    finally:
-        server.terminate()
-        server.wait(timeout=60)

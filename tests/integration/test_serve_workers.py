@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from chartkeeper.security.audit import AuditTrail
 from chartkeeper.security.audit_batch import GroupCommitAuditTrail
@@ -64,6 +65,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _wait_until_serving(base: str) -> None:
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"no server answered at {base}")
+
+
 def test_serve_with_two_workers(sqlite_database_url: str, tmp_path: Path) -> None:
     store = Store.open(sqlite_database_url)
     store.init()
@@ -87,12 +98,7 @@ def test_serve_with_two_workers(sqlite_database_url: str, tmp_path: Path) -> Non
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        _wait_until_serving(base)
         form = {"grant_type": "client_credentials", "client_id": "feed", "client_secret": secret}
         token = httpx.post(f"{base}/auth/token", data=form).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
@@ -126,6 +132,47 @@ def test_serve_with_two_workers(sqlite_database_url: str, tmp_path: Path) -> Non
     assert report.ok, report.problems
     assert report.records >= 100 + 40 + 2  # reads, searches, the token and the refused token
     store.close()
+
+
+@pytest.mark.postgres
+def test_the_cli_disables_a_client_of_two_running_server_processes(
+    pg_database_url: str, tmp_path: Path
+) -> None:
+    """`chartkeeper clients disable` in a shell: both workers of `serve --workers 2` refuse the
+    client's still-valid token from the next request on, on every new connection (the kernel
+    spreads them over the two processes); on PostgreSQL each worker keeps a copy of the
+    account that only a change notice drops (ADR 0027)."""
+    store = Store.open(pg_database_url)
+    store.init()
+    security = SecurityService(store)
+    security.initialize()
+    secret = security.accounts.add_client("feed", "system/Patient.rs")
+    store.close()
+    exe = Path(sys.executable).with_name("chartkeeper")
+    env = {**os.environ, "CHARTKEEPER_EXPORT_DIR": str(tmp_path / "exports")}
+    port = _free_port()
+    serve = [str(exe), "--db", pg_database_url, "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(base)
+        form = {"grant_type": "client_credentials", "client_id": "feed", "client_secret": secret}
+        token = httpx.post(f"{base}/auth/token", data=form).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def statuses(n: int) -> set[int]:  # a new connection each time
+            return {httpx.get(f"{base}/fhir/Patient", headers=headers).status_code for _ in range(n)}
+
+        assert statuses(20) == {200}
+        disable = [str(exe), "--db", pg_database_url, "clients", "disable", "feed"]
+        subprocess.run(disable, check=True, capture_output=True, env=env)
+        deadline = time.monotonic() + 5
+        while statuses(1) != {401}:
+            assert time.monotonic() < deadline, "a worker still accepts the disabled client's token"
+        assert statuses(20) == {401}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def test_the_shared_listener_gives_sockets_asyncio_sets_nodelay_on() -> None:
