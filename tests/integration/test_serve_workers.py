@@ -75,6 +75,13 @@ def _wait_until_serving(base: str) -> None:
     raise AssertionError(f"no server answered at {base}")
 
 
+def _client_headers(base: str, client: str, secret: str) -> dict[str, str]:
+    """A bearer token from the running server's token endpoint (client credentials)."""
+    form = {"grant_type": "client_credentials", "client_id": client, "client_secret": secret}
+    token = httpx.post(f"{base}/auth/token", data=form).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_serve_with_two_workers(sqlite_database_url: str, tmp_path: Path) -> None:
     store = Store.open(sqlite_database_url)
     store.init()
@@ -99,9 +106,7 @@ def test_serve_with_two_workers(sqlite_database_url: str, tmp_path: Path) -> Non
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_serving(base)
-        form = {"grant_type": "client_credentials", "client_id": "feed", "client_secret": secret}
-        token = httpx.post(f"{base}/auth/token", data=form).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = _client_headers(base, "feed", secret)
         statuses: list[int] = []
 
         def hammer() -> None:
@@ -156,9 +161,7 @@ def test_the_cli_disables_a_client_of_two_running_server_processes(
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_serving(base)
-        form = {"grant_type": "client_credentials", "client_id": "feed", "client_secret": secret}
-        token = httpx.post(f"{base}/auth/token", data=form).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = _client_headers(base, "feed", secret)
 
         def statuses(n: int) -> set[int]:  # a new connection each time
             return {httpx.get(f"{base}/fhir/Patient", headers=headers).status_code for _ in range(n)}
