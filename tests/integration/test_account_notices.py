@@ -82,6 +82,17 @@ def _within(seconds: float, check: Callable[[], bool]) -> float:
     return time.perf_counter() - started
 
 
+def _heard_all(cache: AccountCache) -> None:
+    """Wait until the notices of the changes made so far have arrived: they come after their
+    commit, and a late one drops what a check copied meanwhile (as it should), so a test that
+    counts copies waits for a quiet 0.3 s first."""
+    seen, quiet_since = cache._generation, time.monotonic()
+    while time.monotonic() - quiet_since < 0.3:
+        time.sleep(0.02)
+        if cache._generation != seen:
+            seen, quiet_since = cache._generation, time.monotonic()
+
+
 def _refused(service: SecurityService, token: str) -> bool:
     try:
         service.caller_from_bearer(token, None)
@@ -104,6 +115,7 @@ def test_a_token_check_reads_the_account_once_and_a_disable_elsewhere_is_heard(
     elsewhere = Accounts(pg_store)  # another process, such as `chartkeeper clients disable`
     elsewhere.add_client("lab-feed", "system/*.rs")
     token = server.issue_client_token("lab-feed").access_token
+    _heard_all(cache)
     reads = _account_reads(monkeypatch)
     for _ in range(5):
         assert server.caller_from_bearer(token, None).client_id == "lab-feed"
@@ -120,6 +132,7 @@ def test_plain_sql_that_narrows_a_users_roles_is_heard(
     server = SecurityService(pg_store, MemoryAuditSink(), account_cache=cache)
     server.accounts.add_user("olga", ["auditor", "clerk"], password=PASSWORD)
     token = server.password_grant("olga", PASSWORD).access_token
+    _heard_all(cache)
     assert server.caller_from_bearer(token, None).permits("AuditEvent", Action.SEARCH)
     assert cache.hits + cache.misses >= 1 and cache._entries
     with pg_store.engine.begin() as conn:
@@ -134,6 +147,7 @@ def test_a_lost_listening_session_trusts_nothing_until_it_listens_again(
     server = SecurityService(pg_store, MemoryAuditSink(), account_cache=cache)
     server.accounts.add_client("reports", "system/*.rs")
     token = server.issue_client_token("reports").access_token
+    _heard_all(cache)
     server.caller_from_bearer(token, None)
     assert cache._entries
     listener.retry_after = 2.0  # long enough to look at the state between sessions
