@@ -189,11 +189,13 @@ class AuditTrail:
             links.append((write.res_id, digest, prev))
             prev = digest
         # fresh uuid4 ids: no current rows to look up (a clash would fail the unique key).
-        # On PostgreSQL the inserts and the chain rows go to the server in one round trip.
+        # The chain rows go with the AuditEvents' own: on PostgreSQL one statement for a batch
+        # of up to PIPELINED_WRITES, the rest of a larger batch in one round trip.
         with small_write_pipeline(conn, len(prepared)):
             writes = [write for _audit, write in prepared]
-            self.store.apply(writes, conn, all_new=True, keys=keys[: len(prepared)])
-            audit_chain.append_many(conn, links)
+            self.store.apply(
+                writes, conn, all_new=True, keys=keys[: len(prepared)], also=[audit_chain.rows(links)]
+            )
 
     def verify_chain(self) -> ChainReport:
         """Walk the chain from the start; recompute every hash against the stored AuditEvent."""

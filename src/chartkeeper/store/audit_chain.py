@@ -15,8 +15,9 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.store import driver_rows
 from chartkeeper.store.access import access_clause
-from chartkeeper.store.dialect import PG_KEYS_SQL, bulk_insert, pipelined
+from chartkeeper.store.dialect import PG_KEYS_SQL, pipelined
 from chartkeeper.store.models import AccessFilter, StoredVersion
+from chartkeeper.store.pg_json_rows import TableRows
 from chartkeeper.store.reader import VERSION_COLUMNS, current_join, stored_version
 from chartkeeper.store.schema import audit_chain, resource, resource_version
 
@@ -26,6 +27,7 @@ _PG_LOCK_KEY = 0x43484B41  # "CHKA": one advisory lock for the chain's head
 _PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 _PG_TRY_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(%s)"
 _HEAD_SQL = "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
+_LINK_COLUMNS = ("audit_id", "hash", "prev_hash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +89,11 @@ def _pg_lock_head(conn: Connection, reserve_keys: int, lock_sql: str) -> ChainHe
     return (GENESIS if row is None else str(row[0])), keys
 
 
-def append_many(conn: Connection, links: Sequence[tuple[str, str, str]]) -> None:
-    """Chain rows ``(audit_id, hash, prev_hash)``, in chain order (``seq`` follows the list:
-    executemany and COPY insert in order)."""
-    bulk_insert(conn, audit_chain, ("audit_id", "hash", "prev_hash"), list(links))
+def rows(links: Sequence[tuple[str, str, str]]) -> TableRows:
+    """Chain rows ``(audit_id, hash, prev_hash)``, in chain order, for the write that inserts
+    them with their AuditEvents (``Store.apply(also=...)``): ``seq`` follows the list, as
+    executemany, COPY and ``pg_json_rows`` insert in order."""
+    return audit_chain, _LINK_COLUMNS, list(links)
 
 
 def walk(conn: Connection, batch: int = 2000) -> Iterator[ChainRow]:

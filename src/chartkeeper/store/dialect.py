@@ -5,7 +5,7 @@ Everything else in ``store/`` is written once against SQLAlchemy Core.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -95,7 +95,7 @@ PG_KEYS_SQL = "SELECT nextval(pg_get_serial_sequence(%s, 'pk')) FROM generate_se
 _INSERT_SQL: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
 
-def bulk_insert(conn: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def bulk_insert(conn: Any, table: Any, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
     """executemany of plain tuples with the INSERT that SQLAlchemy Core compiles for this dialect.
 
     Skips SQLAlchemy's per-row parameter processing, which costs more than SQLite's own insert
@@ -135,7 +135,9 @@ _PARAMS_PER_INSERT = 48
 _PG_INSERT_SQL: dict[tuple[str, tuple[str, ...], int], str] = {}
 
 
-def _insert_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _insert_rows(
+    conn: Any, table_name: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
     """PostgreSQL: multi-row ``INSERT ... VALUES`` statements of at most ``_PARAMS_PER_INSERT``
     parameters, sent together in a pipeline (one round trip; inside an open pipeline, none of
     their own). Tried and slower for a single AuditEvent: ``unnest`` of one array per column
@@ -224,7 +226,7 @@ def _in_pipeline(conn: Any) -> bool:
     return bool(status != pq.PipelineStatus.OFF)
 
 
-def _copy_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _copy_rows(conn: Any, table_name: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
     """PostgreSQL: COPY FROM STDIN on the transaction's own connection.
 
     COPY is PostgreSQL's bulk path (about twice pipelined INSERT for JSON documents); it runs

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -79,7 +79,7 @@ def first(conn: Connection, statement: Select[Any], params: dict[str, Any]) -> A
     return None if values is None else compiled.row(values)
 
 
-def execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+def execute_many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """``executemany`` of driver SQL (qmark parameters on SQLite) in ``conn``'s transaction."""
     if conn.dialect.name != "sqlite":
         conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ from chartkeeper.store.models import (
     StoredVersion,
     WriteSummary,
 )
+from chartkeeper.store.pg_json_rows import TableRows
 from chartkeeper.store.search import SearchPage, run_search
 from chartkeeper.store.statistics import PlannerStatistics
 from chartkeeper.store.writer_gate import gate_for
@@ -158,13 +159,14 @@ class Store:
         *,
         all_new: bool = False,
         keys: Sequence[int] | None = None,
+        also: Sequence[TableRows] = (),
     ) -> WriteSummary:
         """Write a batch atomically (in ``conn``'s transaction when given, else a new one);
-        ``all_new`` and ``keys`` as in ``writer.apply_writes``."""
+        ``all_new``, ``keys`` and ``also`` as in ``writer.apply_writes``."""
         if conn is not None:
-            return writer.apply_writes(conn, writes, now_us(), all_new=all_new, keys=keys)
+            return writer.apply_writes(conn, writes, now_us(), all_new=all_new, keys=keys, also=also)
         with self.transaction() as tx:
-            return writer.apply_writes(tx, writes, now_us(), all_new=all_new, keys=keys)
+            return writer.apply_writes(tx, writes, now_us(), all_new=all_new, keys=keys, also=also)
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, res_type: str, res_id: str) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from sqlalchemy.engine import Connection
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.model import IndexValues
-from chartkeeper.store import patient_events
+from chartkeeper.store import patient_events, pg_json_rows
 from chartkeeper.store.dialect import allocate_keys, bulk_insert, pipelined
 from chartkeeper.store.models import ResourceWrite, WriteSummary
+from chartkeeper.store.pg_json_rows import TableRows
 from chartkeeper.store.schema import (
     INDEX_KEY_BITS,
     INDEX_TABLES,
@@ -92,8 +93,13 @@ def apply_writes(
     *,
     all_new: bool = False,
     keys: Sequence[int] | None = None,
+    also: Sequence[TableRows] = (),
 ) -> WriteSummary:
     """Write every resource of ``writes`` in the caller's transaction; return what happened.
+
+    ``also``: rows of other tables that belong with these writes (the audit trail's chain
+    links), inserted after them: on PostgreSQL in the same single statement as a small write's
+    own rows (``pg_json_rows``), elsewhere by their own executemany.
 
     ``all_new``: the caller vouches that none of these resources exists yet (ids it has just
     drawn, as the audit trail's AuditEvents), so the look-up of current rows is skipped; were
@@ -158,27 +164,29 @@ def apply_writes(
     if keys is None:
         keys = allocate_keys(conn, resource.name, len(new)) if new else []
     pks = list(keys)
-    # the inserts, together: on PostgreSQL a small write's go to the server in one round trip
-    with small_write_pipeline(conn, len(writes)):
-        if new:
-            bulk_insert(
-                conn,
-                resource,
-                _RESOURCE_COLS,
-                [
-                    (pk, w.res_type, w.res_id, 1, now, False, w.patient_id, w.fingerprint)
-                    for pk, w in zip(pks, new, strict=True)
-                ],
-            )
-            for write, pk in zip(new, pks, strict=True):
-                versions.append(_version_row(pk, write, 1, now, "create"))
-                if write.index is not None:
-                    indexed.append((pk, write.index))
-                summary.created[write.res_type] += 1
-        if versions:
-            bulk_insert(conn, resource_version, _VERSION_COLS, versions)
-        if indexed:
-            write_index_rows(conn, indexed)
+    resources = [
+        (pk, w.res_type, w.res_id, 1, now, False, w.patient_id, w.fingerprint)
+        for pk, w in zip(pks, new, strict=True)
+    ]
+    for write, pk in zip(new, pks, strict=True):
+        versions.append(_version_row(pk, write, 1, now, "create"))
+        if write.index is not None:
+            indexed.append((pk, write.index))
+        summary.created[write.res_type] += 1
+    parts: list[TableRows] = [
+        (resource, _RESOURCE_COLS, resources),
+        (resource_version, _VERSION_COLS, versions),
+    ]
+    parts += [
+        (table, columns, rows)
+        for table, columns, rows in zip(INDEX_TABLES, _INDEX_COLUMNS, index_table_rows(indexed), strict=True)
+    ]
+    parts += also
+    if conn.dialect.name == "postgresql" and len(writes) <= PIPELINED_WRITES:
+        pg_json_rows.insert_rows(conn, parts)  # a small write's inserts: one statement
+        return summary
+    for table, columns, rows in parts:
+        bulk_insert(conn, table, columns, rows)
     return summary
 
 
@@ -236,7 +244,14 @@ def index_rows(res_type: str, values: IndexValues) -> IndexRows:
 
 def write_index_rows(conn: Connection, indexed: Sequence[tuple[int, IndexRows]]) -> None:
     """Insert the search-index rows of many resources, one executemany per index table."""
-    for position, (table, columns) in enumerate(zip(INDEX_TABLES, _INDEX_COLUMNS, strict=True)):
+    for table, columns, rows in zip(INDEX_TABLES, _INDEX_COLUMNS, index_table_rows(indexed), strict=True):
+        bulk_insert(conn, table, columns, rows)
+
+
+def index_table_rows(indexed: Sequence[tuple[int, IndexRows]]) -> list[list[tuple[Any, ...]]]:
+    """The rows of each of INDEX_TABLES for many resources, keys included."""
+    tables: list[list[tuple[Any, ...]]] = []
+    for position, table in enumerate(INDEX_TABLES):
         rows: list[tuple[Any, ...]] = []
         for pk, rows_of in indexed:
             mine = rows_of[position]
@@ -246,4 +261,5 @@ def write_index_rows(conn: Connection, indexed: Sequence[tuple[int, IndexRows]])
                 )
             base = pk << INDEX_KEY_BITS
             rows.extend((base + n, pk, *row) for n, row in enumerate(mine))
-        bulk_insert(conn, table, columns, rows)
+        tables.append(rows)
+    return tables
