@@ -141,7 +141,9 @@ def _insert_rows(
     """PostgreSQL: multi-row ``INSERT ... VALUES`` statements of at most ``_PARAMS_PER_INSERT``
     parameters, sent together in a pipeline (one round trip; inside an open pipeline, none of
     their own). Tried and slower for a single AuditEvent: ``unnest`` of one array per column
-    (psycopg's text arrays cost more than the parse they save) and ``json_populate_recordset``."""
+    (psycopg's text arrays cost more than the parse they save) and ``json_populate_recordset``,
+    each per table. What did win is one JSON statement for all the tables of a small write
+    (``pg_json_rows``, ADR 0028): the writer uses that, and this is left for other callers."""
     per_statement = max(1, _PARAMS_PER_INSERT // len(columns))
     with pipelined(conn):
         for start in range(0, len(rows), per_statement):

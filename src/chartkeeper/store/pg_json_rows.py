@@ -9,9 +9,9 @@ the samples that held the GIL under sustained reads.
 
 Here every row travels in one JSON document, the statement's only parameter, and one INSERT
 per table reads its part with ``jsonb_array_elements`` in data-modifying CTEs: one statement,
-one send. Measured on the 10,000-patient benchmark database (``docs/PERFORMANCE.md``): the
-client CPU of a group commit of four AuditEvents went from 1.16 to 0.59 ms, of ten from 2.1 to
-0.77 ms; PostgreSQL's own CPU was unchanged (within 3 %).
+one send (ADR 0028). Measured on the 10,000-patient benchmark database: the client CPU of a
+group commit of four AuditEvents went from 1.20 to 0.70 ms, of ten from 2.1 to 0.9 ms, and
+sustained reads on PostgreSQL from 903–924 to 975–1,060 per second (``docs/PERFORMANCE.md``).
 
 The casts are explicit except for text columns: a ``varchar(n)`` column gets text, so an
 overlong value is refused by the column (as a plain INSERT is) rather than cut short by a cast.
