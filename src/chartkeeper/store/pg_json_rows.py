@@ -11,7 +11,7 @@ Here every row travels in one JSON document, the statement's only parameter, and
 per table reads its part with ``jsonb_array_elements`` in data-modifying CTEs: one statement,
 one send (ADR 0028). Measured on the 10,000-patient benchmark database: the client CPU of a
 group commit of four AuditEvents went from 1.20 to 0.70 ms, of ten from 2.1 to 0.9 ms, and
-sustained reads on PostgreSQL from 903–924 to 975–1,060 per second (``docs/PERFORMANCE.md``).
+sustained reads on PostgreSQL from 903-924 to 975-1,060 per second (``docs/PERFORMANCE.md``).
 
 The casts are explicit except for text columns: a ``varchar(n)`` column gets text, so an
 overlong value is refused by the column (as a plain INSERT is) rather than cut short by a cast.
