@@ -22,7 +22,7 @@ async def authenticate(request: Request) -> None:
 
     The token check (a signature and one account look-up) runs on the event loop when the
     database is on this host and in the thread pool otherwise (``inline``)."""
-    if request.url.path.endswith(PUBLIC_SUFFIXES):
+    if request.scope["path"].endswith(PUBLIC_SUFFIXES):  # request.url would build the whole URL
         return
     authenticator: Authenticator = request.app.state.authenticator
     check = bearer_caller(authenticator)

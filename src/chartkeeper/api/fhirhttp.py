@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -41,7 +41,7 @@ async def check_format(request: Request) -> None:
 
     ``async`` because it is pure: FastAPI runs a plain ``def`` dependency in its thread pool,
     a hop that costs more than the check on every request."""
-    fmt = request.query_params.get("_format")
+    fmt = request.query_params.get("_format") if request.scope.get("query_string") else None
     if fmt is not None:
         # an unencoded "+" arrives as a space: application/fhir json
         low = fmt.lower().split(";")[0].strip().replace(" ", "+")
@@ -70,16 +70,16 @@ def render(
     """A FHIR JSON response (pretty-printed with ``_pretty=true``); no body for 204/304."""
     if body is None:
         return Response(status_code=status, headers=headers)
-    option = orjson.OPT_INDENT_2 if request.query_params.get("_pretty") == "true" else 0
+    pretty = request.scope.get("query_string") and request.query_params.get("_pretty") == "true"
+    option = orjson.OPT_INDENT_2 if pretty else 0
     response = Response(orjson.dumps(body, option=option), status_code=status, headers=headers)
     response.headers["content-type"] = f"{FHIR_JSON}; charset=utf-8"
     return response
 
 
 def http_date(micros: int) -> str:
-    from datetime import UTC, datetime
-
-    return format_datetime(datetime.fromtimestamp(micros // 1_000_000, tz=UTC), usegmt=True)
+    """An HTTP date (RFC 9110 IMF-fixdate) of whole seconds: ``Last-Modified`` of every read."""
+    return formatdate(micros // 1_000_000, usegmt=True)
 
 
 def version_headers(version_id: int, last_updated: int) -> dict[str, str]:
