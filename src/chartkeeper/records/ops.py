@@ -8,7 +8,6 @@ them to the audit trail.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +18,7 @@ from sqlalchemy.engine import Connection
 from chartkeeper.errors import Forbidden, Gone, InvalidInput, NotFound, PreconditionFailed
 from chartkeeper.fhir.bundle import ID_PATTERN
 from chartkeeper.fhir.conditional import Criteria, parse_criteria
+from chartkeeper.fhir.new_ids import time_ordered_id
 from chartkeeper.fhir.resource import with_server_meta
 from chartkeeper.fhir.validation.entry import validate_entry_resource
 from chartkeeper.fhir.validation.validator import get_validator
@@ -72,7 +72,8 @@ def check_id(res_id: str) -> None:
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """The id of a resource created without one (POST): time-ordered (``fhir.new_ids``)."""
+    return time_ordered_id()
 
 
 def resource_type_of(resource: Any) -> str:

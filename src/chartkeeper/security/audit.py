@@ -13,7 +13,6 @@ A chain cannot prove its own tail was not cut off: keep ``ChainReport.head`` som
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.instant import now_us
+from chartkeeper.fhir.new_ids import time_ordered_id
 from chartkeeper.fhir.resource import fingerprint
 from chartkeeper.fhir.search.extract import extract_index_values
 from chartkeeper.fhir.search.model import IndexValues
@@ -148,7 +148,7 @@ class AuditTrail:
     def prepare(self, event: AccessEvent) -> tuple[dict[str, Any], ResourceWrite]:
         """Build and index the AuditEvent (no database work). Not validated: the builder's
         output is valid by construction, and its tests validate it."""
-        audit = build_audit_event(event, str(uuid.uuid4()), now_us())
+        audit = build_audit_event(event, time_ordered_id(), now_us())
         return audit, built_audit_write(audit)
 
     def lock(self, conn: Connection, expected: int = 0) -> ChainHead:
@@ -188,7 +188,7 @@ class AuditTrail:
             digest = chain_hash(prev, audit)
             links.append((write.res_id, digest, prev))
             prev = digest
-        # fresh uuid4 ids: no current rows to look up (a clash would fail the unique key).
+        # fresh random ids: no current rows to look up (a clash would fail the unique key).
         # The chain rows go with the AuditEvents' own: on PostgreSQL one statement for a batch
         # of up to PIPELINED_WRITES, the rest of a larger batch in one round trip.
         with small_write_pipeline(conn, len(prepared)):
