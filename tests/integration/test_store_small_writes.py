@@ -1,9 +1,9 @@
 """Small writes (an API interaction, an AuditEvent) on both databases.
 
-On PostgreSQL a write of at most ``PIPELINED_WRITES`` resources sends its inserts in one
-psycopg pipeline as multi-row INSERTs, and a larger one keeps COPY. Both must store exactly
-the same rows, fail as SQLAlchemy's IntegrityError with nothing written, and leave the
-connection (and an enclosing savepoint's transaction) usable.
+On PostgreSQL a write of at most ``PIPELINED_WRITES`` resources inserts all its rows with one
+statement (``pg_json_rows``), and a larger one keeps COPY. Both must store exactly the same
+rows, fail as SQLAlchemy's IntegrityError with nothing written, and leave the connection (and
+an enclosing savepoint's transaction) usable.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def _expected_index_rows(writes: list) -> dict[str, int]:
 
 
 def test_small_and_large_writes_store_the_same_rows(store: Store) -> None:
-    # one resource with more index rows of one table than one INSERT carries (chunked inside
-    # the pipeline), a small batch, and a batch too large to pipeline (COPY on PostgreSQL)
+    # one resource with more index rows of one table than a multi-row INSERT carried, a small
+    # batch (one statement on PostgreSQL), and a batch too large for one (COPY on PostgreSQL)
     wide = [resource_write("Patient", "wide", _patient("wide", identifiers=SMALL_INSERT_ROWS * 2 + 3))]
     small = [resource_write("Patient", f"s{n}", _patient(f"s{n}")) for n in range(PIPELINED_WRITES)]
     large = [resource_write("Patient", f"l{n}", _patient(f"l{n}")) for n in range(PIPELINED_WRITES + 1)]

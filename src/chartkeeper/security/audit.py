@@ -36,7 +36,7 @@ from chartkeeper.store.models import ResourceWrite
 from chartkeeper.store.repository import Store
 from chartkeeper.store.resources import resource_write
 from chartkeeper.store.schema import resource
-from chartkeeper.store.writer import index_rows, small_write_pipeline
+from chartkeeper.store.writer import index_rows
 
 _MAX_PROBLEMS = 100
 #: The parts of an AuditEvent that change with every access; the rest (type, subtype, action,
@@ -188,14 +188,13 @@ class AuditTrail:
             digest = chain_hash(prev, audit)
             links.append((write.res_id, digest, prev))
             prev = digest
-        # fresh random ids: no current rows to look up (a clash would fail the unique key).
-        # The chain rows go with the AuditEvents' own: on PostgreSQL one statement for a batch
-        # of up to PIPELINED_WRITES, the rest of a larger batch in one round trip.
-        with small_write_pipeline(conn, len(prepared)):
-            writes = [write for _audit, write in prepared]
-            self.store.apply(
-                writes, conn, all_new=True, keys=keys[: len(prepared)], also=[audit_chain.rows(links)]
-            )
+        # fresh ids (time-ordered, 74 random bits): no current rows to look up (a clash would
+        # fail the unique key). The chain rows go with the AuditEvents' own rows: on PostgreSQL
+        # one statement for a batch of up to PIPELINED_WRITES (``pg_json_rows``).
+        writes = [write for _audit, write in prepared]
+        self.store.apply(
+            writes, conn, all_new=True, keys=keys[: len(prepared)], also=[audit_chain.rows(links)]
+        )
 
     def verify_chain(self) -> ChainReport:
         """Walk the chain from the start; recompute every hash against the stored AuditEvent."""

@@ -9,7 +9,6 @@ unchanged (same fingerprint: no new version), deleted (a tombstone version).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -19,7 +18,7 @@ from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.model import IndexValues
 from chartkeeper.store import patient_events, pg_json_rows
-from chartkeeper.store.dialect import allocate_keys, bulk_insert, pipelined
+from chartkeeper.store.dialect import allocate_keys, bulk_insert
 from chartkeeper.store.models import ResourceWrite, WriteSummary
 from chartkeeper.store.pg_json_rows import TableRows
 from chartkeeper.store.schema import (
@@ -51,15 +50,10 @@ _VERSION_COLS = (
     "content",
 )
 _STRING_MAX = 255
-#: Writes of at most this many resources insert in one PostgreSQL pipeline (API interactions,
-#: AuditEvents); larger ones (ingest) keep COPY, which pipelines cannot carry.
+#: Writes of at most this many resources insert all their rows with one statement on
+#: PostgreSQL (``pg_json_rows``: API interactions, group commits of AuditEvents); larger ones
+#: (ingest) keep COPY, a table at a time.
 PIPELINED_WRITES = 16
-
-
-def small_write_pipeline(conn: Connection, writes: int) -> AbstractContextManager[None]:
-    """On PostgreSQL, a pipeline (``dialect.pipelined``) for a write of at most
-    ``PIPELINED_WRITES`` resources; for a larger one, or on SQLite, nothing."""
-    return pipelined(conn) if writes <= PIPELINED_WRITES else nullcontext()
 
 
 # Built once: an expanding IN parameter keeps SQLAlchemy from coercing every id as a literal.
