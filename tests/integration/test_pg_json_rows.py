@@ -34,6 +34,8 @@ from chartkeeper.store.schema import (
     resource,
     resource_version,
 )
+from chartkeeper.store.writer import _RESOURCE_COLS as RESOURCE_COLUMNS  # the writer's own
+from chartkeeper.store.writer import _VERSION_COLS as VERSION_COLUMNS
 
 from conftest import scratch_pg_database
 
@@ -102,34 +104,8 @@ def test_one_statement_stores_exactly_what_the_ordinary_inserts_store(
         res = (pk, "Patient", f"p{pk}", 3, -17, deleted, patient, "f" * 32)
         version = (pk, "Patient", f"p{pk}", 3, -17, "update", deleted, document)
         out: list[pg_json_rows.TableRows] = [
-            (
-                resource,
-                (
-                    "pk",
-                    "res_type",
-                    "res_id",
-                    "version_id",
-                    "last_updated",
-                    "deleted",
-                    "patient_id",
-                    "fingerprint",
-                ),
-                [res],
-            ),
-            (
-                resource_version,
-                (
-                    "resource_pk",
-                    "res_type",
-                    "res_id",
-                    "version_id",
-                    "last_updated",
-                    "method",
-                    "deleted",
-                    "content",
-                ),
-                [version],
-            ),
+            (resource, RESOURCE_COLUMNS, [res]),
+            (resource_version, VERSION_COLUMNS, [version]),
         ]
         for table, columns, rows in index:
             keyed = [((pk << 16) + n, pk, *row) for n, row in enumerate(rows)]
@@ -168,19 +144,9 @@ def _stored(conn: Connection, table: Any, pk: int, count: int) -> list[dict[str,
 def test_an_overlong_value_is_refused_not_cut(pg_store: Store) -> None:
     long_id = "x" * 65  # res_id is varchar(64)
     row = (_PK + 7, "Patient", long_id, 1, 0, False, None, "f" * 32)
-    columns = (
-        "pk",
-        "res_type",
-        "res_id",
-        "version_id",
-        "last_updated",
-        "deleted",
-        "patient_id",
-        "fingerprint",
-    )
     with pg_store.engine.connect() as conn, conn.begin() as tx:
         with pytest.raises(DBAPIError, match="too long"):
-            pg_json_rows.insert_rows(conn, [(resource, columns, [row])])
+            pg_json_rows.insert_rows(conn, [(resource, RESOURCE_COLUMNS, [row])])
         tx.rollback()
     with pg_store.reading() as conn:
         assert _stored(conn, resource, _PK + 7, 1) == []
