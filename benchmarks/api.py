@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import multiprocessing
 import os
@@ -52,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from http_wire import WireClient  # this folder: run as a script
 from sqlalchemy import create_engine, func, select, text
 
@@ -290,10 +292,6 @@ def machine_pace_ms() -> float:
     These VMs' speed swings by a quarter within the hour (the host's other tenants; the load
     average does not show it), so every figure is printed beside the pace measured just before
     and after it: runs compare only at a similar pace."""
-    import hashlib
-
-    import orjson
-
     best = float("inf")
     for _ in range(5):
         started = time.perf_counter()
