@@ -20,7 +20,7 @@ import time
 from sqlalchemy import func, select
 
 from chartkeeper.store import versions
-from chartkeeper.store.models import UNRESTRICTED
+from chartkeeper.store.models import UNRESTRICTED, EverythingScope
 from chartkeeper.store.repository import Store
 from chartkeeper.store.schema import resource
 
@@ -57,7 +57,7 @@ def main() -> None:
         keys: list[int] = []
         for _ in range(args.runs + 1):  # the first run warms the cache and is not counted
             started = time.perf_counter()
-            keys = versions.everything_keys(conn, patient, UNRESTRICTED)
+            keys = versions.everything_keys(conn, EverythingScope(patient, UNRESTRICTED))
             full.append(time.perf_counter() - started)
             started = time.perf_counter()
             conn.execute(members).all()

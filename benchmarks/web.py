@@ -38,7 +38,7 @@ from chartkeeper.api.app import production_app
 from chartkeeper.config import Settings
 from chartkeeper.demo.loader import load_demo
 from chartkeeper.security.service import SecurityService
-from chartkeeper.store.models import AccessFilter
+from chartkeeper.store.models import AccessFilter, EverythingScope
 from chartkeeper.store.repository import Store
 
 PASSWORD = "benchmark password"
@@ -119,7 +119,9 @@ def main() -> None:
         "load_seconds": round(load_seconds, 1),
         "load_average": os.getloadavg(),
         "search_text": misspelled,
-        "chart_resources": len(store.everything_keys(chart_id, AccessFilter(types=None, patient_ids=None))),
+        "chart_resources": len(
+            store.everything_keys(EverythingScope(chart_id, AccessFilter(types=None, patient_ids=None)))
+        ),
         **figures,
         "targets_ms": TARGETS_MS,
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from chartkeeper.store.models import UNRESTRICTED, AccessFilter, HistoryQuery, ResourceWrite
+from chartkeeper.store.models import UNRESTRICTED, AccessFilter, EverythingScope, HistoryQuery, ResourceWrite
 from chartkeeper.store.repository import Store
 from chartkeeper.store.resources import resource_write
 
@@ -54,13 +54,15 @@ def test_locks_history_and_everything(store: Store) -> None:
     )
     assert [v.version_id for _, v in first + rest] == [2, 1]
 
-    keys = store.everything_keys("a", UNRESTRICTED)
+    keys = store.everything_keys(EverythingScope("a", UNRESTRICTED))
     assert [(v.res_type, v.res_id) for v in store.read_by_pks(keys)] == [
         ("Patient", "a"),
         ("Encounter", "e"),
         ("Practitioner", "dr"),
     ]
-    assert store.everything_keys("a", UNRESTRICTED, types=frozenset({"Encounter"})) == keys[1:2]
+    assert (
+        store.everything_keys(EverythingScope("a", UNRESTRICTED, types=frozenset({"Encounter"}))) == keys[1:2]
+    )
 
 
 def test_read_by_pks_keeps_the_order_given_across_chunks(store: Store) -> None:
@@ -68,7 +70,7 @@ def test_read_by_pks_keeps_the_order_given_across_chunks(store: Store) -> None:
     current versions come back in the order asked, server meta in place, unknown keys left out."""
     store.apply([resource_write("Observation", f"o{i}", _observation(f"o{i}", i)) for i in range(1_100)])
     _put(store, {**_observation("o7", 7), "status": "amended"})  # o7 has a second version
-    keys = store.everything_keys("p", UNRESTRICTED)
+    keys = store.everything_keys(EverythingScope("p", UNRESTRICTED))
     assert len(keys) == 1_100
     scrambled = keys[::-3] + keys[1::3] + [10**12] + keys[::3][::-1] + keys[2::3]
     asked = list(dict.fromkeys(scrambled))

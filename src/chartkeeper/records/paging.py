@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chartkeeper.errors import InvalidInput
@@ -9,6 +10,8 @@ from chartkeeper.fhir.search.normalize import date_range
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
+#: A snapshot token (``secrets.token_urlsafe``) in a page cursor.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +77,16 @@ def parse_history_cursor(value: str | None) -> tuple[int, int] | None:
     return int(head), int(tail)
 
 
-def parse_offset_cursor(value: str | None) -> int:
+def offset_cursor(offset: int, snapshot: str | None) -> str:
+    """A position in a list of keys, with the token of the snapshot it is kept in, if any."""
+    return f"{offset}.{snapshot}" if snapshot else str(offset)
+
+
+def parse_offset_cursor(value: str | None) -> tuple[int, str | None]:
+    """(offset, snapshot token or None) of an ``offset_cursor``."""
     if value is None:
-        return 0
-    if not value.isdigit():
+        return 0, None
+    head, dot, token = value.partition(".")
+    if not head.isdigit() or (dot and not _TOKEN.fullmatch(token)):
         raise InvalidInput(f"not a page cursor: {value!r}")
-    return int(value)
+    return int(head), token or None

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.engine import Connection
 
 from chartkeeper.errors import Forbidden
 from chartkeeper.records import ops
 from chartkeeper.records.audit import require
 from chartkeeper.records.models import HistoryPage
-from chartkeeper.records.paging import PageRequest, history_cursor, parse_history_cursor, parse_offset_cursor
+from chartkeeper.records.paging import (
+    PageRequest,
+    history_cursor,
+    offset_cursor,
+    parse_history_cursor,
+    parse_offset_cursor,
+)
+from chartkeeper.records.snapshots import PageSnapshots
 from chartkeeper.security.scopes import Action
-from chartkeeper.store.models import HistoryQuery
+from chartkeeper.store.models import EverythingScope, HistoryQuery
 
 
 def history_in(
@@ -59,21 +68,44 @@ ACCESS_LOG_TYPES = frozenset({"AuditEvent"})
 
 
 def everything_in(
-    ctx: ops.Ctx, patient_id: str, page: PageRequest, *, serialized: bool = False
+    ctx: ops.Ctx,
+    patient_id: str,
+    page: PageRequest,
+    *,
+    serialized: bool = False,
+    snapshots: PageSnapshots | None = None,
 ) -> HistoryPage:
     """Patient/[id]/$everything: the patient (which must be readable), then its compartment and
     the resources they reference, filtered in SQL; paged by position in that order.
-    ``serialized``: entries may carry JSON text instead of parsed content (for a response)."""
+    ``serialized``: entries may carry JSON text instead of parsed content (for a response).
+    ``snapshots``: a first page keeps its keys there for its next pages (``records.snapshots``);
+    a next page whose snapshot this process still has takes its slice and drops what is no
+    longer current, in the compartment or within reach."""
+    start, token = parse_offset_cursor(page.cursor)
+    scope = EverythingScope(
+        patient_id,
+        ctx.caller.access_filter(Action.READ),
+        page.since,
+        page.types,
+        frozenset() if page.types is not None else ACCESS_LOG_TYPES,
+    )
     with ctx.store.reading() as conn:
         ops.read(ctx, conn, "Patient", patient_id)
-    ctx.trail.resources.clear()
-    access = ctx.caller.access_filter(Action.READ)
-    exclude = frozenset() if page.types is not None else ACCESS_LOG_TYPES
-    keys = ctx.store.everything_keys(patient_id, access, page.since, page.types, exclude)
-    start = parse_offset_cursor(page.cursor)
-    entries = ctx.store.read_by_pks(keys[start : start + page.count], serialized=serialized)
+        ctx.trail.resources.clear()
+        kept = snapshots.find(token, scope) if snapshots is not None and token else None
+        keys: Sequence[int]
+        if kept is None:
+            keys, token = ctx.store.everything_keys(scope, conn), None
+            wanted = list(keys[start : start + page.count])
+        else:
+            keys = kept
+            still = ctx.store.still_in_everything(scope, keys[start : start + page.count], conn)
+            wanted = [pk for pk in keys[start : start + page.count] if pk in still]
+        entries = ctx.store.read_by_pks(wanted, serialized=serialized, conn=conn)
     for stored in entries:
         ctx.trail.touch_version(stored)
     ctx.trail.patients[patient_id] = None
     more = start + page.count < len(keys)
-    return HistoryPage(entries, str(start + page.count) if more else None, len(keys))
+    if more and token is None and snapshots is not None:
+        token = snapshots.keep(scope, keys)
+    return HistoryPage(entries, offset_cursor(start + page.count, token) if more else None, len(keys))

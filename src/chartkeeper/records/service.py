@@ -24,6 +24,7 @@ from chartkeeper.records.bundles import BundleProcessor
 from chartkeeper.records.models import HistoryPage, Matcher, Saved, Searcher
 from chartkeeper.records.paging import PageRequest
 from chartkeeper.records.reading import everything_in, history_in
+from chartkeeper.records.snapshots import PageSnapshots
 from chartkeeper.security.caller import Caller
 from chartkeeper.security.ports import AuditAction, AuditSink
 from chartkeeper.security.scopes import Action
@@ -58,6 +59,7 @@ class RecordService:
         self.matcher = matcher or ops.lookup_matcher(store)
         self.searcher = searcher
         self.patients_written = patients_written
+        self.everything_snapshots = PageSnapshots()
 
     # -- plumbing -------------------------------------------------------------------------
     def _ctx(self, caller: Caller, trail: Trail) -> ops.Ctx:
@@ -253,7 +255,13 @@ class RecordService:
         ``serialized``: entries may carry their JSON text (``StoredVersion.json_value``) instead
         of parsed content, for a shell that only writes them out."""
         with audited(self.audit, caller, "operation", operation="$everything") as trail:
-            return everything_in(self._ctx(caller, trail), patient_id, page, serialized=serialized)
+            return everything_in(
+                self._ctx(caller, trail),
+                patient_id,
+                page,
+                serialized=serialized,
+                snapshots=self.everything_snapshots,
+            )
 
     def validate(
         self,

@@ -77,6 +77,19 @@ class CurrentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class EverythingScope:
+    """What shapes the keys of ``Patient/[id]/$everything``: the patient, the caller's access,
+    ``_since``, ``_type``, and the compartment types left out (with what only they reference).
+    Two requests with equal scopes get the same keys from the same data."""
+
+    patient_id: str
+    access: AccessFilter
+    since: int | None = None
+    types: frozenset[str] | None = None
+    exclude: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryQuery:
     """Which versions a history interaction returns, newest first.
 

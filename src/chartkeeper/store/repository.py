@@ -37,6 +37,7 @@ from chartkeeper.store.models import (
     UNRESTRICTED,
     AccessFilter,
     CurrentRow,
+    EverythingScope,
     HistoryQuery,
     QuarantineItem,
     ResourceWrite,
@@ -256,20 +257,29 @@ class Store:
         with self.reading() as c:
             return versions.history_page(c, query)
 
-    def everything_keys(
-        self,
-        patient_id: str,
-        access: AccessFilter,
-        since: int | None = None,
-        types: frozenset[str] | None = None,
-        exclude: frozenset[str] = frozenset(),
-    ) -> list[int]:
-        with self.reading() as conn:
-            return versions.everything_keys(conn, patient_id, access, since, types, exclude)
+    def everything_keys(self, scope: EverythingScope, conn: Connection | None = None) -> list[int]:
+        """Resource pks of ``Patient/[id]/$everything`` in response order (``versions``)."""
+        if conn is not None:
+            return versions.everything_keys(conn, scope)
+        with self.reading() as c:
+            return versions.everything_keys(c, scope)
 
-    def read_by_pks(self, pks: Sequence[int], *, serialized: bool = False) -> list[StoredVersion]:
-        with self.reading() as conn:
+    def still_in_everything(
+        self, scope: EverythingScope, pks: Sequence[int], conn: Connection | None = None
+    ) -> set[int]:
+        """Of earlier ``everything_keys``, those the scope still shows (``versions``)."""
+        if conn is not None:
+            return versions.still_in_everything(conn, scope, pks)
+        with self.reading() as c:
+            return versions.still_in_everything(c, scope, pks)
+
+    def read_by_pks(
+        self, pks: Sequence[int], *, serialized: bool = False, conn: Connection | None = None
+    ) -> list[StoredVersion]:
+        if conn is not None:
             return versions.read_by_pks(conn, pks, serialized=serialized)
+        with self.reading() as c:
+            return versions.read_by_pks(c, pks, serialized=serialized)
 
     def search(
         self,
