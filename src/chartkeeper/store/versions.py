@@ -266,7 +266,7 @@ def still_in_everything(conn: Connection, scope: EverythingScope, pks: Sequence[
     patient_id = scope.patient_id
     member = or_(
         and_(resource.c.res_type == "Patient", resource.c.res_id == patient_id),
-        and_(resource.c.res_type != "Patient", resource.c.patient_id == patient_id),
+        resource.c.patient_id == patient_id,
         resource.c.res_type.in_(EVERYTHING_REFERENCED),
     )
     found: set[int] = set()
