@@ -98,9 +98,9 @@ def everything_in(
             keys, token = ctx.store.everything_keys(scope, conn), None
             wanted = list(keys[start : start + page.count])
         else:
-            keys = kept
-            still = ctx.store.still_in_everything(scope, keys[start : start + page.count], conn)
-            wanted = [pk for pk in keys[start : start + page.count] if pk in still]
+            keys, sliced = kept, kept[start : start + page.count]
+            still = ctx.store.still_in_everything(scope, sliced, conn)
+            wanted = [pk for pk in sliced if pk in still]
         entries = ctx.store.read_by_pks(wanted, serialized=serialized, conn=conn)
     for stored in entries:
         ctx.trail.touch_version(stored)

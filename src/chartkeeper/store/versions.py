@@ -271,12 +271,11 @@ def still_in_everything(conn: Connection, scope: EverythingScope, pks: Sequence[
     )
     found: set[int] = set()
     for chunk in _chunks(pks):
-        keys = [int(pk) for pk in chunk]
         if conn.dialect.name == "postgresql":
-            array = cast(bindparam("pks", driver_rows.bigint_array(keys)), ARRAY(BigInteger))
+            array = cast(bindparam("pks", driver_rows.bigint_array(chunk)), ARRAY(BigInteger))
             by_key = resource.c.pk == any_(array)
         else:
-            by_key = resource.c.pk.in_(keys)
+            by_key = resource.c.pk.in_([int(pk) for pk in chunk])
         found.update(
             conn.execute(_visible(select(resource.c.pk).where(by_key, member), scope)).scalars().all()
         )
@@ -311,13 +310,12 @@ def read_by_pks(conn: Connection, pks: Sequence[int], *, serialized: bool = Fals
         return []
     by_pk: dict[int, StoredVersion] = {}
     for chunk in _chunks(pks):
-        keys = [int(pk) for pk in chunk]
         if conn.dialect.name == "postgresql":
             sql = _BY_PKS_POSTGRESQL_TEXT if serialized else _BY_PKS_POSTGRESQL
-            rows = driver_rows.fetch_all(conn, sql, (driver_rows.bigint_array(keys),))
+            rows = driver_rows.fetch_all(conn, sql, (driver_rows.bigint_array(chunk),))
         else:
-            marks = ",".join("?" * len(keys))  # placeholders only: the keys are bound
-            rows = driver_rows.fetch_all(conn, _BY_PKS_SQLITE.format(marks=marks), tuple(keys))
+            marks = ",".join("?" * len(chunk))  # placeholders only: the keys are bound
+            rows = driver_rows.fetch_all(conn, _BY_PKS_SQLITE.format(marks=marks), tuple(map(int, chunk)))
         for pk, res_type, res_id, version_id, last_updated, deleted, method, content in rows:
             if serialized and isinstance(content, str):
                 text_form = with_server_meta_text(content, version_id, last_updated)
