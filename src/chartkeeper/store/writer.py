@@ -9,7 +9,7 @@ unchanged (same fingerprint: no new version), deleted (a tombstone version).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from chartkeeper.errors import InvalidInput
 from chartkeeper.fhir.search.extract import hash_identity
 from chartkeeper.fhir.search.model import IndexValues
-from chartkeeper.store import patient_events, pg_json_rows
+from chartkeeper.store import driver_rows, patient_events, pg_json_rows
 from chartkeeper.store.dialect import allocate_keys, bulk_insert
 from chartkeeper.store.models import ResourceWrite, WriteSummary
 from chartkeeper.store.pg_json_rows import TableRows
@@ -67,17 +67,53 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
         yield items[start : start + size]
 
 
+class ExistingRow(NamedTuple):
+    """A resource's current row, as the writer compares it with what arrives."""
+
+    pk: int
+    res_id: str
+    version_id: int
+    deleted: bool
+    fingerprint: str
+
+
 def existing_rows(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     """Current rows for (type, id) keys, looked up a type and a chunk at a time."""
     by_type: dict[str, list[str]] = {}
     for res_type, res_id in keys:
         by_type.setdefault(res_type, []).append(res_id)
     found: dict[tuple[str, str], Any] = {}
+    sqlite = conn.dialect.name == "sqlite"
     for res_type, ids in by_type.items():
         for chunk in _chunks(sorted(set(ids))):
-            for row in conn.execute(_EXISTING, {"t": res_type, "ids": list(chunk)}):
+            rows = (
+                _existing_sqlite(conn, res_type, chunk)
+                if sqlite
+                else conn.execute(_EXISTING, {"t": res_type, "ids": list(chunk)})
+            )
+            for row in rows:
                 found[(res_type, row.res_id)] = row
     return found
+
+
+_SQLITE_EXISTING: dict[int, str] = {}
+
+
+def _existing_sqlite(conn: Connection, res_type: str, ids: Sequence[str]) -> list[ExistingRow]:
+    """SQLite: the look-up as driver SQL. A file ingest makes one per resource type of every
+    Bundle (about 1,200 for the shared Synthea set), and SQLAlchemy's compiling of the expanding
+    ``IN`` and building of its rows took ~70 µs of each: a tenth of the writer's time."""
+    sql = _SQLITE_EXISTING.get(len(ids))
+    if sql is None:
+        marks = ", ".join("?" * len(ids))
+        sql = _SQLITE_EXISTING[len(ids)] = (
+            "SELECT pk, res_id, version_id, deleted, fingerprint FROM resource "  # noqa: S608
+            f"WHERE res_type = ? AND res_id IN ({marks})"
+        )
+    return [
+        ExistingRow(pk, res_id, version_id, bool(deleted), fingerprint)
+        for pk, res_id, version_id, deleted, fingerprint in driver_rows.fetch_all(conn, sql, (res_type, *ids))
+    ]
 
 
 def apply_writes(
