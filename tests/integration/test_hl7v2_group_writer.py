@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
 from chartkeeper.intake.hl7v2.process import V2Prepared, prepare_v2
@@ -68,3 +69,36 @@ def test_a_group_logs_every_message_byte_for_byte_and_times_every_resource(store
         count = len(conn.execute(select(hl7_resource_time.c.res_id)).all())
     assert sorted(statuses) == ["applied"] * 9 + ["duplicate"] * 9
     assert count == len(written)
+
+
+def test_a_failure_after_the_commit_does_not_stop_the_writer(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anything that breaks after a group's commit (here the statistics keeper) is logged; the
+    group keeps its answers and the next messages are still written and answered."""
+    calls = []
+
+    def broken(resources: int) -> None:
+        calls.append(resources)
+        if len(calls) == 1:
+            raise RuntimeError("a bug after the commit")
+
+    monkeypatch.setattr(store.statistics, "wrote", broken)
+    first = [prepare_v2(oru(cid="F1").encode(), "test")]
+    later = [prepare_v2(oru(cid=f"F{n}", mrn=str(n)).encode(), "test") for n in (2, 3)]
+
+    async def send() -> tuple[list[str], list[str]]:
+        writer = GroupWriter(store)
+        writer.start()
+        try:
+            before = [(await writer.submit(p)).ack_code for p in first]
+            after = [(await asyncio.wait_for(writer.submit(p), 30)).ack_code for p in later]
+        finally:
+            writer.stop()
+        return before, after
+
+    assert asyncio.run(send()) == (["AA"], ["AA", "AA"])
+    assert len(calls) == 3
+    with store.engine.connect() as conn:
+        applied = sorted(row.control_id for row in conn.execute(select(hl7_message.c.control_id)))
+    assert applied == ["F1", "F2", "F3"]

@@ -78,3 +78,18 @@ def test_the_mllp_writer_analyzes_a_new_database_as_it_grows(
         return
     assert store.statistics.analyzed >= 1
     assert _planner_rows(store) >= 20
+
+
+def test_statistics_never_fail_the_caller_when_the_database_is_gone() -> None:
+    """Called after a commit (an MLLP listener's, after its ACKs): a lost connection is logged and
+    tried again at the next call, never raised. Before, one raised here ended the listener's
+    writer thread, and every later message waited for its ACK forever."""
+    from sqlalchemy import create_engine
+
+    unreachable = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2")
+    keeper = statistics.PlannerStatistics(unreachable)
+    assert keeper.enabled
+    keeper.wrote(5)  # does not raise
+    keeper.wrote(statistics.FIRST_AT)  # nor when it is time to analyze
+    assert keeper.analyzed == 0
+    unreachable.dispose()

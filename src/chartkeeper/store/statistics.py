@@ -19,6 +19,7 @@ import logging
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from chartkeeper.store.schema import metadata
 
@@ -43,14 +44,21 @@ class PlannerStatistics:
         self.analyzed = 0  # times ANALYZE ran (for tests)
 
     def wrote(self, resources: int) -> None:
-        """``resources`` were committed; analyze if the tables have about doubled since."""
+        """``resources`` were committed; analyze if the tables have about doubled since.
+
+        Never raises: callers run this after their commit (an MLLP listener after its ACKs), where
+        a lost connection must not fail what was stored or stop the writer; the next call tries
+        again."""
         if not self.enabled or resources <= 0:
             return
-        if self._baseline is None:
-            self._baseline = self._estimated_rows()
         self._since += resources
-        if self._since >= max(FIRST_AT, self._baseline):
-            self.analyze()
+        try:
+            if self._baseline is None:
+                self._baseline = self._estimated_rows()
+            if self._since >= max(FIRST_AT, self._baseline):
+                self.analyze()
+        except SQLAlchemyError as exc:
+            log.warning("could not refresh the planner's statistics (%s); will try again", type(exc).__name__)
 
     def analyze(self) -> None:
         """ANALYZE every table of ours (outside any transaction of the caller)."""

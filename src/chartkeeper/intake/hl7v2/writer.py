@@ -84,10 +84,30 @@ class GroupWriter:
                         self._queue.put(None)
                         break
                     batch.append(job)
-                conn = self._write(conn, batch)
+                try:
+                    conn = self._write(conn, batch)
+                except Exception as exc:  # a bug after the commit: the thread must go on
+                    self._recover(conn, batch, exc)
+                    conn = None
         finally:
             if conn is not None:
                 conn.close()
+
+    def _recover(self, conn: Connection | None, batch: list[_Job], exc: Exception) -> None:
+        """Something failed outside ``_write``'s own handling (after its commit). Were the thread
+        to end, every later message would wait for an answer forever: log the class (no PHI),
+        answer what is still unanswered with AR (a resend is safe: an applied control id is
+        acknowledged again without being applied twice), and go on with a new connection."""
+        log.error("the writer failed after a commit of %d messages: %s", len(batch), type(exc).__name__)
+        failure = Rejection(
+            "AR", APPLICATION_ERROR, "MSH", None, "the message could not be confirmed; resend it", []
+        )
+        _answer(batch, [V2Outcome("AR", "rejected", failure)] * len(batch))  # answered ones keep theirs
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception as close_error:  # the connection may be the thing that broke
+                log.warning("could not close the writer's connection: %s", type(close_error).__name__)
 
     def _write(self, conn: Connection | None, batch: list[_Job]) -> Connection | None:
         """Apply and commit ``batch``; the connection to use next (None: open a new one)."""
