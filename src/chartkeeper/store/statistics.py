@@ -28,7 +28,7 @@ log = logging.getLogger("chartkeeper.store")
 _RESOURCE_ROWS = text("SELECT reltuples FROM pg_class WHERE relname = 'resource' AND relkind = 'r'")
 #: Resources written before the first ANALYZE of a database that was never analyzed. Low because
 #: the empty-table plans already hurt at a few thousand rows (an MLLP listener's look-ups by id
-#: scanned every row of the type: 2 to 6 ms each at 6,600 Observations), and ANALYZE of tables this
+#: scanned every row of the type: up to 8 ms each at 6,600 Observations), and ANALYZE of tables this
 #: small takes about 65 ms; the doubling rule keeps the count of analyzes logarithmic.
 FIRST_AT = 1_000
 
