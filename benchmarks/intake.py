@@ -124,14 +124,12 @@ async def send_all(port: int, batch: list[bytes], connections: int) -> tuple[flo
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of ``pid`` and all its descendants, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            total += own_cpu_seconds(current)
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
         except (FileNotFoundError, ProcessLookupError):
@@ -274,12 +272,17 @@ def main() -> None:
             result["raw_sqlite_rows_per_s"] = round(raw_rows(batch, folder))
             result["mllp_echo_limit_per_s"] = round(echo_limit(batch, args.connections))
             result["ratio_to_echo_limit"] = round(best / float(str(result["mllp_echo_limit_per_s"])), 3)
-            result["target_met"] = best >= TARGET
         if args.pg:
             result["postgresql"] = pg_runs = [
                 pg_run(args.pg, batch, args.connections, w) for w in args.workers
             ]
             result["best_postgresql_messages_per_s"] = max(int(str(r["messages_per_s"])) for r in pg_runs)
+    rates = [
+        int(str(result[key]))
+        for key in ("best_sqlite_messages_per_s", "best_postgresql_messages_per_s")
+        if key in result
+    ]
+    result["target_met"] = max(rates) >= TARGET  # on either database
     print(json.dumps(result))
 
 
