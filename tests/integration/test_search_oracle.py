@@ -73,7 +73,10 @@ EXTRA: list[dict[str, Any]] = [
     {
         "resourceType": "Patient",
         "id": "zoe",
-        "meta": {"profile": ["http://acme.org/fhir/StructureDefinition/pat"]},
+        "meta": {
+            "profile": ["http://acme.org/fhir/StructureDefinition/pat"],
+            "security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}],
+        },
         "name": [{"family": "Ünal-Straße", "given": ["Zoë"]}],
         "birthDate": "1990-05",
         "gender": "other",
@@ -217,6 +220,8 @@ QUERIES: list[tuple[str | None, list[tuple[str, str]]]] = [
     ("ValueSet", [("url:below", "http://acme.org/fhir")]),
     ("ValueSet", [("url:above", "http://acme.org/fhir/ValueSet/123/x")]),
     ("Patient", [("_profile", "http://acme.org/fhir/StructureDefinition/pat")]),
+    ("Patient", [("_security", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R")]),
+    ("Patient", [("_security:not", "R"), ("gender", "other,female")]),
     # _id, system search
     ("Patient", [("_id", f"{JOSE},zoe,gone")]),
     (None, [("_type", "Patient,ValueSet"), ("_id", "zoe,vs1")]),
@@ -304,6 +309,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("code:below", f"{ICD}|S72.001"): {"icd4"},
     ("code:above", f"{ICD}|E11.9"): {"icd1", "icd5"},  # itself; nothing is coded E11 or E08-E13
     ("code:above", f"{ICD}|S72.001A"): {"icd4"},
+    ("_security", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"): {"zoe"},
     ("identifier:of-type", f"{V2}|MR|12345"): {"typed"},
     ("identifier:of-type", r"http://acme.org/t|a\|b|c"): {"typed"},
     ("identifier:of-type", f"{V2}|MR|777"): set(),  # its type has no coding
