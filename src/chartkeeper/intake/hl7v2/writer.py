@@ -84,30 +84,10 @@ class GroupWriter:
                         self._queue.put(None)
                         break
                     batch.append(job)
-                try:
-                    conn = self._write(conn, batch)
-                except Exception as exc:  # a bug after the commit: the thread must go on
-                    self._recover(conn, batch, exc)
-                    conn = None
+                conn = self._write(conn, batch)
         finally:
             if conn is not None:
                 conn.close()
-
-    def _recover(self, conn: Connection | None, batch: list[_Job], exc: Exception) -> None:
-        """Something failed outside ``_write``'s own handling (after its commit). Were the thread
-        to end, every later message would wait for an answer forever: log the class (no PHI),
-        answer what is still unanswered with AR (a resend is safe: an applied control id is
-        acknowledged again without being applied twice), and go on with a new connection."""
-        log.error("the writer failed after a commit of %d messages: %s", len(batch), type(exc).__name__)
-        failure = Rejection(
-            "AR", APPLICATION_ERROR, "MSH", None, "the message could not be confirmed; resend it", []
-        )
-        _answer(batch, [V2Outcome("AR", "rejected", failure)] * len(batch))  # answered ones keep theirs
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception as close_error:  # the connection may be the thing that broke
-                log.warning("could not close the writer's connection: %s", type(close_error).__name__)
 
     def _write(self, conn: Connection | None, batch: list[_Job]) -> Connection | None:
         """Apply and commit ``batch``; the connection to use next (None: open a new one)."""
@@ -120,14 +100,23 @@ class GroupWriter:
             written = patient_events.take(conn)
         except Exception as exc:  # the database is down or refused the commit: nothing of the batch is stored
             log.error("commit failed for %d messages: %s", len(batch), type(exc).__name__)
-            failure = Rejection(
-                "AR", APPLICATION_ERROR, "MSH", None, "the message could not be stored; resend it", []
-            )
-            _answer(batch, [V2Outcome("AR", "rejected", failure)] * len(batch))
+            _answer_resend(batch, "the message could not be stored; resend it")
             if conn is not None:
                 conn.close()
             return None
         self.batches += 1
+        try:
+            self._after_commit(batch, outcomes, written)
+        except (
+            Exception
+        ) as exc:  # a bug after the commit: the thread must go on, or every later message waits forever
+            log.error("the writer failed after a commit of %d messages: %s", len(batch), type(exc).__name__)
+            # answered ones keep their answer; a resend of the others is safe: an applied control
+            # id is acknowledged again without being applied twice
+            _answer_resend(batch, "the message could not be confirmed; resend it")
+        return conn
+
+    def _after_commit(self, batch: list[_Job], outcomes: list[V2Outcome], written: list[str]) -> None:
         outcomes = [  # committed; an A40's ACK waits for its merge
             perform_merge(self.store, self.merger, job.prepared, outcome) if job.prepared.merge else outcome
             for job, outcome in zip(batch, outcomes, strict=True)
@@ -138,7 +127,12 @@ class GroupWriter:
         # look-ups as if the tables were empty (store.statistics). The count is of the resources
         # the batch carried (some may have been unchanged): an ANALYZE a little early costs little.
         self.store.statistics.wrote(sum(len(job.prepared.writes) for job in batch))
-        return conn
+
+
+def _answer_resend(batch: list[_Job], reason: str) -> None:
+    """Answer every message of ``batch`` not answered yet with AR: the sender should resend it."""
+    failure = Rejection("AR", APPLICATION_ERROR, "MSH", None, reason, [])
+    _answer(batch, [V2Outcome("AR", "rejected", failure)] * len(batch))
 
 
 def _answer(batch: list[_Job], outcomes: list[V2Outcome]) -> None:
