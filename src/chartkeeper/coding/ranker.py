@@ -4,9 +4,12 @@ The hand-weighted sum of a few features (``suggest.WEIGHTS``) cannot weigh the c
 conventions against each other: a side or a "with ..." the text does not say, "NOS" meaning the
 unspecified code, how characteristic a word is of a category. A boosted tree ensemble learns
 these from labelled phrases, which the code set itself supplies: index rows and inclusion terms
-held out of a suggester built without them (``ranker_training``). Trees are trained with
-scikit-learn at build time only; here they are flat arrays evaluated with numpy, so the app needs
-neither scikit-learn nor pickles, and a suggestion costs a few vectorised passes.
+held out of a suggester built without them (``ranker_training``). A candidate is judged against
+the phrase's other candidates too (``phrase_rows``: how far each feature is from the best and
+the worst of them), and the trees are trained to order the candidates of a phrase (LambdaMART,
+ADR 0031), not to score each alone. Trees are trained with LightGBM at build time only; here
+they are flat arrays evaluated with numpy, so the app needs neither LightGBM nor pickles, and a
+suggestion costs a few vectorised passes.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-#: The features, in the order of the model's columns (see ``Suggester._features``).
-FEATURES: tuple[str, ...] = (
+#: Each candidate's own features (``Suggester._features`` and ``Suggester._contrast``).
+CANDIDATE_FEATURES: tuple[str, ...] = (
     "route",
     "cover",
     "cover_leaf",
@@ -63,6 +66,43 @@ FEATURES: tuple[str, ...] = (
     "code_length",
 )
 
+#: The candidate features also compared across a phrase's candidates: all but those that are
+#: already positions in the list or say nothing of the text.
+COMPARED: tuple[str, ...] = tuple(f for f in CANDIDATE_FEATURES if f not in ("rank", "seen", "code_length"))
+
+#: The model's columns: a candidate's own features, then each compared feature's distance below
+#: the best and above the worst of the phrase's candidates, then the hand-weighted sum's distance
+#: below the best (``phrase_rows``).
+FEATURES: tuple[str, ...] = (
+    *CANDIDATE_FEATURES,
+    *(f"{f}_below_best" for f in COMPARED),
+    *(f"{f}_above_worst" for f in COMPARED),
+    "sum_below_best",
+)
+
+_COMPARED_COLUMNS = np.array([CANDIDATE_FEATURES.index(f) for f in COMPARED])
+
+
+def phrase_rows(own: npt.NDArray[np.float64], hand: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The model's rows (``FEATURES`` columns) for one phrase's candidates.
+
+    own: one row of ``CANDIDATE_FEATURES`` per candidate; hand: their hand-weighted sums. A
+    pointwise score cannot tell "the best route of this phrase" from "a good route": the same
+    route is the answer for one phrase and a distant second for another, so each candidate is
+    also placed against the others (0 for the best, negative below it).
+    """
+    if own.shape[0] == 0:
+        return np.zeros((0, len(FEATURES)))
+    compared = own[:, _COMPARED_COLUMNS]
+    return np.hstack(
+        [
+            own,
+            compared - compared.max(axis=0),
+            compared - compared.min(axis=0),
+            (hand - hand.max())[:, None],
+        ]
+    )
+
 
 def _pack(values: npt.NDArray[Any]) -> str:
     return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
@@ -74,7 +114,8 @@ def _unpack(text: str, dtype: Any) -> npt.NDArray[Any]:
 
 @dataclass(frozen=True)
 class TreeRanker:
-    """An ensemble of binary trees whose leaf values add up to a log-odds that a code is right.
+    """An ensemble of binary trees whose leaf values add up to a log-odds that a code is right
+    (a ranking's scores, calibrated to chances when it was laid out).
 
     Every tree is stored *complete* to ``depth``, level by level as in a binary heap: inner
     slot ``i`` has children ``2i + 1`` and ``2i + 2``, and a row goes right when its
@@ -139,34 +180,47 @@ class TreeRanker:
         )
 
 
-def from_sklearn(model: Any, trained_on: dict[str, Any]) -> TreeRanker:
-    """Lay out a fitted ``HistGradientBoostingClassifier`` (numeric features, no missing values)."""
-    predictors = [tree for (tree,) in model._predictors]
-    depth = max(int(tree.nodes["depth"].max()) for tree in predictors)
+def from_lightgbm(booster: Any, scale: float, intercept: float, trained_on: dict[str, Any]) -> TreeRanker:
+    """Lay out a trained LightGBM ``Booster`` (numeric features, no missing values), its scores
+    mapped to log-odds by ``scale * score + intercept`` (a fit on the training candidates): a
+    ranking objective's scores only order, and the app shows chances and needs them to tell an
+    unsure ranking (``suggest.UNSURE``)."""
+    dumped = booster.dump_model()
+    if dumped["feature_names"] != [f"Column_{i}" for i in range(len(FEATURES))] and dumped[
+        "feature_names"
+    ] != list(FEATURES):
+        raise ValueError("the LightGBM model was trained on other columns")
+    trees = [info["tree_structure"] for info in dumped["tree_info"]]
+
+    def depth_of(node: dict[str, Any]) -> int:
+        if "leaf_value" in node:
+            return 0
+        return 1 + max(depth_of(node["left_child"]), depth_of(node["right_child"]))
+
+    depth = max([1, *(depth_of(tree) for tree in trees)])
     inner = 2**depth - 1
-    feature = np.zeros((len(predictors), inner), dtype=np.int32)
-    threshold = np.full((len(predictors), inner), np.inf)
-    value = np.zeros((len(predictors), inner + 1))
-    for t, tree in enumerate(predictors):
-        nodes = tree.nodes
-        stack = [(0, 0)]  # (sklearn node, heap slot)
+    feature = np.zeros((len(trees), inner), dtype=np.int32)
+    threshold = np.full((len(trees), inner), np.inf)
+    value = np.zeros((len(trees), inner + 1))
+    for t, tree in enumerate(trees):
+        stack = [(tree, 0)]  # (LightGBM node, heap slot)
         while stack:
-            n, slot = stack.pop()
-            node = nodes[n]
-            if node["is_leaf"]:
-                # every leaf slot under this slot carries its value
+            node, slot = stack.pop()
+            if "leaf_value" in node:
                 first, count = slot, 1
                 while first < inner:
                     first, count = 2 * first + 1, count * 2
-                value[t, first - inner : first - inner + count] = float(node["value"])
+                value[t, first - inner : first - inner + count] = scale * float(node["leaf_value"])
                 continue
-            feature[t, slot] = int(node["feature_idx"])
-            threshold[t, slot] = float(node["num_threshold"])
-            stack.append((int(node["left"]), 2 * slot + 1))
-            stack.append((int(node["right"]), 2 * slot + 2))
+            if node["decision_type"] != "<=":
+                raise ValueError(f"unsupported LightGBM split {node['decision_type']!r}")
+            feature[t, slot] = int(node["split_feature"])
+            threshold[t, slot] = float(node["threshold"])
+            stack.append((node["left_child"], 2 * slot + 1))
+            stack.append((node["right_child"], 2 * slot + 2))
     return TreeRanker(
         features=FEATURES,
-        baseline=float(np.asarray(model._baseline_prediction).ravel()[0]),
+        baseline=float(intercept),
         depth=depth,
         feature=feature,
         threshold=threshold,

@@ -12,7 +12,8 @@
    hand-weighted sum (``WEIGHTS``), then the best ``RERANK`` leaves by a learned ranking
    (``ranker``: boosted trees over those and 33 more features, such as a side, a "with ..." or
    an "other" the text does not say, and how characteristic its words are of the leaf's
-   category), trained on index rows and inclusion terms held out of the suggester. A leaf whose
+   category, each also against the other candidates), trained on index rows and inclusion terms
+   held out of the suggester. A leaf whose
    own index row or tabular term the text says word for word comes first.
 5. The best leaves get the 7th character the text says (initial encounter when it says none).
 
@@ -35,7 +36,7 @@ from chartkeeper.coding.codeset import CodeSet, default_codeset, load_data, norm
 from chartkeeper.coding.index import AlphabeticIndex, load_index
 from chartkeeper.coding.match import Matcher
 from chartkeeper.coding.models import Suggestion
-from chartkeeper.coding.ranker import FEATURES, TreeRanker
+from chartkeeper.coding.ranker import CANDIDATE_FEATURES, TreeRanker, phrase_rows
 from chartkeeper.coding.snomed import SnomedMap, default_snomed_map
 from chartkeeper.coding.terms import Terms, compile_terms, node_of
 from chartkeeper.coding.text import NEGATION, SOFT_WORDS, document_tokens, query_tokens
@@ -204,7 +205,8 @@ class Suggester:
         if self.ranker is None or not pool:
             return pool
         head, rest = pool[:RERANK], pool[RERANK:]
-        rows = np.array([[c.features[name] for name in FEATURES] for c in head], dtype=np.float64)
+        own = np.array([[c.features[name] for name in CANDIDATE_FEATURES] for c in head], dtype=np.float64)
+        rows = phrase_rows(own, np.array([c.score for c in head], dtype=np.float64))
         chances = [_chance(float(odds)) for odds in self.ranker.log_odds(rows)]
         sure = max(chances) >= UNSURE
         for c, chance in zip(head, chances, strict=True):
@@ -228,7 +230,7 @@ class Suggester:
     def featured(self, tokens: list[str], full: bool) -> list[Candidate]:
         """The candidates with their features, in the order of the hand-weighted sum.
 
-        full: add the learned ranking's features too (``ranker.FEATURES``).
+        full: add the learned ranking's own features too (``ranker.CANDIDATE_FEATURES``).
         """
         query = frozenset(tokens)
         # the tabular renderings of the text's words widen the search (metatarsus → foot); common

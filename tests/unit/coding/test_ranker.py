@@ -1,29 +1,44 @@
-"""The learned ranking: its numpy layout scores exactly as the scikit-learn model it came from."""
+"""The learned ranking: its numpy layout scores exactly as the LightGBM model it came from, and
+each candidate is placed against the phrase's other candidates."""
 
 from __future__ import annotations
 
 import random
 
+import lightgbm
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.ensemble import HistGradientBoostingClassifier
 
-from chartkeeper.coding.ranker import FEATURES, TreeRanker, from_sklearn
-from chartkeeper.coding.ranker_training import hit, labelled_index_headings, with_encounters
+from chartkeeper.coding.ranker import (
+    CANDIDATE_FEATURES,
+    COMPARED,
+    FEATURES,
+    TreeRanker,
+    from_lightgbm,
+    phrase_rows,
+)
+from chartkeeper.coding.ranker_training import calibrate, hit, labelled_index_headings, with_encounters
 from chartkeeper.coding.suggest import default_ranker, default_suggester
 
 
-def _fitted(seed: int, depth: int, leaves: int) -> tuple[HistGradientBoostingClassifier, np.ndarray]:
+def _trained(seed: int, depth: int, leaves: int) -> tuple[lightgbm.Booster, np.ndarray]:
     rng = np.random.default_rng(seed)
     rows = rng.normal(size=(600, len(FEATURES)))
     # a label that needs interactions and thresholds, so trees grow uneven
-    right = (rows[:, 0] > 0.3) & (rows[:, 5] < 0.5) | (rows[:, 7] * rows[:, 2] > 1.0)
-    model = HistGradientBoostingClassifier(
-        max_iter=25, max_depth=depth, max_leaf_nodes=leaves, early_stopping=False, random_state=0
-    ).fit(rows, right)
-    return model, rows
+    right = ((rows[:, 0] > 0.3) & (rows[:, 5] < 0.5) | (rows[:, 7] * rows[:, 2] > 1.0)).astype(int)
+    params = {
+        "objective": "lambdarank",
+        "num_leaves": leaves,
+        "max_depth": depth,
+        "min_data_in_leaf": 5,
+        "num_threads": 1,
+        "deterministic": True,
+        "verbose": -1,
+    }
+    booster = lightgbm.train(params, lightgbm.Dataset(rows, right, group=[20] * 30), num_boost_round=25)
+    return booster, rows
 
 
 @settings(max_examples=15, deadline=None)
@@ -31,25 +46,65 @@ def _fitted(seed: int, depth: int, leaves: int) -> tuple[HistGradientBoostingCla
     seed=st.integers(0, 10_000),
     depth=st.integers(1, 6),
     leaves=st.integers(2, 40),
+    scale=st.floats(0.1, 3.0),
+    intercept=st.floats(-3.0, 3.0),
     probe=st.lists(st.floats(-4, 4, allow_nan=False), min_size=len(FEATURES), max_size=len(FEATURES)),
 )
-def test_numpy_layout_scores_as_scikit_learn(seed: int, depth: int, leaves: int, probe: list[float]) -> None:
-    model, rows = _fitted(seed, depth, leaves)
-    ranker = from_sklearn(model, {"test": True})
-    sample = np.vstack([rows[:50], np.array([probe])])
-    assert np.allclose(ranker.log_odds(sample), model.decision_function(sample), atol=1e-9)
+def test_numpy_layout_scores_as_lightgbm(
+    seed: int, depth: int, leaves: int, scale: float, intercept: float, probe: list[float]
+) -> None:
+    booster, rows = _trained(seed, depth, leaves)
+    ranker = from_lightgbm(booster, scale, intercept, {"test": True})
+    sample = np.vstack([rows[:50], np.array([probe]), rows[:3] + 1e-12])
+    assert np.allclose(ranker.log_odds(sample), scale * booster.predict(sample) + intercept, atol=1e-9)
     # the shipped form reads back to the same scores
     again = TreeRanker.from_json(ranker.to_json())
     assert np.array_equal(again.log_odds(sample), ranker.log_odds(sample))
 
 
+def test_a_split_on_its_threshold_goes_left_as_in_lightgbm() -> None:
+    booster, rows = _trained(7, 4, 12)
+    ranker = from_lightgbm(booster, 1.0, 0.0, {})
+    used = ranker.threshold[np.isfinite(ranker.threshold)]
+    column = int(ranker.feature[np.isfinite(ranker.threshold)][0])
+    at = np.repeat(rows[:1], 1, axis=0).copy()
+    at[0, column] = used[0]  # exactly on a threshold: LightGBM's "<=" goes left
+    assert np.allclose(ranker.log_odds(at), booster.predict(at), atol=1e-9)
+
+
 def test_no_rows_and_foreign_models() -> None:
-    model, _rows = _fitted(1, 3, 8)
-    ranker = from_sklearn(model, {})
+    booster, _rows = _trained(1, 3, 8)
+    ranker = from_lightgbm(booster, 1.0, 0.0, {})
     assert ranker.log_odds(np.zeros((0, len(FEATURES)))).shape == (0,)
     stale = ranker.to_json() | {"features": [*FEATURES[:-1], "something else"]}
     with pytest.raises(ValueError, match="other features"):
         TreeRanker.from_json(stale)
+
+
+def test_phrase_rows_place_each_candidate_against_the_others() -> None:
+    own = np.zeros((3, len(CANDIDATE_FEATURES)))
+    route = CANDIDATE_FEATURES.index("route")
+    own[:, route] = [0.9, 0.5, 0.2]
+    rows = phrase_rows(own, np.array([2.0, 3.0, 1.0]))
+    assert rows.shape == (3, len(FEATURES))
+    assert np.array_equal(rows[:, : len(CANDIDATE_FEATURES)], own)
+    below = FEATURES.index("route_below_best")
+    above = FEATURES.index("route_above_worst")
+    assert rows[:, below] == pytest.approx([0.0, -0.4, -0.7])
+    assert rows[:, above] == pytest.approx([0.7, 0.3, 0.0])
+    assert rows[:, FEATURES.index("sum_below_best")] == pytest.approx([-1.0, 0.0, -2.0])
+    assert (
+        "rank_below_best" not in FEATURES and len(FEATURES) == len(CANDIDATE_FEATURES) + 2 * len(COMPARED) + 1
+    )
+    assert phrase_rows(own[:0], np.zeros(0)).shape == (0, len(FEATURES))
+
+
+def test_calibration_recovers_a_logistic_relation() -> None:
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=20_000)
+    right = (rng.random(20_000) < 1 / (1 + np.exp(-(2.0 * scores - 1.0)))).astype(np.int32)
+    scale, intercept = calibrate(scores, right)
+    assert scale == pytest.approx(2.0, abs=0.1) and intercept == pytest.approx(-1.0, abs=0.1)
 
 
 def test_shipped_ranker_is_loaded_and_says_what_it_was_trained_on() -> None:
