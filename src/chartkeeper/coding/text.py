@@ -313,6 +313,18 @@ def document_tokens(text: str) -> list[str]:
     return list(_document_tokens(text))
 
 
+#: A short marker name written with a status sign, as clinicians write receptor and test
+#: results: "ER+", "HER2-", "Rh-", "HBsAg+" (the tabular list says "[ER+]" in words: "Estrogen
+#: receptor positive status"). A sign after a number or inside a word ("X-linked") is left alone.
+_STATUS_SIGN = re.compile(r"\b([a-z][a-z0-9]{0,6})([+-])(?=$|[\s,;:/)\]])")
+
+
+def _status_signs(text: str) -> str:
+    """ "her2+" → "her2 positive", "er-" → "er negative"."""
+    return _STATUS_SIGN.sub(lambda m: f"{m[1]} {'positive' if m[2] == '+' else 'negative'}", text)
+
+
 def query_tokens(text: str) -> list[str]:
-    """Tokens of what a user typed: abbreviations expanded, then as documents are tokenized."""
-    return list(_tokens(expand(raw_tokens(text))))
+    """Tokens of what a user typed: status signs said in words ("ER-" → "ER negative"),
+    abbreviations expanded, then as documents are tokenized."""
+    return list(_tokens(expand(raw_tokens(_status_signs(fold(text))))))

@@ -96,6 +96,28 @@ def test_abbreviations_expand() -> None:
     assert query_tokens("Alzheimer's w/o CHF") == ["alzheimer", "~congestive", "~heart", "~failure"]
 
 
+def test_status_signs_are_read_as_words() -> None:
+    """ "ER-" is estrogen receptor negative (Z17.1), not the positive status the bare "ER" meets first."""
+    assert query_tokens("breast cancer ER+, HER2-") == [
+        "breast",
+        "cancer",
+        "er",
+        "positive",
+        "her2",
+        "negative",
+    ]
+    assert query_tokens("ER-/PR-") == ["er", "negative", "pr", "negative"]
+    # a hyphen inside a word, after a number or between spaced words is no sign
+    assert query_tokens("X-linked") == ["x", "linked"]
+    assert query_tokens("S72.00-") == ["s72", "00"]
+    assert query_tokens("pain - left knee") == ["pain", "left", "knee"]
+    suggest = default_suggester().suggest
+    assert suggest("ER-", 1)[0].code == "Z17.1"
+    assert suggest("ER+", 1)[0].code == "Z17.0"
+    assert suggest("HER2+", 1)[0].code == "Z17.31"
+    assert suggest("HER2-", 1)[0].code == "Z17.32"
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=80))
 def test_suggest_never_crashes_and_is_deterministic(text: str) -> None:
