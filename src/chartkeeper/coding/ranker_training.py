@@ -24,8 +24,8 @@ import numpy.typing as npt
 
 from chartkeeper.coding.codeset import default_codeset, load_data
 from chartkeeper.coding.index import AlphabeticIndex
-from chartkeeper.coding.ranker import CANDIDATE_FEATURES, FEATURES, TreeRanker, from_lightgbm, phrase_rows
-from chartkeeper.coding.suggest import RERANK, HeldOut, Suggester, build_suggester
+from chartkeeper.coding.ranker import FEATURES, TreeRanker, from_lightgbm
+from chartkeeper.coding.suggest import RERANK, HeldOut, Suggester, build_suggester, model_rows
 from chartkeeper.coding.text import query_tokens
 
 #: The ensemble's settings (ADR 0031), chosen on two draws the training never saw (seeds 7 and
@@ -198,8 +198,7 @@ class Examples:
             head = suggester.featured(tokens, full=True)[:RERANK]
             if not head:
                 continue
-            own = np.array([[c.features[name] for name in CANDIDATE_FEATURES] for c in head])
-            self.rows.append(phrase_rows(own, np.array([c.score for c in head])))
+            self.rows.append(model_rows(head))
             for c in head:
                 full = suggester.complete(c.leaf, query)
                 self.right.append(full is not None and hit(code, full[0]))

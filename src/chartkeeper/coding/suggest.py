@@ -205,9 +205,7 @@ class Suggester:
         if self.ranker is None or not pool:
             return pool
         head, rest = pool[:RERANK], pool[RERANK:]
-        own = np.array([[c.features[name] for name in CANDIDATE_FEATURES] for c in head], dtype=np.float64)
-        rows = phrase_rows(own, np.array([c.score for c in head], dtype=np.float64))
-        chances = [_chance(float(odds)) for odds in self.ranker.log_odds(rows)]
+        chances = [_chance(float(odds)) for odds in self.ranker.log_odds(model_rows(head))]
         sure = max(chances) >= UNSURE
         for c, chance in zip(head, chances, strict=True):
             # unsure: a text unlike anything the ranking learned from; the hand-weighted sum decides
@@ -660,6 +658,13 @@ class Suggester:
         if "unspecified" in words:
             fit += 0.5
         return fit
+
+
+def model_rows(head: list[Candidate]) -> np.ndarray:
+    """The learned ranking's rows for a phrase's best candidates (their own features, with the
+    hand-weighted sums still in ``score``), as the app asks and as training records them."""
+    own = np.array([[c.features[name] for name in CANDIDATE_FEATURES] for c in head], dtype=np.float64)
+    return phrase_rows(own.reshape(len(head), len(CANDIDATE_FEATURES)), np.array([c.score for c in head]))
 
 
 def _chance(log_odds: float) -> float:
