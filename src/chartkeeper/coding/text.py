@@ -243,8 +243,13 @@ def raw_tokens(text: str) -> list[str]:
     Clause punctuation (comma, semicolon, colon, brackets) becomes ``BOUNDARY``: it ends the
     reach of a negation ("without hemorrhage, with perforation").
     """
+    return _folded_tokens(fold(text))
+
+
+def _folded_tokens(folded: str) -> list[str]:
+    """``raw_tokens`` of text already folded."""
     out: list[str] = []
-    for n, clause in enumerate(_CLAUSE.split(fold(text))):
+    for n, clause in enumerate(_CLAUSE.split(folded)):
         if n and out and out[-1] != BOUNDARY:
             out.append(BOUNDARY)
         for piece in _SPLIT.split(clause):
@@ -327,4 +332,4 @@ def _status_signs(text: str) -> str:
 def query_tokens(text: str) -> list[str]:
     """Tokens of what a user typed: status signs said in words ("ER-" → "ER negative"),
     abbreviations expanded, then as documents are tokenized."""
-    return list(_tokens(expand(raw_tokens(_status_signs(fold(text))))))
+    return list(_tokens(expand(_folded_tokens(_status_signs(fold(text))))))
