@@ -183,8 +183,8 @@ class TreeRanker:
 def from_lightgbm(booster: Any, scale: float, intercept: float, trained_on: dict[str, Any]) -> TreeRanker:
     """Lay out a trained LightGBM ``Booster`` (numeric features, no missing values), its scores
     mapped to log-odds by ``scale * score + intercept`` (a fit on the training candidates): a
-    ranking objective's scores only order, and the app shows chances and needs them to tell an
-    unsure ranking (``suggest.UNSURE``)."""
+    ranking objective's scores only order, and the app shows chances (a coder reads 0.9 and
+    0.05 differently)."""
     dumped = booster.dump_model()
     if len(dumped["feature_names"]) != len(FEATURES):
         raise ValueError("the LightGBM model was trained on other columns")

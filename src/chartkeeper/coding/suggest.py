@@ -74,11 +74,6 @@ EXPAND_MAX, EXPAND_MIN_WEIGHT = 2, 6.0
 #: How many of the best leaves by the hand-weighted sum the learned ranking orders anew (the
 #: rest follow in their order): the right code is among them for all but a few phrases.
 RERANK = 30
-#: When the learned ranking gives no candidate this chance of being right, the text is unlike
-#: the phrases it learned from (a bare term, clinicians' shorthand) and the hand-weighted sum
-#: orders the candidates instead. On the benchmark's draw this moved top-1 by at most 0.1
-#: point; on the clinicians' phrases of the tests it restores the codes coders expect.
-UNSURE = 0.1
 #: Words whose opposite in a code's descriptions contradicts the text (the text says "benign",
 #: the code's category "malignant"): coders read these before anything else.
 OPPOSITES: dict[str, frozenset[str]] = {}
@@ -205,11 +200,11 @@ class Suggester:
         if self.ranker is None or not pool:
             return pool
         head, rest = pool[:RERANK], pool[RERANK:]
-        chances = [_chance(float(odds)) for odds in self.ranker.log_odds(model_rows(head))]
-        sure = max(chances) >= UNSURE
-        for c, chance in zip(head, chances, strict=True):
-            # unsure: a text unlike anything the ranking learned from; the hand-weighted sum decides
-            c.score = chance if sure else c.score / SCORE_SCALE
+        # the ranking decides even when it gives every candidate a low chance: since the tabular
+        # list's notes became documents (ADR 0032), handing such texts to the hand-weighted sum
+        # lost codes on the benchmark and on Synthea's condition names alike
+        for c, odds in zip(head, self.ranker.log_odds(model_rows(head)), strict=True):
+            c.score = _chance(float(odds))
         # a leaf whose own index row or tabular term says the text in full (every word of the
         # text, every required word of the row; renderings aside) is the coder's direct hit
         # ("pneumonia": Pneumonia J18.9) and comes first: the ranking learned from held-out
@@ -685,11 +680,22 @@ def build_suggester(
 ) -> Suggester:
     """A suggester compiled without ``held_out`` (slow: seconds): for evaluation and training.
 
+    A tabular note that says a held-out index row's words for the same code is left out with
+    it (``terms.note_docs``), so the phrase is not found again there.
+
     ranker: the learned ranking to use; without one, the hand-weighted sum ranks.
     """
     cs = codeset or default_codeset()
     index: AlphabeticIndex = load_index(held_out.index_rows)
-    terms = compile_terms(cs, index, held_out.inclusion_terms)
+    held_phrases: frozenset[tuple[str, frozenset[str]]] = frozenset()
+    if held_out.index_rows:
+        every = load_index(frozenset())
+        held_phrases = frozenset(
+            (node_of(cs, e.code) or e.code, frozenset(document_tokens(" ".join(e.path))))
+            for e in every.entries
+            if e.row_id in held_out.index_rows and e.code
+        )
+    terms = compile_terms(cs, index, held_out.inclusion_terms, held_phrases)
     return Suggester(cs, terms, default_snomed_map(), ranker)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import sys
 from array import array
 from dataclasses import dataclass
@@ -278,14 +279,22 @@ def _widen(group: tuple[str, ...], syn: dict[str, frozenset[str]]) -> tuple[str,
 
 
 def compile_terms(
-    codeset: CodeSet, index: AlphabeticIndex, held_inclusions: frozenset[tuple[str, str]]
+    codeset: CodeSet,
+    index: AlphabeticIndex,
+    held_inclusions: frozenset[tuple[str, str]],
+    held_phrases: frozenset[tuple[str, frozenset[str]]] = frozenset(),
 ) -> Terms:
-    """Tokenize every document and give each word an id (sorted, so the output is deterministic)."""
+    """Tokenize every document and give each word an id (sorted, so the output is deterministic).
+
+    held_phrases: (node, words) of phrases held out for a measurement; a note saying the same
+    words of the same node is held out with them (``note_docs``).
+    """
     syn = synonyms(index)
     raw = [
         (code, label, src, _widen(anchor, syn), tuple(_widen(g, syn) for g in groups), opt)
         for code, label, src, anchor, groups, opt in index_docs(index)
         + tabular_docs(codeset, held_inclusions)
+        + note_docs(codeset, held_inclusions, held_phrases)
     ]
     vocabulary = sorted({w for d in raw for w in (*d[3], *(x for g in d[4] for x in g), *d[5])})
     ids = {w: i for i, w in enumerate(vocabulary)}
@@ -459,6 +468,56 @@ def tabular_docs(codeset: CodeSet, held_out: frozenset[tuple[str, str]]) -> list
         for term in node.notes.get("inclusion_term", ()):
             if (node.code, term) not in held_out:
                 docs.append(_tabular_doc(node.code, term))
+    return docs
+
+
+#: A note's closing reference to the codes it points to: "sepsis of newborn (P36.-)",
+#: "influenza with involvement of gastrointestinal tract (J09.X3, J10.2, J11.2)".
+_NOTE_CODES = re.compile(
+    r"\s*\(([A-Z][0-9][0-9A-Z][0-9A-Z.\-]*(?:,\s*[A-Z][0-9][0-9A-Z][0-9A-Z.\-]*)*)\)\s*$"
+)
+#: Notes whose phrases name conditions with the codes they belong to (Includes notes name
+#: conditions of the node that carries them). "Code first", "use additional code" and "code
+#: also" name other codes to report with this one, not what this one means, so they are not read.
+_NAMING_NOTES = ("excludes1", "excludes2")
+
+
+def note_docs(
+    codeset: CodeSet,
+    held_inclusions: frozenset[tuple[str, str]],
+    held_phrases: frozenset[tuple[str, frozenset[str]]],
+) -> list[RawDoc]:
+    """The tabular list's own cross-references as documents: an Excludes note names a
+    condition and the code it belongs to ("congenital pneumonia (P23.-)" under J16), and an
+    Includes note a condition its node covers ("tooth decay" under K02). A coder reads these
+    notes too; they hold thousands of phrases the index and the inclusion terms do not.
+
+    A note is left out when it says the words of a held-out phrase of the same node (so a
+    measurement on held-out phrases does not find them again here), and a range ("(T20-T31)")
+    is too wide to lead anywhere.
+    """
+    held = {(node_of(codeset, code) or code, frozenset(document_tokens(t))) for code, t in held_inclusions}
+    held.update(held_phrases)
+    docs: list[RawDoc] = []
+    for node in codeset.nodes.values():
+        for kind in _NAMING_NOTES:
+            for note in node.notes.get(kind, ()):
+                found = _NOTE_CODES.search(note)
+                if found is None or found.start() == 0:
+                    continue
+                text = note[: found.start()]
+                words = frozenset(document_tokens(text))
+                for ref in found[1].split(","):
+                    ref = ref.strip()
+                    if "-" in ref.rstrip("-"):
+                        continue  # a range
+                    target = node_of(codeset, ref)
+                    if target is not None and (target, words) not in held:
+                        docs.append(_tabular_doc(target, text))
+        if node.kind in ("category", "subcategory"):
+            for text in node.notes.get("includes", ()):
+                if (node.code, frozenset(document_tokens(text))) not in held:
+                    docs.append(_tabular_doc(node.code, text))
     return docs
 
 

@@ -130,26 +130,28 @@ def test_training_phrases_include_headings_and_encounters() -> None:
     assert hit("S72.00-", "S72.001A") and not hit("J18.9", "J18.8")
 
 
-class _Unsure:
-    """A ranking that gives every candidate a 0.0045 % chance: a text unlike its training."""
+class _Reversed:
+    """A ranking unsure of every candidate (chances near 0.005 %) that prefers the hand-weighted
+    sum's last candidates to its first."""
 
     def log_odds(self, rows: np.ndarray) -> np.ndarray:
-        return np.full(rows.shape[0], -10.0)
+        return -10.0 + 0.01 * np.arange(rows.shape[0])
 
 
-def test_an_unsure_ranking_leaves_the_hand_weighted_order() -> None:
-    from chartkeeper.coding.suggest import SCORE_SCALE, Suggester
+def test_the_learned_ranking_decides_even_when_unsure() -> None:
+    """Scores are the ranking's chances, in its order, however low (no hand-weighted fallback)."""
+    from chartkeeper.coding.suggest import RERANK, Suggester, _chance
     from chartkeeper.coding.text import query_tokens
 
     shipped = default_suggester()
-    unsure = Suggester(shipped.codeset, shipped.matcher.terms, None, _Unsure())  # type: ignore[arg-type]
-    tokens, _ = unsure.matcher.normalize_query(query_tokens("fracture of shaft of left femur"))
-    hand = [(c.leaf, c.score) for c in unsure.featured(tokens, full=False)]
-    ranked = unsure.candidates(tokens)
-    assert [c.leaf for c in ranked if not c.exact] == [
-        leaf for leaf, _s in hand if leaf not in {c.leaf for c in ranked if c.exact}
-    ]
-    assert ranked[0].score == pytest.approx(hand[0][1] / SCORE_SCALE)
+    reversed_ = Suggester(shipped.codeset, shipped.matcher.terms, None, _Reversed())  # type: ignore[arg-type]
+    tokens, _ = reversed_.matcher.normalize_query(query_tokens("fracture of shaft of left femur"))
+    hand = [c.leaf for c in reversed_.featured(tokens, full=False)][:RERANK]
+    ranked = reversed_.candidates(tokens)[:RERANK]
+    exact = {c.leaf for c in ranked if c.exact}
+    assert [c.leaf for c in ranked if not c.exact] == [leaf for leaf in reversed(hand) if leaf not in exact]
+    first = next(c for c in ranked if not c.exact)
+    assert first.score == pytest.approx(_chance(-10.0 + 0.01 * hand.index(first.leaf)))
 
 
 @pytest.mark.parametrize(
