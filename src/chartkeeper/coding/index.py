@@ -56,12 +56,15 @@ class AlphabeticIndex:
         self.release = release
         self.entries: list[IndexEntry] = []
         self.by_path: dict[str, IndexEntry] = {}
+        # (code, path) of the rows left out: a measurement holds out what repeats them elsewhere
+        self.skipped: list[tuple[str, tuple[str, ...]]] = []
         stack: list[tuple[str, str]] = []
         for row_id, level, term, see, see_also, nem, code in rows:
             assert isinstance(level, int) and isinstance(row_id, int)
             del stack[level:]
             stack.append((str(term), str(nem)))
             if row_id in skip:
+                self.skipped.append((str(code), tuple(t for t, _ in stack)))
                 continue
             entry = IndexEntry(
                 row_id=row_id,

@@ -687,14 +687,11 @@ def build_suggester(
     """
     cs = codeset or default_codeset()
     index: AlphabeticIndex = load_index(held_out.index_rows)
-    held_phrases: frozenset[tuple[str, frozenset[str]]] = frozenset()
-    if held_out.index_rows:
-        every = load_index(frozenset())
-        held_phrases = frozenset(
-            (node_of(cs, e.code) or e.code, frozenset(document_tokens(" ".join(e.path))))
-            for e in every.entries
-            if e.row_id in held_out.index_rows and e.code
-        )
+    held_phrases = frozenset(
+        (node_of(cs, code) or code, frozenset(document_tokens(" ".join(path))))
+        for code, path in index.skipped
+        if code
+    )
     terms = compile_terms(cs, index, held_out.inclusion_terms, held_phrases)
     return Suggester(cs, terms, default_snomed_map(), ranker)
 
