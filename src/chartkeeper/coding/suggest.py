@@ -687,12 +687,7 @@ def build_suggester(
     """
     cs = codeset or default_codeset()
     index: AlphabeticIndex = load_index(held_out.index_rows)
-    held_phrases = frozenset(
-        (node_of(cs, code) or code, frozenset(document_tokens(" ".join(path))))
-        for code, path in index.skipped
-        if code
-    )
-    terms = compile_terms(cs, index, held_out.inclusion_terms, held_phrases)
+    terms = compile_terms(cs, index, held_out.inclusion_terms)
     return Suggester(cs, terms, default_snomed_map(), ranker)
 
 

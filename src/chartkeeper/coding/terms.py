@@ -282,19 +282,18 @@ def compile_terms(
     codeset: CodeSet,
     index: AlphabeticIndex,
     held_inclusions: frozenset[tuple[str, str]],
-    held_phrases: frozenset[tuple[str, frozenset[str]]] = frozenset(),
 ) -> Terms:
     """Tokenize every document and give each word an id (sorted, so the output is deterministic).
 
-    held_phrases: (node, words) of phrases held out for a measurement; a note saying the same
-    words of the same node is held out with them (``note_docs``).
+    A note saying the words of an index row the index skipped, or of a held-out inclusion term,
+    for the same node is held out with it (``note_docs``).
     """
     syn = synonyms(index)
     raw = [
         (code, label, src, _widen(anchor, syn), tuple(_widen(g, syn) for g in groups), opt)
         for code, label, src, anchor, groups, opt in index_docs(index)
         + tabular_docs(codeset, held_inclusions)
-        + note_docs(codeset, held_inclusions, held_phrases)
+        + note_docs(codeset, held_inclusions, index.skipped)
     ]
     vocabulary = sorted({w for d in raw for w in (*d[3], *(x for g in d[4] for x in g), *d[5])})
     ids = {w: i for i, w in enumerate(vocabulary)}
@@ -485,19 +484,23 @@ _NAMING_NOTES = ("excludes1", "excludes2")
 def note_docs(
     codeset: CodeSet,
     held_inclusions: frozenset[tuple[str, str]],
-    held_phrases: frozenset[tuple[str, frozenset[str]]],
+    held_rows: list[tuple[str, tuple[str, ...]]],
 ) -> list[RawDoc]:
     """The tabular list's own cross-references as documents: an Excludes note names a
     condition and the code it belongs to ("congenital pneumonia (P23.-)" under J16), and an
     Includes note a condition its node covers ("tooth decay" under K02). A coder reads these
     notes too; they hold thousands of phrases the index and the inclusion terms do not.
 
-    A note is left out when it says the words of a held-out phrase of the same node (so a
-    measurement on held-out phrases does not find them again here), and a range ("(T20-T31)")
-    is too wide to lead anywhere.
+    A note is left out when it says the words of a held-out phrase of the same node (an
+    inclusion term, or an index row as (code, path)), so a measurement on held-out phrases does
+    not find them again here; a range ("(T20-T31)") is too wide to lead anywhere.
     """
     held = {(node_of(codeset, code) or code, frozenset(document_tokens(t))) for code, t in held_inclusions}
-    held.update(held_phrases)
+    held.update(
+        (node_of(codeset, code) or code, frozenset(document_tokens(" ".join(path))))
+        for code, path in held_rows
+        if code
+    )
     docs: list[RawDoc] = []
     for node in codeset.nodes.values():
         for kind in _NAMING_NOTES:
