@@ -1,10 +1,11 @@
 """Term documents for matching, compiled once: index rows and tabular terms as word ids.
 
-A document is one index row (its main term's words must be said; subterm words should be;
-nonessential modifiers may be) or one tabular description or inclusion term. Tokenizing the
-125,000 documents takes seconds on a shared core, so ``tools/build_coding_data.py`` compiles
-them into ``data/icd10cm-terms.json.gz`` and the app only loads word ids. The benchmark compiles
-them again without held-out rows, through the same functions.
+A document is one index row (its main term's words should be said, and a row whose main term
+is not said counts less; subterm words should be; nonessential modifiers may be) or one tabular
+description or inclusion term. Tokenizing the 125,000 documents takes seconds on a shared core,
+so ``tools/build_coding_data.py`` compiles them into ``data/icd10cm-terms.json.gz`` and the app
+only loads word ids. The benchmark compiles them again without held-out rows, through the same
+functions.
 """
 
 from __future__ import annotations

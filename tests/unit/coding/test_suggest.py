@@ -90,6 +90,30 @@ def test_search_returns_headers_and_tolerates_typos() -> None:
     assert search("", 5) == []
 
 
+def test_an_index_row_counts_without_its_main_term_but_less() -> None:
+    """ "Syndrome, postinfarction" (I24.1) says the text's rare word under another main term: it
+    is found, at a share of what the same row would score with its main term said."""
+    from chartkeeper.coding.match import UNANCHORED_SHARE
+
+    matcher = suggester.matcher
+    label = "Syndrome, postinfarction"
+    unsaid = next(h for h in matcher.best(["pericarditis", "postinfarction"], 300) if h.label == label)
+    said = next(
+        h for h in matcher.best(["pericarditis", "postinfarction", "syndrome"], 300) if h.label == label
+    )
+    assert unsaid.code == "I24.1" and 0 < unsaid.score < said.score
+    assert unsaid.score <= UNANCHORED_SHARE
+
+
+def test_an_unknown_word_is_read_by_its_root() -> None:
+    matcher = suggester.matcher
+    assert matcher.root("multiqzzz") is None  # six letters ("multip…") are not a root
+    assert matcher.root("lichen") is None  # too short to have one
+    # too unlike any word for a typo (similarity < 84), but built on "blepharoclon…"
+    known, unknown = matcher.normalize_query(["xqzvwk", "blepharoclonicoid"])
+    assert known == ["blepharoclonus"] and unknown == ["xqzvwk"]
+
+
 def test_abbreviations_expand() -> None:
     assert query_tokens("DM2") == ["diabete", "mellitus", "type", "2"]
     # "w/o" expands to "without", which negates the rest of the clause

@@ -185,3 +185,20 @@ def test_held_out_rows_and_terms_reach_nothing_the_suggester_derives() -> None:
     assert all("Franklin" not in label for label in held_out.matcher.terms.labels)
     assert "franklin" in suggester.matcher.ids  # the shipped suggester has them all
     assert top("Franklin disease", 1)[0].startswith("C88.2")
+
+
+@pytest.mark.slow
+def test_a_term_under_another_main_term_and_a_word_read_by_its_root() -> None:
+    """With its own index row held out, "Triplegia" is found as a coder finds it, under another
+    main term ("Paralysis, brain, triplegia"), and "Lichenification", a word the held-out
+    suggester does not know, is read by its root ("lichenified": "Eczema, lichenified NEC").
+    Before ADR 0033 both gave no suggestion at all."""
+    from chartkeeper.coding.suggest import HeldOut, build_suggester
+
+    held_out = build_suggester(HeldOut(index_rows=frozenset({77190, 52258})))  # the two rows
+    held_out.ranker = suggester.ranker
+    assert "triplegia" in held_out.matcher.ids and "lichenification" not in held_out.matcher.ids
+    [triplegia] = held_out.suggest("Triplegia", 1)
+    assert triplegia.code == "G83.89" and triplegia.matched == ("Paralysis, paralytic, brain, triplegia",)
+    assert held_out.matcher.normalize_query(["lichenification"]) == (["lichenified"], [])
+    assert [s.code for s in held_out.suggest("Lichenification", 1)] == ["L28.0"]
