@@ -11,11 +11,11 @@ matters; a word the code set does not know is read as a typo of one it does, or 
 
 from __future__ import annotations
 
-import heapq
 from bisect import bisect_left
 from dataclasses import dataclass
 from os.path import commonprefix
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from chartkeeper.coding.terms import SOURCES, Terms
@@ -37,6 +37,8 @@ UNANCHORED_SHARE = 0.7
 #: built from roots, and a word the code set never uses is otherwise dropped. Six letters also
 #: joined "multiphasic" to "multiple" and "malassimilation" to "malassez".
 ROOT_PREFIX = 7
+#: A document explaining less than this share of what the best one explains is not scored.
+FLOOR = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,11 @@ class Matcher:
                 self._by_initial.setdefault(w[0], []).append(w)
         self._corrections: dict[str, str | None] = {}
         self._roots: list[str] | None = None  # sorted alphabetic words, built on first need
+        # the postings as numpy views (no copy), so a text's word weights are summed per document
+        # in C: the sum is most of what matching a text costs
+        self._post_docs = np.frombuffer(terms.post_docs, dtype=f"i{terms.post_docs.itemsize}")
+        self._sizes = np.asarray(self.sizes, dtype=np.int64)
+        self._sources = np.frombuffer(terms.sources, dtype=np.uint8)
 
     def weight(self, word: str) -> float:
         i = self.ids.get(word)
@@ -130,22 +137,25 @@ class Matcher:
         query = {self.ids[w] for w in tokens if w in self.ids}
         if not query:
             return []
-        hits: dict[int, float] = {}
-        ps, pd = t.post_start, t.post_docs
-        for w in query:
-            weight = t.weights[w]
-            for n in pd[ps[w] : ps[w + 1]]:
-                hits[n] = hits.get(n, 0.0) + weight
+        said_ids = list(query)
+        ps = t.post_start
+        spans = [(ps[w], ps[w + 1]) for w in said_ids]
+        docs = np.concatenate([self._post_docs[a:b] for a, b in spans])
+        if not len(docs):
+            return []
+        # each document's weights are added in the order of ``said_ids``, from 0.0, as a loop would
+        word_weights = np.repeat([t.weights[w] for w in said_ids], [b - a for a, b in spans])
+        hits = np.bincount(docs, weights=word_weights)
         if only is not None:
-            hits = {n: h for n, h in hits.items() if t.sources[n] == only}
-        if not hits:
+            hits[self._sources[: len(hits)] != only] = 0.0
+        top = float(hits.max())
+        if top <= 0.0:
             return []
         # a document explaining less than half of what the best one explains cannot rank high
-        floor = 0.5 * max(hits.values())
-        sizes = self.sizes
-        shortlist = heapq.nsmallest(
-            pool, (n for n, h in hits.items() if h >= floor), key=lambda n: (-hits[n], sizes[n], n)
-        )
+        passed = np.flatnonzero(hits >= FLOOR * top)
+        if len(passed) > pool:  # the ``pool`` best by weight, then the shorter, then the first
+            passed = passed[np.lexsort((passed, self._sizes[passed], -hits[passed]))[:pool]]
+        shortlist: list[int] = passed.tolist()
         query_weight = sum(t.weights[w] for w in query)
         scored: list[tuple[float, int, int]] = []
         a_start, a_words = t.anchor_start, t.anchor_words
@@ -161,9 +171,9 @@ class Matcher:
                 if any(x in query for x in words):
                     said += gw
             dcov = said / need if need else 0.0
-            qcov = hits[n] / query_weight
+            qcov = float(hits[n]) / query_weight
             share = 1.0 if anchored else UNANCHORED_SHARE
-            scored.append((round(share * (QCOV_SHARE * qcov + (1 - QCOV_SHARE) * dcov), 4), sizes[n], n))
+            scored.append((round(share * (QCOV_SHARE * qcov + (1 - QCOV_SHARE) * dcov), 4), self.sizes[n], n))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         return [Hit(s, n, t.codes[n], t.labels[n], SOURCES[t.sources[n]]) for s, _g, n in scored[:limit]]
 
