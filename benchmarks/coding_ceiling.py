@@ -11,8 +11,8 @@ tested for *lexical reachability* of its label from what that held-out suggester
 
 The phrase's words are the suggester's own: ``query_tokens`` (lower case, stop words, stemming
 and irregular forms, Roman numerals, abbreviations, negation marks) then
-``Matcher.normalize_query`` (typo correction to the vocabulary; words the vocabulary lacks are
-dropped). Soft words ("unspecified", "type", "site" ...) are left out: the suggester never
+``Matcher.normalize_query`` (typo correction to the vocabulary, else the word's root; words
+the vocabulary lacks are dropped). Soft words ("unspecified", "type", "site" ...) are left out: the suggester never
 matches on them. Each remaining word also stands for its *renderings* (metatarsus → foot: all of
 them, where the suggester searches with at most two).
 
@@ -29,8 +29,8 @@ they point to, each widened by the index's word equivalences) and its title word
 
 These are all the routes by which the suggester can put a code among its candidates (a matched
 term document leads to its node, a node to itself, its siblings or its leaves), without the
-limits it adds (30 documents, 60 leaves, 40 leaves under a header, a document's main term must be
-said): so every top-5 hit must be reachable, which the script asserts. A phrase is **strictly
+limits it adds (30 documents, 60 leaves, 40 leaves under a header, a lower score for an index row
+whose main term is not said): so every top-5 hit must be reachable, which the script asserts. A phrase is **strictly
 unreachable** when none of its words is anywhere in the text of the label's whole 3-character
 category (every node under it): no method matching these words to these data could even find the
 category.
