@@ -55,8 +55,11 @@ class Matcher:
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
-        gs = terms.group_start
-        self.sizes = [gs[n + 1] - gs[n] for n in range(len(terms.codes))]
+        group_start = np.frombuffer(terms.group_start, dtype=f"i{terms.group_start.itemsize}")
+        # each document's number of word groups: as an array for the shortlist's sort, as a list
+        # for reading one document at a time (faster than indexing numpy)
+        self._sizes = np.diff(group_start[: len(terms.codes) + 1]).astype(np.int64)
+        self.sizes: list[int] = self._sizes.tolist()
         self.ids = {w: i for i, w in enumerate(terms.vocabulary)}
         self._by_initial: dict[str, list[str]] = {}
         for w in terms.vocabulary:
@@ -67,7 +70,6 @@ class Matcher:
         # the postings as numpy views (no copy), so a text's word weights are summed per document
         # in C: the sum is most of what matching a text costs
         self._post_docs = np.frombuffer(terms.post_docs, dtype=f"i{terms.post_docs.itemsize}")
-        self._sizes = np.asarray(self.sizes, dtype=np.int64)
         self._sources = np.frombuffer(terms.sources, dtype=np.uint8)
 
     def weight(self, word: str) -> float:
