@@ -60,6 +60,8 @@ def test_suggest_json_and_batch_file(tmp_path: Path) -> None:
     assert json.loads(lines[3])[0]["code"] == "S61.412A"
     code, _out, err = run("code", "suggest")
     assert code == 2 and "TEXT or --file" in err
+    code, _out, err = run("code", "suggest", "--file", str(phrases), "--workers", "-1")
+    assert code == 2 and "--workers must be 0" in err
     code, out, _ = run("code", "search", "COPD", "--json")
     assert code == 0 and any(r["code"].startswith("J44") for r in json.loads(out))
 

@@ -131,6 +131,12 @@ def suggest(
         Path | None, typer.Option("--file", help="One phrase per line; one JSON list per output line.")
     ] = None,
     limit: Limit = 5,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", help="With --file: processes to spread the phrases over (0: one per core)."
+        ),
+    ] = 0,
     json_out: JsonOut = False,
 ) -> None:
     """Ranked billable ICD-10-CM codes for free text, with score and the matched index/tabular terms."""
@@ -140,15 +146,18 @@ def suggest(
         fail("give either TEXT or --file FILE")
     if limit < 1:
         fail("--limit must be at least 1")
+    if workers < 0:
+        fail("--workers must be 0 (one per core) or more")
     suggester = common.guard(default_suggester)
     if file is not None:
         try:
             lines = file.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             fail(f"cannot read {file}: {exc.strerror}")
+        from chartkeeper.coding.batch import suggest_all
+
         out = sys.stdout
-        for line in lines:
-            results = suggester.suggest(line, limit)
+        for results in suggest_all(suggester, lines, limit, workers):
             out.write(orjson.dumps([r.as_json() for r in results]).decode() + "\n")
         return
     assert text is not None
