@@ -179,6 +179,30 @@ class Matcher:
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         return [Hit(s, n, t.codes[n], t.labels[n], SOURCES[t.sources[n]]) for s, _g, n in scored[:limit]]
 
+    def said_in_full(self, tokens: list[str], limit: int = 200) -> bool:
+        """Whether some document says every word of ``tokens`` and the text says all of it (a
+        score of 1, ``says_all``): the documents holding all the words are few, found by
+        intersecting their postings, rarest word first."""
+        t = self.terms
+        query = {self.ids[w] for w in tokens if w in self.ids}
+        if not query:
+            return False
+        ps = t.post_start
+        spans = sorted((ps[w + 1] - ps[w], ps[w], ps[w + 1]) for w in query)
+        docs = self._post_docs[spans[0][1] : spans[0][2]]
+        for _n, a, b in spans[1:]:
+            if not len(docs):
+                return False
+            docs = np.intersect1d(docs, self._post_docs[a:b], assume_unique=True)
+        g_start, w_start, g_words = t.group_start, t.word_start, t.group_words
+        for doc in docs[:limit].tolist():
+            if all(
+                any(x in query for x in g_words[w_start[g] : w_start[g + 1]])
+                for g in range(g_start[doc], g_start[doc + 1])
+            ):
+                return True
+        return False
+
     def says_all(self, doc: int, tokens: list[str]) -> bool:
         """Whether ``tokens`` say document ``doc`` in full and it says all of them: a score of 1."""
         t = self.terms

@@ -34,7 +34,7 @@ import numpy as np
 
 from chartkeeper.coding.codeset import CodeSet, default_codeset, load_data, normalize
 from chartkeeper.coding.index import AlphabeticIndex, load_index
-from chartkeeper.coding.match import Matcher
+from chartkeeper.coding.match import Hit, Matcher
 from chartkeeper.coding.models import Suggestion
 from chartkeeper.coding.ranker import CANDIDATE_FEATURES, TreeRanker, phrase_rows
 from chartkeeper.coding.snomed import SnomedMap, default_snomed_map
@@ -235,6 +235,11 @@ class Suggester:
             for b, _s in self._renderings(w)
             if b not in query and NEGATION + b not in query and weight(b) >= EXPAND_MIN_WEIGHT
         )
+        if extra and self.matcher.said_in_full(tokens):
+            # a row or term says the text word for word ("influenza": Influenza J11.1): the
+            # renderings would only lower it ("manifestation", from "Influenza, with ...
+            # manifestations", made the bare row lose to every "with" row)
+            extra = {}
         hits = self.matcher.best([*tokens, *list(extra)[:EXPAND_MAX]], limit=HITS)
         # leaf -> [best route, share of it, index of its hit, order seen, other hits' indexes]
         best: dict[str, list[Any]] = {}
@@ -256,9 +261,18 @@ class Suggester:
                     prior[0], prior[1], prior[2] = score, share, h
                 else:
                     prior[4].append(h)
-        said_in_full = {
-            node_of(self.codeset, hit.code) for hit in hits if self.matcher.says_all(hit.doc, tokens)
-        }
+        said_in_full: set[str] = set()
+        for hit in hits:
+            if self._own_term(hit) and self.matcher.says_all(hit.doc, tokens):
+                node = node_of(self.codeset, hit.code)
+                if node is not None and not self.codeset.nodes[node].leaf:
+                    if not hit.code.endswith("-"):
+                        continue  # a category's title ("Gastro-esophageal reflux disease", K21)
+                    # an index row that leaves characters to the tabular list ("Otitis, media
+                    # H66.9-") leads to the leaf the text supports: the unspecified side when it
+                    # says none (H66.90)
+                    node = self._descend(node, query) or None
+                said_in_full.add(node or "")
         chosen = heapq.nsmallest(POOL, best.items(), key=lambda kv: (-kv[1][0], kv[1][3]))
         pool: list[Candidate] = []
         for leaf, (score, share, h, seen, others) in chosen:
@@ -289,6 +303,23 @@ class Suggester:
             for rank, c in enumerate(pool[:RERANK]):
                 c.features.update(self._contrast(c, rank, query, weights, total, said_by_pool))
         return pool
+
+    def _own_term(self, hit: Hit) -> bool:
+        """Whether a hit is one of its code's own names: an index row, the code's description,
+        an inclusion term or an Includes note, not a phrase of another code's Excludes note. A
+        note's phrase lost its context ("dermatitis (L23.6, L25.4, L27.2)" under adverse food
+        reactions), so saying it word for word is no direct hit ("eczema" came to L27.2)."""
+        if hit.source == "index":
+            # a see row's code is its target's, which the referring words may not fit: "Failure,
+            # heart, hypertensive, see Hypertension, heart" is I11.9, heart disease *without*
+            # failure, until the coder reads on under the target to "with heart failure" (I11.0)
+            return "(see " not in hit.label
+        node = self.codeset.nodes.get(hit.code)
+        if node is None:
+            return False
+        return hit.label == node.description or any(
+            hit.label in node.notes.get(kind, ()) for kind in ("inclusion_term", "includes")
+        )
 
     def _contrast(
         self,

@@ -74,7 +74,10 @@ ABBREVIATIONS: dict[str, str] = {
     "aids": "acquired immunodeficiency syndrome",
     "tb": "tuberculosis",
     "pna": "pneumonia",
-    "cap": "community acquired pneumonia",
+    "cap": "pneumonia",
+    # where a pneumonia was caught does not change its code (J18.9 unless the organism is said);
+    # left in, "community" was read by its root as "communicating" (hydrocephalus)
+    "community acquired": "",
     "sob": "shortness of breath",
     "doe": "dyspnea on exertion",
     "ards": "acute respiratory distress syndrome",
@@ -109,6 +112,10 @@ ABBREVIATIONS: dict[str, str] = {
     "w/o": "without",
     "hx": "history",
     "h/o": "history",
+    "s/p": "status post",
+    "cabg": "aortocoronary bypass",
+    "gi": "gastrointestinal",
+    "cancer": "malignant neoplasm",
     "sz": "seizure",
     "ha": "headache",
     "ugi": "upper gastrointestinal",
@@ -190,7 +197,7 @@ NEGATION = "~"
 _NEGATORS = frozenset({"without", "not", "no", "except"})
 _NEGATE_ONE = frozenset({"non"})
 _END_NEGATION = frozenset({"with", "but", "due"})
-_SLASH_ABBR = re.compile(r"\b(?:n/v|w/o|w/|b/l|h/o|c/o)")
+_SLASH_ABBR = re.compile(r"\b(?:n/v|w/o|w/|b/l|h/o|c/o|s/p)")
 _IRREGULAR = {
     "diabetic": "diabetes",
     "fractured": "fracture",
@@ -206,6 +213,8 @@ _IRREGULAR = {
     "cerebral": "brain",
     "ocular": "eye",
     "femoral": "femur",
+    "urinary": "urine",
+    "sacral": "sacrum",
 }
 
 
@@ -329,7 +338,40 @@ def _status_signs(text: str) -> str:
     return _STATUS_SIGN.sub(lambda m: f"{m[1]} {'positive' if m[2] == '+' else 'negative'}", text)
 
 
+#: An adult's body mass index as clinicians write it ("BMI 42", "BMI of 31.5", "BMI: 38"); not a
+#: child's percentile ("BMI 90th percentile").
+_BMI_VALUE = re.compile(
+    r"\b(bmi|body mass index)\s*(?:of|is|was|=|:)?\s*(\d{1,3}(?:\.\d+)?)(?!\d|\.\d|\s*(?:%|th\b|percentile))"
+)
+
+
+def bmi_range(value: float) -> str | None:
+    """The range of Z68 (body mass index, adult) that holds ``value``, as the tabular list
+    writes it ("40.0-44.9"): the text's number is not a word of any description."""
+    if not 10 <= value < 150:
+        return None
+    if value < 20:
+        return "19.9 or less"
+    if value < 40:
+        whole = int(value)
+        return f"{whole}.0-{whole}.9"
+    for low, high in ((40, 44.9), (45, 49.9), (50, 59.9), (60, 69.9)):
+        if value <= high + 0.05:
+            return f"{low}.0-{high}"
+    return "70 or greater"
+
+
+def _bmi_values(text: str) -> str:
+    """ "bmi 42" → "bmi 40.0-44.9 adult" (Z68.41's words); other numbers are left alone."""
+
+    def said(m: re.Match[str]) -> str:
+        found = bmi_range(float(m[2]))
+        return m[0] if found is None else f"{m[1]} {found} adult"
+
+    return _BMI_VALUE.sub(said, text)
+
+
 def query_tokens(text: str) -> list[str]:
-    """Tokens of what a user typed: status signs said in words ("ER-" → "ER negative"),
-    abbreviations expanded, then as documents are tokenized."""
-    return list(_tokens(expand(_folded_tokens(_status_signs(fold(text))))))
+    """Tokens of what a user typed: status signs said in words ("ER-" → "ER negative"), an
+    adult BMI as its range, abbreviations expanded, then as documents are tokenized."""
+    return list(_tokens(expand(_folded_tokens(_bmi_values(_status_signs(fold(text)))))))

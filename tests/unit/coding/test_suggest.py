@@ -11,7 +11,7 @@ from chartkeeper.coding.models import SNOMED_SYSTEM
 from chartkeeper.coding.search import search
 from chartkeeper.coding.snomed import default_snomed_map
 from chartkeeper.coding.suggest import default_suggester
-from chartkeeper.coding.text import query_tokens
+from chartkeeper.coding.text import bmi_range, query_tokens
 
 suggester = default_suggester()
 
@@ -40,6 +40,19 @@ def top(text: str, n: int = 1) -> list[str]:
         ("mellitus diabetes 2 type", "E11.9"),  # word order
         ("laceration of left hand", "S61.412A"),  # laterality from the text, initial encounter
         ("sprain right ankle subsequent encounter", "S93.401D"),  # the 7th character the text says
+        # where the pneumonia was caught does not change its code ("community" once read as
+        # "communicating": hydrocephalus)
+        ("CAP", "J18.9"),
+        ("community-acquired pneumonia", "J18.9"),
+        # a bare main term is its own index row, though renderings and notes say it too
+        ("influenza", "J11.1"),
+        ("eczema", "L30.9"),
+        ("otitis media", "H66.90"),  # a header said in full: its unspecified leaf
+        ("smoker", "F17.200"),  # see Dependence, drug, nicotine (under "drug NEC")
+        ("s/p CABG", "Z95.1"),  # status post aortocoronary bypass
+        ("BMI 42", "Z68.41"),  # the range 40.0-44.9, adult
+        ("GI bleed", "K92.2"),
+        ("urinary retention", "R33.9"),  # Retention, urine
     ],
 )
 def test_suggest_finds_the_code(text: str, code: str) -> None:
@@ -120,11 +133,26 @@ def test_abbreviations_expand() -> None:
     assert query_tokens("Alzheimer's w/o CHF") == ["alzheimer", "~congestive", "~heart", "~failure"]
 
 
+def test_an_adult_bmi_is_read_as_its_range() -> None:
+    assert bmi_range(42) == "40.0-44.9" and bmi_range(31.5) == "31.0-31.9"
+    assert bmi_range(18.2) == "19.9 or less" and bmi_range(75) == "70 or greater"
+    assert bmi_range(3) is None and bmi_range(400) is None
+    assert query_tokens("BMI of 42.3") == ["body", "mass", "index", "40", "0", "44", "9", "adult"]
+    # a child's BMI is a percentile, and other numbers are left alone
+    assert query_tokens("BMI 90th percentile") == ["body", "mass", "index", "90th", "percentile"]
+    assert "42" in query_tokens("42 weeks gestation")
+    codeset = default_codeset()
+    for value, code in ((19, "Z68.1"), (20.5, "Z68.20"), (39.9, "Z68.39"), (44.9, "Z68.41"), (70, "Z68.45")):
+        found = bmi_range(value)
+        assert found is not None and found in (codeset.status(code).description or "")
+
+
 def test_status_signs_are_read_as_words() -> None:
     """ "ER-" is estrogen receptor negative (Z17.1), not the positive status the bare "ER" meets first."""
     assert query_tokens("breast cancer ER+, HER2-") == [
         "breast",
-        "cancer",
+        "malignant",  # "cancer" is a malignant neoplasm (ADR 0034)
+        "neoplasm",
         "er",
         "positive",
         "her2",
