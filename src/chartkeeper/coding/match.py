@@ -182,7 +182,9 @@ class Matcher:
     def said_in_full(self, tokens: list[str], limit: int = 200) -> bool:
         """Whether some document says every word of ``tokens`` and the text says all of it (a
         score of 1, ``says_all``): the documents holding all the words are few, found by
-        intersecting their postings, rarest word first."""
+        intersecting their postings, rarest word first. Of more than ``limit`` such documents
+        (one common word) only the first ``limit`` are read; a "no" then only means the text's
+        renderings are searched too, as before this check existed."""
         t = self.terms
         query = {self.ids[w] for w in tokens if w in self.ids}
         if not query:

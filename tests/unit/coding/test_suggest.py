@@ -118,6 +118,14 @@ def test_an_index_row_counts_without_its_main_term_but_less() -> None:
     assert unsaid.score <= UNANCHORED_SHARE
 
 
+def test_a_text_said_in_full_by_a_document() -> None:
+    matcher = suggester.matcher
+    assert matcher.said_in_full(["influenza"])  # Influenza J11.1
+    assert matcher.said_in_full(["otitis", "media"])  # Otitis, media H66.9-
+    assert not matcher.said_in_full(["influenza", "femur"])  # no document says both
+    assert not matcher.said_in_full(["notaword"])
+
+
 def test_an_unknown_word_is_read_by_its_root() -> None:
     matcher = suggester.matcher
     assert matcher.root("multiqzzz") is None  # six letters ("multip…") are not a root
