@@ -36,8 +36,8 @@ CHUNK = 50
 
 # What the forked workers suggest with: set in the parent just before the fork, read in the
 # children (so one batch at a time per process, as the CLI runs it). A module global because
-# the workers' tasks cannot carry a suggester
-# (pickling it would copy the tables the fork shares).
+# the workers' tasks cannot carry a suggester (pickling it would copy the tables the fork
+# shares).
 _shared: tuple[Suggester, int] | None = None
 
 

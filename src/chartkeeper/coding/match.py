@@ -196,14 +196,7 @@ class Matcher:
             if not len(docs):
                 return False
             docs = np.intersect1d(docs, self._post_docs[a:b], assume_unique=True)
-        g_start, w_start, g_words = t.group_start, t.word_start, t.group_words
-        for doc in docs[:limit].tolist():
-            if all(
-                any(x in query for x in g_words[w_start[g] : w_start[g + 1]])
-                for g in range(g_start[doc], g_start[doc + 1])
-            ):
-                return True
-        return False
+        return any(self._groups_said(doc, query) for doc in docs[:limit].tolist())
 
     def says_all(self, doc: int, tokens: list[str]) -> bool:
         """Whether ``tokens`` say document ``doc`` in full and it says all of them: a score of 1."""
@@ -217,6 +210,11 @@ class Matcher:
             k = bisect_left(pd, doc, a, b)
             if k == b or pd[k] != doc:
                 return False
+        return self._groups_said(doc, query)
+
+    def _groups_said(self, doc: int, query: set[int]) -> bool:
+        """Whether the word ids ``query`` say a word of each of document ``doc``'s groups."""
+        t = self.terms
         g_start, w_start, g_words = t.group_start, t.word_start, t.group_words
         return all(
             any(x in query for x in g_words[w_start[g] : w_start[g + 1]])
