@@ -51,6 +51,7 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
     "without",
     "other_unsaid",
     "contradicted",
+    "marked_unsaid",
     "unspecified",
     "unspecified_default",
     "unspecified_specific",

@@ -157,6 +157,7 @@ MONOTONE: dict[str, int] = {
     "with_unsaid": -1,
     "other_unsaid": -1,
     "contradicted": -1,
+    "marked_unsaid": -1,
     "number_conflict": -1,
     "leaf_documents": 1,
     "parent_documents": 1,

@@ -39,7 +39,7 @@ from chartkeeper.coding.models import Suggestion
 from chartkeeper.coding.ranker import CANDIDATE_FEATURES, TreeRanker, phrase_rows
 from chartkeeper.coding.snomed import SnomedMap, default_snomed_map
 from chartkeeper.coding.terms import Terms, compile_terms, node_of
-from chartkeeper.coding.text import NEGATION, SOFT_WORDS, document_tokens, query_tokens
+from chartkeeper.coding.text import NEGATION, SOFT_WORDS, document_tokens, query_tokens, stem
 
 _SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|situation|morphologic abnormality|event)\)\s*$", re.I)
 INDEX_BONUS = 0.03
@@ -94,6 +94,39 @@ for _a, _b in (
 ):
     OPPOSITES[_a] = OPPOSITES.get(_a, frozenset()) | {_b}
     OPPOSITES[_b] = OPPOSITES.get(_b, frozenset()) | {_a}
+#: Essential modifiers a coder never assumes: a code whose description says one of these is
+#: right only when the text says it (or a word of the same group): "lung cancer" is primary
+#: (C34.9-), not secondary (C78.0-); "DVT" acute, not chronic; "hip fracture" traumatic, not a
+#: stress or pathological one; "breast cancer" not a screening. The index writes each of them as
+#: a subterm of its own, and the tabular list's defaults are the codes without them.
+MARKED_GROUPS: tuple[frozenset[str], ...] = tuple(
+    frozenset(stem(w) for w in group.split())
+    for group in (
+        "secondary metastatic metastasis metastases metastasized",
+        "chronic",
+        "recurrent recurring",
+        "stress",
+        "pathological pathologic",
+        "screening",
+        "congenital",
+        "sequela sequelae",
+        "subsequent",
+        "history",
+        "family familial",
+        "newborn neonatal perinatal neonate",
+        "pregnancy pregnant antepartum gestational",
+        "puerperium puerperal postpartum",
+        "remission",
+        "carrier",
+        "situ",
+        "suspected",
+        "postprocedural postoperative",
+        "dependence dependent",
+        "abuse",
+        "poisoning overdose",
+    )
+)
+MARKED: dict[str, frozenset[str]] = {w: group for group in MARKED_GROUPS for w in group}
 #: Words that say a side of the body.
 SIDES = frozenset({"right", "left", "bilateral"})
 _WITHOUT, _WITH = re.compile(r"\bwithout\b"), re.compile(r"\bwith\b")
@@ -351,6 +384,7 @@ class Suggester:
         numbers_said = {w for w in query if any(ch.isdigit() for ch in w)}
         unsaid_with = facts.with_words - query
         lift, worst, in_parent, in_leaf = self._word_evidence(c.leaf, facts, query)
+        marked_unsaid = sum(1 for w in facts.own if w in MARKED and not MARKED[w] & query)
         contradicted = sum(
             1 for w in query if w in OPPOSITES and w not in facts.explained and OPPOSITES[w] & facts.explained
         )
@@ -374,6 +408,7 @@ class Suggester:
             "without": float(facts.without and not unsaid_with),
             "other_unsaid": float(facts.other and not says_other),
             "contradicted": float(contradicted),
+            "marked_unsaid": float(min(marked_unsaid, 2)),
             "unspecified": float(facts.unspecified),
             "unspecified_default": float(facts.unspecified and not sibling_only),
             "unspecified_specific": float(facts.unspecified and not says_nos and bool(sibling_only)),

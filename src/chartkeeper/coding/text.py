@@ -111,6 +111,8 @@ ABBREVIATIONS: dict[str, str] = {
     "w/": "with",
     "w/o": "without",
     "hx": "history",
+    "fhx": "family history",
+    "mets": "metastatic",
     "h/o": "history",
     "s/p": "status post",
     "cabg": "aortocoronary bypass",
@@ -197,6 +199,10 @@ NEGATION = "~"
 _NEGATORS = frozenset({"without", "not", "no", "except"})
 _NEGATE_ONE = frozenset({"non"})
 _END_NEGATION = frozenset({"with", "but", "due"})
+#: What "without" can deny that is no condition: "without diagnosis" (the index's "Findings,
+#: abnormal, inconclusive, without diagnosis") says no diagnosis was made, and denies nothing
+#: that follows it.
+_NEGATES_NOTHING = frozenset({"diagnosis", "dx"})
 _SLASH_ABBR = re.compile(r"\b(?:n/v|w/o|w/|b/l|h/o|c/o|s/p)")
 _IRREGULAR = {
     "diabetic": "diabetes",
@@ -287,6 +293,8 @@ def _tokens(words: list[str]) -> tuple[str, ...]:
             continue
         if word in _NEGATORS or word in _NEGATE_ONE:
             following = words[i + 1] if i + 1 < len(words) else BOUNDARY
+            if following in _NEGATES_NOTHING:
+                continue
             if following != BOUNDARY and following not in SOFT_WORDS and following not in _END_NEGATION:
                 reach = 1 if word in _NEGATE_ONE else -1
                 continue
@@ -371,7 +379,35 @@ def _bmi_values(text: str) -> str:
     return _BMI_VALUE.sub(said, text)
 
 
+#: Vitamins clinicians name by their letter alone ("B12 deficiency"); the code set always says
+#: "vitamin".
+_VITAMIN_LETTERS = frozenset({"b1", "b2", "b3", "b6", "b9", "b12"})
+#: Words that say whose history a "history of" is.
+_WHOSE_HISTORY = frozenset({"personal", "family", "familial"})
+
+
+def implied_words(words: list[str]) -> list[str]:
+    """Words a coder reads into the text though it does not write them.
+
+    "History of DVT" is the patient's own history: the index's main term is "History
+    (personal) (of)" and a family history is always said as one, so "history" without "family"
+    or "personal" reads "personal history" (Z86.718, not the thrombosis itself). "B12" alone is
+    vitamin B12.
+    """
+    said = set(words)
+    out: list[str] = []
+    for word in words:
+        if word == "history" and not said & _WHOSE_HISTORY:
+            out.append("personal")
+        elif word in _VITAMIN_LETTERS and "vitamin" not in said:
+            out.append("vitamin")
+        out.append(word)
+    return out
+
+
 def query_tokens(text: str) -> list[str]:
     """Tokens of what a user typed: status signs said in words ("ER-" → "ER negative"), an
-    adult BMI as its range, abbreviations expanded, then as documents are tokenized."""
-    return list(_tokens(expand(_folded_tokens(_bmi_values(_status_signs(fold(text)))))))
+    adult BMI as its range, abbreviations expanded, words a coder reads in added
+    (``implied_words``), then as documents are tokenized."""
+    words = expand(_folded_tokens(_bmi_values(_status_signs(fold(text)))))
+    return list(_tokens(implied_words(words)))

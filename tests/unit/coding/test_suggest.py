@@ -141,6 +141,39 @@ def test_abbreviations_expand() -> None:
     assert query_tokens("Alzheimer's w/o CHF") == ["alzheimer", "~congestive", "~heart", "~failure"]
 
 
+def test_a_coder_reads_in_whose_history_and_which_vitamin() -> None:
+    """ "History of" without "family" is the patient's own (the index's "History (personal)
+    (of)"); "B12" alone is vitamin B12."""
+    assert query_tokens("hx of DVT") == ["personal", "history", "deep", "vein", "thrombosis"]
+    assert query_tokens("family history of stroke") == ["family", "history", "stroke"]
+    assert query_tokens("personal history of stroke") == ["personal", "history", "stroke"]
+    assert query_tokens("B12 deficiency") == ["vitamin", "b12", "deficiency"]
+    assert query_tokens("vitamin B12 deficiency") == ["vitamin", "b12", "deficiency"]
+
+
+def test_without_diagnosis_negates_nothing_after_it() -> None:
+    """The index's main term "Findings, abnormal, inconclusive, without diagnosis" says no
+    diagnosis was made; what follows it is the finding, not something denied."""
+    assert query_tokens("abnormal findings without diagnosis antenatal screening chromosomal") == [
+        "abnormal",
+        "finding",
+        "antenatal",
+        "screen",
+        "chromosomal",
+    ]
+    assert query_tokens("nausea without vomiting") == ["nausea", "~vomit"]
+
+
+def test_a_modifier_the_text_does_not_say_is_not_assumed() -> None:
+    """A cancer is primary unless the text says secondary or metastatic; a code for a history
+    is the patient's own unless "family" is said."""
+    assert top("lung cancer") == ["C34.90"]
+    assert top("lung cancer mets")[0].startswith("C78.0")
+    assert top("B12 deficiency") == ["E53.8"]
+    assert "Z86.718" in top("hx of DVT", 5)
+    assert top("fhx of colon cancer", 5)[0].startswith("Z80.")
+
+
 def test_an_adult_bmi_is_read_as_its_range() -> None:
     assert bmi_range(42) == "40.0-44.9" and bmi_range(31.5) == "31.0-31.9"
     assert bmi_range(18.2) == "19.9 or less" and bmi_range(75) == "70 or greater"
