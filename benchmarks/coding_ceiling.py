@@ -9,7 +9,8 @@ uses its ``hit``): for each fold a suggester is built without that fold's index 
 terms, and each held-out phrase is both asked (top-1 / top-5, as ``coding.py`` scores them) and
 tested for *lexical reachability* of its label from what that held-out suggester is built from.
 
-The phrase's words are the suggester's own: ``query_tokens`` (lower case, stop words, stemming
+The phrase's words are the suggester's own (``Suggester.query_words``): codes it names said as
+their titles, ``query_tokens`` (lower case, stop words, stemming
 and irregular forms, Roman numerals, abbreviations, negation marks) then
 ``Matcher.normalize_query`` (typo correction to the vocabulary, else the word's root; words
 the vocabulary lacks are dropped). Soft words ("unspecified", "type", "site" ...) are left out: the suggester never
@@ -67,7 +68,7 @@ from coding import draw, score, split_folds
 
 from chartkeeper.coding.codeset import default_codeset, normalize
 from chartkeeper.coding.suggest import Suggester, build_suggester
-from chartkeeper.coding.text import SOFT_WORDS, query_tokens
+from chartkeeper.coding.text import SOFT_WORDS
 
 HEADERS = ("category", "subcategory")
 
@@ -89,7 +90,7 @@ class Reach:
 
     def words(self, phrase: str) -> tuple[frozenset[str], frozenset[str]]:
         """The phrase's content words as the suggester reads them, and their renderings."""
-        tokens, _unknown = self.suggester.matcher.normalize_query(query_tokens(phrase))
+        tokens = self.suggester.query_words(phrase)
         said = frozenset(w for w in tokens if w not in SOFT_WORDS)
         rendered = frozenset(b for w in said for b, _s in self.suggester._renderings(w)) - said
         return said, rendered
@@ -138,7 +139,7 @@ class Reach:
     def coverage(self, phrase: str, code: str) -> float:
         """The share of the phrase's words (weighted by rarity, as the suggester weighs them) that
         the text of ``code``'s own node, what is under it and its headers says, or renders."""
-        tokens, _unknown = self.suggester.matcher.normalize_query(query_tokens(phrase))
+        tokens = self.suggester.query_words(phrase)
         said = [w for w in dict.fromkeys(tokens) if w not in SOFT_WORDS]
         text = self.label_text(code)
         lineage = text["own"] | text["headers"]

@@ -26,7 +26,6 @@ from chartkeeper.coding.codeset import default_codeset, load_data
 from chartkeeper.coding.index import AlphabeticIndex
 from chartkeeper.coding.ranker import FEATURES, TreeRanker, from_lightgbm
 from chartkeeper.coding.suggest import RERANK, HeldOut, Suggester, build_suggester, model_rows
-from chartkeeper.coding.text import query_tokens
 
 #: The ensemble's settings (ADR 0031), chosen on two draws the training never saw (seeds 7 and
 #: 11): 1,000 trees of at most 63 leaves and depth 8, a LambdaMART ranking whose gains count the
@@ -194,7 +193,7 @@ class Examples:
     def extend(self, suggester: Suggester, cases: Iterable[tuple[str, str]]) -> None:
         """Add every candidate of each (phrase, code) that ``suggester`` was built without."""
         for phrase, code in cases:
-            tokens, _unknown = suggester.matcher.normalize_query(query_tokens(phrase))
+            tokens = suggester.query_words(phrase)
             query = frozenset(tokens)
             head = suggester.featured(tokens, full=True)[:RERANK]
             if not head:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from chartkeeper.coding.models import Suggestion
 from chartkeeper.coding.suggest import Suggester, default_suggester
 from chartkeeper.coding.terms import TABULAR
-from chartkeeper.coding.text import query_tokens
 
 
 def search(text: str, limit: int = 20, suggester: Suggester | None = None) -> list[Suggestion]:
     """Tabular codes whose description or inclusion terms match ``text``, best first."""
     s = suggester or default_suggester()
     limit = max(1, min(limit, 200))
-    tokens, _unknown = s.matcher.normalize_query(query_tokens(text))
+    tokens = s.query_words(text)
     out: dict[str, Suggestion] = {}
     for hit in s.matcher.best(tokens, limit=limit * 3, only=TABULAR):
         node = s.codeset.nodes.get(hit.code)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from chartkeeper.coding.code_mentions import say_codes
 from chartkeeper.coding.codeset import CodeSet, default_codeset, load_data, normalize
 from chartkeeper.coding.index import AlphabeticIndex, load_index
 from chartkeeper.coding.match import Hit, Matcher
@@ -206,10 +207,16 @@ class Suggester:
         self._facts_cache: dict[str, _LeafFacts] = {}
         self._cat_cache: dict[str, frozenset[str]] = {}
 
+    def query_words(self, text: str) -> list[str]:
+        """The words of ``text`` as the suggester reads them: codes it names said as their
+        titles (``code_mentions``), then tokenized, corrected and rendered to known words."""
+        tokens, _unknown = self.matcher.normalize_query(query_tokens(say_codes(text, self.codeset)))
+        return tokens
+
     def suggest(self, text: str, limit: int = 5) -> list[Suggestion]:
         """The ``limit`` best billable codes for ``text``, best first (empty when nothing fits)."""
         limit = max(1, min(limit, 50))
-        tokens, _unknown = self.matcher.normalize_query(query_tokens(text))
+        tokens = self.query_words(text)
         query = frozenset(tokens)
         out: list[Suggestion] = []
         for c in self.candidates(tokens):

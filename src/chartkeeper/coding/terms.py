@@ -18,6 +18,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from chartkeeper.coding.code_mentions import MENTION, category_titles, say_codes
 from chartkeeper.coding.codeset import CodeSet, normalize
 from chartkeeper.coding.index import AlphabeticIndex, IndexEntry
 from chartkeeper.coding.text import NEGATION, SOFT_WORDS, document_tokens
@@ -467,7 +468,22 @@ def tabular_docs(codeset: CodeSet, held_out: frozenset[tuple[str, str]]) -> list
         docs.append(_tabular_doc(node.code, node.description))
         for term in node.notes.get("inclusion_term", ()):
             if (node.code, term) not in held_out:
-                docs.append(_tabular_doc(node.code, term))
+                docs.extend(_inclusion_docs(codeset, node.code, term))
+    return docs
+
+
+def _inclusion_docs(codeset: CodeSet, code: str, term: str) -> list[RawDoc]:
+    """An inclusion term's documents. A term that names codes ("Conditions classifiable to
+    C15-C26" under Z80.0) is read with their titles, as the suggester reads a text
+    (``code_mentions``), and once more with each category title of a range in their place, so
+    "family history of colon cancer" finds Z80.0 through C18. Those extra documents are labelled
+    with the title they add, so they are never the code's own words (no direct hit)."""
+    said = say_codes(term, codeset)
+    docs = [_tabular_doc(code, term, said)]
+    titles, first = category_titles(term, codeset), MENTION.search(term)
+    if titles and first is not None:
+        lead = term[: first.start()]
+        docs.extend(_tabular_doc(code, f"{term}: {title}", f"{lead}{title}") for title in titles)
     return docs
 
 
@@ -525,8 +541,10 @@ def note_docs(
     return docs
 
 
-def _tabular_doc(code: str, text: str) -> RawDoc:
-    words = document_tokens(text)
+def _tabular_doc(code: str, label: str, text: str | None = None) -> RawDoc:
+    """A tabular description or term as a document; ``text`` is what is matched when it differs
+    from the ``label`` shown."""
+    words = document_tokens(label if text is None else text)
     required = tuple((w,) for w in dict.fromkeys(words) if w not in SOFT_WORDS)
     soft = tuple(sorted({w for w in words if w in SOFT_WORDS}))
-    return (code, text, TABULAR, (), required, soft)
+    return (code, label, TABULAR, (), required, soft)
