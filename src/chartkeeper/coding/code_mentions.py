@@ -67,7 +67,7 @@ def category_titles(text: str, codeset: CodeSet, limit: int = 40) -> list[str]:
     Only a range within one block is spelt out: one across blocks ("C00-C96", "J00-J39") names a
     broad class, and its dozens of categories made every cancer or respiratory phrase find the
     codes of conditions "complicating pregnancy" or a family history."""
-    spans: list[tuple[str, str]] = []
+    spans: list[tuple[str, str, str]] = []
     for match in MENTION.finditer(text):
         first = codeset.get(normalize(match.group(1)))
         last = codeset.get(normalize(match.group(2))) if match.group(2) else None
@@ -75,13 +75,9 @@ def category_titles(text: str, codeset: CodeSet, limit: int = 40) -> list[str]:
             continue
         start, end = codeset.get(first.code[:3]), codeset.get(last.code[:3])
         if start is not None and end is not None and start.parent == end.parent:
-            spans.append((start.code, end.code))
-    if not spans:
-        return []
-    titles: list[str] = []
-    for code, node in codeset.nodes.items():
-        if node.kind == "category" and any(a <= code <= b for a, b in spans):
-            titles.append(_TITLE_RANGE.sub("", node.description))
-            if len(titles) == limit:
-                break
-    return titles
+            spans.append((start.code, end.code, start.parent))
+    # within one block the categories are that block's children, already in tabular order
+    categories = dict.fromkeys(
+        code for a, b, block in sorted(spans) for code in codeset.children.get(block, []) if a <= code <= b
+    )
+    return [_TITLE_RANGE.sub("", codeset.nodes[code].description) for code in list(categories)[:limit]]
