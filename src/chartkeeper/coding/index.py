@@ -122,9 +122,15 @@ class AlphabeticIndex:
                 by_key = self._children.setdefault(row.path[:-1], {})
                 for key in dict.fromkeys((*_variants(row.path[-1]), _loose(row.path[-1]))):
                     by_key.setdefault(key, []).append(row)
+                by_key.setdefault(_bag(_loose(row.path[-1])), []).append(row)
         best: tuple[int, IndexEntry] | None = None
-        for child in self._children.get(path, {}).get(parts[0], ()):
-            taken = _takes(child, parts)
+        children = self._children.get(path, {})
+        found = [(child, _takes(child, parts)) for child in children.get(parts[0], ())]
+        if not any(taken for _child, taken in found) and len(parts) > 1:
+            # two terms of the reference may be one term of the index in another order: "see
+            # Diverticulosis, intestine, large" is under "Diverticulosis, large intestine"
+            found = [(child, 2) for child in children.get(_bag(f"{parts[0]} {parts[1]}"), ())]
+        for child, taken in found:
             if not taken:
                 continue
             rest = parts[taken:]
@@ -150,6 +156,11 @@ def _loose(term: str) -> str:
     """A term as a reference may write it: its words, without "NEC", "NOS" or nonessential
     modifiers ("see Injury, spinal (cord), cervical" is under "spinal")."""
     return " ".join(t for t in document_tokens(_PARENTHESIZED.sub(" ", term)) if t not in ("nec", "nos"))
+
+
+def _bag(loose: str) -> str:
+    """A loose key's words in sorted order, marked so it never equals a loose key itself."""
+    return "\0" + " ".join(sorted(loose.split()))
 
 
 @cache

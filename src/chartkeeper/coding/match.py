@@ -7,10 +7,13 @@ much of the document the text says, so "diabetes" prefers "Diabetes" to "Diabete
 hyperglycemia" and "type 2 diabetes with hyperglycemia" the reverse. An index row whose main
 term the text does not say keeps a share of its score (``UNANCHORED_SHARE``). Word order never
 matters; a word the code set does not know is read as a typo of one it does, or by its root.
+Words the documents hold interchangeable (one group: "Obstruction, obstructed, obstructive")
+count once when a text says several of them (``Matcher.concepts``).
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from dataclasses import dataclass
 from os.path import commonprefix
@@ -71,6 +74,37 @@ class Matcher:
         # in C: the sum is most of what matching a text costs
         self._post_docs = np.frombuffer(terms.post_docs, dtype=f"i{terms.post_docs.itemsize}")
         self._sources = np.frombuffer(terms.sources, dtype=np.uint8)
+        self._variants: dict[int, frozenset[int]] | None = None  # built on first need
+
+    def variants(self) -> dict[int, frozenset[int]]:
+        """Each word's interchangeable words: those sharing a word group of some document with
+        it ("obstruction" → "obstructed", "obstructive", "blockage")."""
+        if self._variants is None:
+            t = self.terms
+            starts = np.frombuffer(t.word_start, dtype=f"i{t.word_start.itemsize}")
+            many = np.flatnonzero(np.diff(starts) > 1).tolist()
+            groups = {tuple(t.group_words[starts[g] : starts[g + 1]]) for g in many}
+            out: dict[int, set[int]] = {}
+            for group in groups:
+                for w in group:
+                    out.setdefault(w, set()).update(group)
+            self._variants = {w: frozenset(ws - {w}) for w, ws in out.items()}
+        return self._variants
+
+    def concepts(self, word_ids: list[int]) -> list[list[int]]:
+        """The text's word ids in classes of interchangeable words, in order: a text that says
+        one thing three ways ("Obstruction, obstructed, obstructive pulmonary valve") says it
+        once, so its other words ("pulmonary valve") keep their share of what it says."""
+        variants = self.variants()
+        classes: list[list[int]] = []
+        for w in word_ids:
+            near = variants.get(w)
+            home = next((c for c in classes if near and any(x in near for x in c)), None) if near else None
+            if home is None:
+                classes.append([w])
+            else:
+                home.append(w)
+        return classes
 
     def weight(self, word: str) -> float:
         i = self.ids.get(word)
@@ -141,12 +175,22 @@ class Matcher:
             return []
         said_ids = list(query)
         ps = t.post_start
-        spans = [(ps[w], ps[w + 1]) for w in said_ids]
-        docs = np.concatenate([self._post_docs[a:b] for a, b in spans])
+        # one posting list per class of interchangeable words, weighing what its heaviest word does
+        postings: list[np.ndarray] = []
+        class_weights: list[float] = []
+        for concept in self.concepts(said_ids):
+            if len(concept) == 1:
+                postings.append(self._post_docs[ps[concept[0]] : ps[concept[0] + 1]])
+            else:
+                postings.append(
+                    np.unique(np.concatenate([self._post_docs[ps[w] : ps[w + 1]] for w in concept]))
+                )
+            class_weights.append(max(t.weights[w] for w in concept))
+        docs = np.concatenate(postings)
         if not len(docs):
             return []
-        # each document's weights are added in the order of ``said_ids``, from 0.0, as a loop would
-        word_weights = np.repeat([t.weights[w] for w in said_ids], [b - a for a, b in spans])
+        # each document's weights are added in the order of the classes, from 0.0, as a loop would
+        word_weights = np.repeat(class_weights, [len(p) for p in postings])
         hits = np.bincount(docs, weights=word_weights)
         if only is not None:
             hits[self._sources[: len(hits)] != only] = 0.0
@@ -158,7 +202,7 @@ class Matcher:
         if len(passed) > pool:  # the ``pool`` best by weight, then the shorter, then the first
             passed = passed[np.lexsort((passed, self._sizes[passed], -hits[passed]))[:pool]]
         shortlist: list[int] = passed.tolist()
-        query_weight = sum(t.weights[w] for w in query)
+        query_weight = math.fsum(class_weights)
         scored: list[tuple[float, int, int]] = []
         a_start, a_words = t.anchor_start, t.anchor_words
         g_start, w_start, g_words, weights = t.group_start, t.word_start, t.group_words, t.weights

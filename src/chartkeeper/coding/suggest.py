@@ -196,6 +196,7 @@ class Suggester:
         self.snomed = snomed
         self.ranker = ranker
         self.matcher = Matcher(terms)
+        self._negations = frozenset(terms.negations)
         self._node_offsets = [0]
         for count in terms.node_docs:
             self._node_offsets.append(self._node_offsets[-1] + count)
@@ -210,7 +211,8 @@ class Suggester:
     def query_words(self, text: str) -> list[str]:
         """The words of ``text`` as the suggester reads them: codes it names said as their
         titles (``code_mentions``), then tokenized, corrected and rendered to known words."""
-        tokens, _unknown = self.matcher.normalize_query(query_tokens(say_codes(text, self.codeset)))
+        words = query_tokens(say_codes(text, self.codeset), self._negations)
+        tokens, _unknown = self.matcher.normalize_query(words)
         return tokens
 
     def suggest(self, text: str, limit: int = 5) -> list[Suggestion]:

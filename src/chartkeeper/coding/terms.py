@@ -15,13 +15,13 @@ import math
 import re
 import sys
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from chartkeeper.coding.code_mentions import MENTION, category_titles, say_codes
 from chartkeeper.coding.codeset import CodeSet, normalize
 from chartkeeper.coding.index import AlphabeticIndex, IndexEntry
-from chartkeeper.coding.text import NEGATION, SOFT_WORDS, document_tokens
+from chartkeeper.coding.text import NEGATION, SOFT_WORDS, document_tokens, negated_phrases
 
 INDEX, TABULAR = 0, 1
 SOURCES = ("index", "tabular")
@@ -90,6 +90,9 @@ class Terms:
     #: of that order. How many documents under a code say a word is then two bisections.
     node_docs: array[int]
     ranked_post: array[int]
+    #: What the code set says after a negator, as stemmed words ("open wound", from "without open
+    #: wound"): where a text's negation ends when its clause goes on (``text._tokens``).
+    negations: list[str] = field(default_factory=list)
 
     _ARRAYS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("weights", "d"),
@@ -121,6 +124,7 @@ class Terms:
             "sources": base64.b64encode(self.sources).decode("ascii"),
             "node_codes": self.node_codes,
             "categories": self.categories,
+            "negations": self.negations,
         }
         for name, _code in self._ARRAYS:
             out[name] = _pack(getattr(self, name))
@@ -136,6 +140,7 @@ class Terms:
             sources=base64.b64decode(data["sources"]),
             node_codes=[sys.intern(c) for c in data["node_codes"]],
             categories=[sys.intern(c) for c in data["categories"]],
+            negations=data["negations"],
             **arrays,
         )
 
@@ -313,7 +318,7 @@ def compile_terms(
     profiles = _profiles(codeset, raw, ids)
     node_ids = {code: k for k, (code, _w, _t) in enumerate(profiles)}
     doc_nodes = [node_ids.get(node_of(codeset, d[0]) or "", -1) for d in raw]
-    return _assemble(
+    terms = _assemble(
         vocabulary,
         docs,
         profiles,
@@ -321,6 +326,20 @@ def compile_terms(
         _category_words(codeset, ids),
         doc_nodes,
     )
+    terms.negations = sorted(_negations(codeset, index, held_inclusions))
+    return terms
+
+
+def _negations(
+    codeset: CodeSet, index: AlphabeticIndex, held_inclusions: frozenset[tuple[str, str]]
+) -> frozenset[str]:
+    """What the descriptions, inclusion terms and index terms (each term of a row alone) deny."""
+    texts: list[str] = []
+    for node in codeset.nodes.values():
+        texts.append(node.description)
+        texts.extend(t for t in node.notes.get("inclusion_term", ()) if (node.code, t) not in held_inclusions)
+    texts.extend(term for entry in index.entries for term in entry.path)
+    return negated_phrases(texts)
 
 
 def _category_words(codeset: CodeSet, ids: dict[str, int]) -> list[tuple[str, list[int]]]:

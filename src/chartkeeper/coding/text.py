@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 #: abbreviation (lower case, as one token or a short phrase) → expansion in index words
@@ -277,17 +278,25 @@ def _folded_tokens(folded: str) -> list[str]:
     return out
 
 
-def _tokens(words: list[str]) -> tuple[str, ...]:
+def _tokens(words: list[str], negations: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """Stemmed words without stop words; words a negation reaches are marked ``~``.
 
     "Nausea without vomiting" is ``nausea ~vomiting`` and "Vomiting without nausea" is
     ``vomiting ~nausea``: the two share no word. "without", "not", "no" and "except" reach to the
     end of the clause (or "with"); "non" reaches one word ("non-pressure ulcer"). Soft words are
     never negated, so "not elsewhere classified" stays as it was.
+
+    negations: what the code set itself says after a negator (``negated_phrases``). A negation
+    whose clause goes on past such a phrase ends with it ("without open wound, hip" written
+    without its comma: the hip is the site, not a wound's), unless a stop word carries the phrase
+    on ("without vomiting or diarrhea", "without mention of back pain").
     """
     out: list[str] = []
     reach = 0  # words still negated; -1: to the end of the clause
+    until = len(words)  # where a negation reaching to the end of its clause stops early
     for i, word in enumerate(words):
+        if i == until:
+            reach, until = 0, len(words)
         if word == BOUNDARY or word in _END_NEGATION:
             reach = 0
             continue
@@ -297,6 +306,8 @@ def _tokens(words: list[str]) -> tuple[str, ...]:
                 continue
             if following != BOUNDARY and following not in SOFT_WORDS and following not in _END_NEGATION:
                 reach = 1 if word in _NEGATE_ONE else -1
+                if reach < 0 and negations:
+                    until = _known_negation_end(words, i + 1, negations)
                 continue
         if word in STOPWORDS:
             continue
@@ -308,6 +319,50 @@ def _tokens(words: list[str]) -> tuple[str, ...]:
         else:
             out.append(token)
     return tuple(out)
+
+
+def _clause_words(words: list[str], start: int) -> list[tuple[int, str]]:
+    """The stemmed content words from ``start`` to the end of the clause, with their positions."""
+    out: list[tuple[int, str]] = []
+    for j in range(start, len(words)):
+        word = words[j]
+        if word == BOUNDARY or word in _END_NEGATION:
+            break
+        if word not in STOPWORDS:
+            out.append((j, stem(word)))
+    return out
+
+
+def _known_negation_end(words: list[str], start: int, negations: frozenset[str]) -> int:
+    """Where the negation of the words from ``start`` ends: after the longest phrase the code set
+    negates that the clause begins with, when the next word is another content word ("open
+    wound" in "without open wound hip"); else the clause's end (``len``): "without vomiting or
+    diarrhea" and "without mention of back pain" go on."""
+    clause = _clause_words(words, start)
+    said = [w for _j, w in clause]
+    if " ".join(said) in negations:
+        return len(words)
+    for k in range(len(said) - 1, 0, -1):
+        if " ".join(said[:k]) not in negations:
+            continue
+        end = clause[k - 1][0] + 1
+        # only a word that cannot continue the phrase ends it: not "or", "and" or "of"
+        return len(words) if words[end] in STOPWORDS else end
+    return len(words)
+
+
+def negated_phrases(texts: Iterable[str]) -> frozenset[str]:
+    """What the texts say after a negator, to the end of its clause, as stemmed content words
+    joined by spaces ("without open wound" → "open wound"): the things the code set denies."""
+    out: set[str] = set()
+    for text in texts:
+        words = _folded_tokens(fold(text))
+        for i, word in enumerate(words):
+            if word in _NEGATORS:
+                said = " ".join(w for _j, w in _clause_words(words, i + 1))
+                if said:
+                    out.add(said)
+    return frozenset(out)
 
 
 def expand(words: list[str]) -> list[str]:
@@ -405,9 +460,10 @@ def implied_words(words: list[str]) -> list[str]:
     return out
 
 
-def query_tokens(text: str) -> list[str]:
+def query_tokens(text: str, negations: frozenset[str] = frozenset()) -> list[str]:
     """Tokens of what a user typed: status signs said in words ("ER-" → "ER negative"), an
     adult BMI as its range, abbreviations expanded, words a coder reads in added
-    (``implied_words``), then as documents are tokenized."""
+    (``implied_words``), then as documents are tokenized, a negation ending with what the code
+    set negates (``negations``, see ``_tokens``)."""
     words = expand(_folded_tokens(_bmi_values(_status_signs(fold(text)))))
-    return list(_tokens(implied_words(words)))
+    return list(_tokens(implied_words(words), negations))

@@ -24,6 +24,9 @@ def see(target: str) -> IndexEntry:
         ("Dependence, drug, opioid", ("Dependence", "drug NEC", "opioid"), "F11.20"),
         # a subterm with variants of its own
         ("Mastoiditis, acute", ("Mastoiditis", "acute, subacute"), "H70.00-"),
+        # two terms of the reference are one term of the index, in another order
+        ("Diverticulosis, intestine, large", ("Diverticulosis", "large intestine"), "K57.30"),
+        ("Burn, upper, limb", ("Burn", "upper limb"), "T22.00"),
     ],
 )
 def test_a_reference_reaches_the_row_it_names(target: str, path: tuple[str, ...], code: str) -> None:

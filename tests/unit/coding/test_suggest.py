@@ -53,6 +53,10 @@ def top(text: str, n: int = 1) -> list[str]:
         ("BMI 42", "Z68.41"),  # the range 40.0-44.9, adult
         ("GI bleed", "K92.2"),
         ("urinary retention", "R33.9"),  # Retention, urine
+        # Diverticulum, sigmoid, see Diverticulosis, intestine, large: the index's own term is
+        # "large intestine"
+        ("sigmoid diverticulosis", "K57.30"),
+        ("duodenal diverticulum", "K57.10"),
     ],
 )
 def test_suggest_finds_the_code(text: str, code: str) -> None:

@@ -11,7 +11,7 @@ from chartkeeper.coding.codeset import default_codeset
 from chartkeeper.coding.index import IndexEntry, default_index
 from chartkeeper.coding.suggest import default_suggester
 from chartkeeper.coding.terms import INDEX, TABULAR, _profiles, node_of, synonyms
-from chartkeeper.coding.text import document_tokens, query_tokens
+from chartkeeper.coding.text import document_tokens, negated_phrases, query_tokens
 
 suggester = default_suggester()
 
@@ -33,6 +33,51 @@ def test_negation_marks_the_words_it_reaches() -> None:
     # "non" reaches one word; "not elsewhere classified" is left as it is
     assert document_tokens("Non-pressure chronic ulcer") == ["~pressure", "chronic", "ulcer"]
     assert document_tokens("Anemia, not elsewhere classified") == ["anemia", "not", "elsewhere", "classified"]
+
+
+def test_a_negation_ends_with_what_the_code_set_negates() -> None:
+    """Written without its comma, "without open wound, hip" would deny the hip: the code set never
+    negates "open wound hip", so the negation ends after "open wound". A stop word carries it on."""
+    assert negated_phrases(["Migraine without aura, intractable", "Nausea without vomiting"]) == {
+        "aura",
+        "vomit",
+    }
+    negations = frozenset(suggester.matcher.terms.negations)
+    assert {"open wound", "aura", "vomit", "myelopathy radiculopathy"} <= negations
+    text = "Foreign body superficial, without open wound hip"
+    assert query_tokens(text)[-1] == "~hip"  # without the code set's phrases: to the clause's end
+    assert query_tokens(text, negations) == ["foreign", "body", "superficial", "~open", "~wound", "hip"]
+    assert query_tokens("migraine without aura intractable", negations) == [
+        "migraine",
+        "~aura",
+        "intractable",
+    ]
+    assert query_tokens("nausea without vomiting or diarrhea", negations) == ["nausea", "~vomit", "~diarrhea"]
+    assert query_tokens("disc degeneration without mention of back pain", negations) == [
+        "disc", "degeneration", "~mention", "~back", "~pain",
+    ]  # fmt: skip
+    assert top("migraine without aura intractable") == ["G43.019"]
+    assert top("superficial foreign body without open wound hip")[0].startswith("S70.25")
+
+
+def test_interchangeable_words_count_once() -> None:
+    """A text that says one thing three ways ("Obstruction, obstructed, obstructive") says it once:
+    the rest of the text keeps its weight, and documents saying one spelling lose nothing."""
+    matcher = suggester.matcher
+    ids = [matcher.ids[w] for w in ("obstruction", "obstructed", "obstructive", "lung")]
+    assert matcher.concepts(ids) == [ids[:3], ids[3:]]
+
+    def scores(words: list[str]) -> dict[str, float]:
+        return {h.label: h.score for h in matcher.best(words, 50)}
+
+    once, thrice = (
+        scores(["atrophy", "conjunctiva"]),
+        scores(["atrophy", "atrophic", "atrophia", "conjunctiva"]),
+    )
+    label = "Unspecified disorder of conjunctiva"  # says the site, not the main term
+    assert abs(once[label] - thrice[label]) < 0.01
+    assert once["Atrophy, atrophic, conjunctiva"] == thrice["Atrophy, atrophic, conjunctiva"] == 1.0
+    assert top("Obstruction, obstructed, obstructive pulmonary valve") == ["I37.0"]
 
 
 @pytest.mark.parametrize(
