@@ -91,8 +91,11 @@ class AlphabeticIndex:
         the main term "Failure, failed", then "heart", then "diastolic"; "see Enlargement,
         enlarged, prostate" names both variants) or of a subterm ("Mastoiditis, acute" is under
         "acute, subacute"). And a subterm's "NEC" is left out ("see Dependence, drug, nicotine"
-        is under "drug NEC"). Matching whole paths only, about 5,800 of the index's 12,100
-        references led nowhere or stopped at their main term.
+        is under "drug NEC"). A reference may also name a main term by its first word ("see
+        Fracture, femur, neck" is under "Fracture, traumatic") and write two terms in another
+        order ("see Diverticulosis, intestine, large": "large intestine"). Matching whole paths
+        only, about 5,800 of the index's 12,100 references led nowhere or stopped at their main
+        term; now 9,972 lead to a code.
         """
         target = entry.see
         for noise in _NOISE:
@@ -130,6 +133,18 @@ class AlphabeticIndex:
             # two terms of the reference may be one term of the index in another order: "see
             # Diverticulosis, intestine, large" is under "Diverticulosis, large intestine"
             found = [(child, 2) for child in children.get(_bag(f"{parts[0]} {parts[1]}"), ())]
+        if not any(taken for _child, taken in found) and not path:
+            # a reference may name a main term by its first word: "see Fracture, femur, neck" is
+            # under "Fracture, traumatic"; of equally deep routes, the main term that codes the
+            # word said alone (Fracture, traumatic T14.8; not Fracture, pathological) is taken
+            found = sorted(
+                (
+                    (child, 1)
+                    for child in children.get(parts[0], ())
+                    if _variants(child.path[0])[0] == parts[0]
+                ),
+                key=lambda pair: not pair[0].code,
+            )
         for child, taken in found:
             if not taken:
                 continue
