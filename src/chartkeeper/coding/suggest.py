@@ -125,6 +125,8 @@ MARKED_GROUPS: tuple[frozenset[str], ...] = tuple(
         "dependence dependent",
         "abuse",
         "poisoning overdose",
+        "proximal",
+        "distal",
     )
 )
 MARKED: dict[str, frozenset[str]] = {w: group for group in MARKED_GROUPS for w in group}
@@ -308,11 +310,12 @@ class Suggester:
             if self._own_term(hit) and self.matcher.says_all(hit.doc, tokens):
                 node = node_of(self.codeset, hit.code)
                 if node is not None and not self.codeset.nodes[node].leaf:
-                    if not hit.code.endswith("-"):
+                    if not hit.code.endswith("-") and not self._inclusion_term(hit):
                         continue  # a category's title ("Gastro-esophageal reflux disease", K21)
                     # an index row that leaves characters to the tabular list ("Otitis, media
-                    # H66.9-") leads to the leaf the text supports: the unspecified side when it
-                    # says none (H66.90)
+                    # H66.9-"), or a header's inclusion term ("Fracture of hip NOS", S72.00),
+                    # leads to the leaf the text supports: the unspecified side when it says
+                    # none (H66.90, S72.009)
                     node = self._descend(node, query) or None
                 said_in_full.add(node or "")
         chosen = heapq.nsmallest(POOL, best.items(), key=lambda kv: (-kv[1][0], kv[1][3]))
@@ -361,6 +364,13 @@ class Suggester:
             return False
         return hit.label == node.description or any(
             hit.label in node.notes.get(kind, ()) for kind in ("inclusion_term", "includes")
+        )
+
+    def _inclusion_term(self, hit: Hit) -> bool:
+        """Whether a hit is one of its tabular entry's inclusion terms."""
+        node = self.codeset.nodes.get(hit.code)
+        return (
+            hit.source == "tabular" and node is not None and hit.label in node.notes.get("inclusion_term", ())
         )
 
     def _contrast(

@@ -57,6 +57,9 @@ def top(text: str, n: int = 1) -> list[str]:
         # "large intestine"
         ("sigmoid diverticulosis", "K57.30"),
         ("duodenal diverticulum", "K57.10"),
+        # a header's inclusion term said in full ("Fracture of hip NOS", S72.00) is a direct hit
+        # on the leaf the text supports: no side said, the unspecified femur
+        ("hip fracture", "S72.009A"),
     ],
 )
 def test_suggest_finds_the_code(text: str, code: str) -> None:
