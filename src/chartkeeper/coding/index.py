@@ -95,7 +95,7 @@ class AlphabeticIndex:
         Fracture, femur, neck" is under "Fracture, traumatic") and write two terms in another
         order ("see Diverticulosis, intestine, large": "large intestine"). Matching whole paths
         only, about 5,800 of the index's 12,100 references led nowhere or stopped at their main
-        term; now 9,972 lead to a code.
+        term; now 10,044 lead to a code.
         """
         target = entry.see
         for noise in _NOISE:
@@ -126,7 +126,7 @@ class AlphabeticIndex:
                 for key in dict.fromkeys((*_variants(row.path[-1]), _loose(row.path[-1]))):
                     by_key.setdefault(key, []).append(row)
                 by_key.setdefault(_bag(_loose(row.path[-1])), []).append(row)
-        best: tuple[int, IndexEntry] | None = None
+        best: tuple[tuple[int, bool], IndexEntry] | None = None
         children = self._children.get(path, {})
         found = [(child, _takes(child, parts)) for child in children.get(parts[0], ())]
         if not any(taken for _child, taken in found) and len(parts) > 1:
@@ -151,9 +151,12 @@ class AlphabeticIndex:
             rest = parts[taken:]
             below = self._follow(child.path, rest) if rest else None
             reached = below if below is not None else child
-            depth = len(reached.path)
-            if best is None or depth > best[0]:
-                best = (depth, reached)
+            # the deepest row, and of equally deep ones the first with a code: "cardiac" and
+            # "heart" are one word to the tokenizer, and "Failure, cardiac" only sends the coder
+            # on to "Failure, heart" (I50.9)
+            rank = (len(reached.path), bool(reached.code))
+            if best is None or rank > best[0]:
+                best = (rank, reached)
         return best[1] if best is not None else None
 
 
@@ -170,7 +173,9 @@ def _same_word(a: str, b: str) -> bool:
 def _loose(term: str) -> str:
     """A term as a reference may write it: its words, without "NEC", "NOS" or nonessential
     modifiers ("see Injury, spinal (cord), cervical" is under "spinal")."""
-    return " ".join(t for t in document_tokens(_PARENTHESIZED.sub(" ", term)) if t not in ("nec", "nos"))
+    words = " ".join(t for t in document_tokens(_PARENTHESIZED.sub(" ", term)) if t not in ("nec", "nos"))
+    # a term of stop words alone keeps them: "with" and "A" (influenza A) are not one key
+    return words or " ".join(term.lower().split())
 
 
 def _bag(loose: str) -> str:
