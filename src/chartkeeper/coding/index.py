@@ -92,10 +92,12 @@ class AlphabeticIndex:
         enlarged, prostate" names both variants) or of a subterm ("Mastoiditis, acute" is under
         "acute, subacute"). And a subterm's "NEC" is left out ("see Dependence, drug, nicotine"
         is under "drug NEC"). A reference may also name a main term by its first word ("see
-        Fracture, femur, neck" is under "Fracture, traumatic") and write two terms in another
-        order ("see Diverticulosis, intestine, large": "large intestine"). Matching whole paths
-        only, about 5,800 of the index's 12,100 references led nowhere or stopped at their main
-        term; now 10,044 lead to a code.
+        Fracture, femur, neck" is under "Fracture, traumatic"), write two terms in another
+        order ("see Diverticulosis, intestine, large": "large intestine"), name one alternative
+        of a term joined by "or" ("see Bronchitis, acute": "acute or subacute") and join to a
+        term the "with" the index puts on a line of its own ("with intoxication"). Matching
+        whole paths only, about 5,800 of the index's 12,100 references led nowhere or stopped
+        at their main term; now 10,090 lead to a code.
         """
         target = entry.see
         for noise in _NOISE:
@@ -105,6 +107,13 @@ class AlphabeticIndex:
                 break
         parts = tuple(p.strip() for p in target.split(",") if p.strip())
         found = self.by_path.get(path_key(parts)) or self._follow((), [_loose(p) for p in parts])
+        # the index puts "with" on a line of its own ("Arteriosclerosis, with, critical limb
+        # ischemia"), where a reference may write "with critical limb ischemia" as one term
+        split = [piece for p in parts for piece in _CONNECTOR.split(p, maxsplit=1) if piece.strip()]
+        if len(split) > len(parts) and (found is None or len(found.path) < len(parts)):
+            deeper = self._follow((), [_loose(p) for p in split])
+            if deeper is not None and (found is None or len(deeper.path) > len(found.path)):
+                found = deeper
         # a row reached may itself send the coder on ("see Injury, nerve, shoulder" reaches
         # "Injury, nerve NEC, shoulder, see Injury, nerve, arm")
         if found is not None and not found.code and found.see and hops < 3 and found is not entry:
@@ -126,6 +135,9 @@ class AlphabeticIndex:
                 for key in dict.fromkeys((*_variants(row.path[-1]), _loose(row.path[-1]))):
                     by_key.setdefault(key, []).append(row)
                 by_key.setdefault(_bag(_loose(row.path[-1])), []).append(row)
+                if len(row.path) > 1:
+                    for key in _either(row.path[-1]):
+                        by_key.setdefault(key, []).append(row)
         best: tuple[tuple[int, bool], IndexEntry] | None = None
         children = self._children.get(path, {})
         found = [(child, _takes(child, parts)) for child in children.get(parts[0], ())]
@@ -178,6 +190,10 @@ def _loose(term: str) -> str:
     return words or " ".join(term.lower().split())
 
 
+#: A connector the index writes as a subterm of its own, at the start of a reference's term.
+_CONNECTOR = re.compile(r"^(with|without|in|due to)\s+(?=\S)", re.I)
+
+
 def _bag(loose: str) -> str:
     """A loose key's words in sorted order, marked so it never equals a loose key itself."""
     return "\0" + " ".join(sorted(loose.split()))
@@ -202,7 +218,17 @@ def _takes(row: IndexEntry, parts: list[str]) -> int:
         return 1
     if parts and parts[0] in variants and (len(row.path) > 1 or row.main_alternatives()):
         return 1
+    if parts and len(row.path) > 1 and parts[0] in _either(term):
+        return 1  # "see Bronchitis, acute" is under "acute or subacute"
     return 0
+
+
+@cache
+def _either(term: str) -> tuple[str, ...]:
+    """The loose keys of a subterm's alternatives joined by "or" ("acute or subacute": "acute",
+    "subacute"); none for a term without one."""
+    pieces = [piece for v in term.split(",") for piece in re.split(r"\s+or\s+", v) if piece.strip()]
+    return tuple(_loose(piece) for piece in pieces) if len(pieces) > len(term.split(",")) else ()
 
 
 def path_key(path: tuple[str, ...]) -> str:
