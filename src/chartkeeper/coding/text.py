@@ -439,6 +439,9 @@ def _bmi_values(text: str) -> str:
 _VITAMIN_LETTERS = frozenset({"b1", "b2", "b3", "b6", "b9", "b12"})
 #: Words that say whose history a "history of" is.
 _WHOSE_HISTORY = frozenset({"personal", "family", "familial"})
+#: What clinicians call a secondary neoplasm; the code set says "secondary" (C77-C79).
+_METASTATIC = frozenset({"metastatic", "metastasis", "metastases", "metastasized", "metastasised"})
+_SECONDARY_NEOPLASM = ("secondary", "malignant", "neoplasm")
 
 
 def implied_words(words: list[str]) -> list[str]:
@@ -447,7 +450,8 @@ def implied_words(words: list[str]) -> list[str]:
     "History of DVT" is the patient's own history: the index's main term is "History
     (personal) (of)" and a family history is always said as one, so "history" without "family"
     or "personal" reads "personal history" (Z86.718, not the thrombosis itself). "B12" alone is
-    vitamin B12.
+    vitamin B12. A metastasis is a secondary malignant neoplasm, the code set's words for it
+    ("lung mets": C78.00).
     """
     said = set(words)
     out: list[str] = []
@@ -456,6 +460,8 @@ def implied_words(words: list[str]) -> list[str]:
             out.append("personal")
         elif word in _VITAMIN_LETTERS and "vitamin" not in said:
             out.append("vitamin")
+        elif word in _METASTATIC:
+            out.extend(w for w in _SECONDARY_NEOPLASM if w not in said)
         out.append(word)
     return out
 

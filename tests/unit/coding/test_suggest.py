@@ -158,6 +158,21 @@ def test_a_coder_reads_in_whose_history_and_which_vitamin() -> None:
     assert query_tokens("vitamin B12 deficiency") == ["vitamin", "b12", "deficiency"]
 
 
+def test_a_metastasis_is_a_secondary_malignant_neoplasm() -> None:
+    """Clinicians write "mets" and "metastatic"; the code set writes "secondary malignant
+    neoplasm" (C77-C79), and "secondary" alone is as often a hypertension's."""
+    assert query_tokens("lung mets") == ["lung", "secondary", "malignant", "neoplasm", "metastatic"]
+    assert query_tokens("secondary malignant neoplasm of lung") == [
+        "secondary",
+        "malignant",
+        "neoplasm",
+        "lung",
+    ]
+    assert top("lung mets") == ["C78.00"]
+    assert top("brain mets") == ["C79.31"]
+    assert top("bone mets")[0].startswith("C79.5")
+
+
 def test_without_diagnosis_negates_nothing_after_it() -> None:
     """The index's main term "Findings, abnormal, inconclusive, without diagnosis" says no
     diagnosis was made; what follows it is the finding, not something denied."""
