@@ -98,8 +98,8 @@ class Matcher:
         variants = self.variants()
         classes: list[list[int]] = []
         for w in word_ids:
-            near = variants.get(w)
-            home = next((c for c in classes if near and any(x in near for x in c)), None) if near else None
+            near = variants.get(w, frozenset())
+            home = next((c for c in classes if any(x in near for x in c)), None)
             if home is None:
                 classes.append([w])
             else:
