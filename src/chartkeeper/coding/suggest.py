@@ -223,19 +223,10 @@ class Suggester:
         tokens = self.query_words(text)
         query = frozenset(tokens)
         out: list[Suggestion] = []
-        # a text that says no side gets one code of each kind, not its right, left and
-        # unspecified sides filling the list ("osteolysis femur": the thigh, then other sites)
-        one_side = not query & SIDES
-        shown: set[tuple[str, frozenset[str]]] = set()
         for c in self.candidates(tokens):
             full = self.complete(c.leaf, query)
             if full is None or any(s.code == full[0] for s in out):
                 continue
-            if one_side:
-                kind = self._kind(c.leaf)
-                if kind in shown:
-                    continue
-                shown.add(kind)
             scaled = c.score if self.ranker is not None else c.score / SCORE_SCALE
             score = round(min(1.0, max(0.0, scaled)), 4)
             out.append(Suggestion(full[0], full[1], score, tuple(c.labels), c.source))
@@ -374,14 +365,6 @@ class Suggester:
         return hit.label == node.description or any(
             hit.label in node.notes.get(kind, ()) for kind in ("inclusion_term", "includes")
         )
-
-    def _kind(self, leaf: str) -> tuple[str, frozenset[str]]:
-        """A leaf's parent and its description's words but for the side it says (negated or
-        not: "without foreign body of right hand") or leaves unspecified: the leaves that differ
-        only by side share it."""
-        facts = self._facts(leaf)
-        words = {w.removeprefix(NEGATION) for w in facts.own}
-        return facts.parent, frozenset(words - SIDES - {"unspecified"})
 
     def _inclusion_term(self, hit: Hit) -> bool:
         """Whether a hit is one of its tabular entry's inclusion terms."""
