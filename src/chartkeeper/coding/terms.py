@@ -15,7 +15,7 @@ import math
 import re
 import sys
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from chartkeeper.coding.code_mentions import MENTION, category_titles, say_codes
@@ -92,7 +92,7 @@ class Terms:
     ranked_post: array[int]
     #: What the code set says after a negator, as stemmed words ("open wound", from "without open
     #: wound"): where a text's negation ends when its clause goes on (``text._tokens``).
-    negations: list[str] = field(default_factory=list)
+    negations: list[str]
 
     _ARRAYS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("weights", "d"),
@@ -152,9 +152,11 @@ def _assemble(
     renderings: dict[int, list[tuple[int, float]]],
     categories: list[tuple[str, list[int]]],
     doc_nodes: list[int],
+    negations: list[str],
 ) -> Terms:
     """Flat arrays from documents ``[code, label, source, anchor, groups, optional]`` (word ids),
-    node profiles ``(code, word ids)`` and renderings (word id → ``[(word id, strength)]``)."""
+    node profiles ``(code, word ids)`` and renderings (word id → ``[(word id, strength)]``); the
+    negated phrases are kept as they are."""
     soft = {i for i, w in enumerate(vocabulary) if w in SOFT_WORDS}
     postings: list[list[int]] = [[] for _ in vocabulary]
     df = [0] * len(vocabulary)
@@ -237,6 +239,7 @@ def _assemble(
         cat_of_word=cat_of_word,
         node_docs=node_docs,
         ranked_post=ranked_post,
+        negations=negations,
     )
 
 
@@ -318,16 +321,15 @@ def compile_terms(
     profiles = _profiles(codeset, raw, ids)
     node_ids = {code: k for k, (code, _w, _t) in enumerate(profiles)}
     doc_nodes = [node_ids.get(node_of(codeset, d[0]) or "", -1) for d in raw]
-    terms = _assemble(
+    return _assemble(
         vocabulary,
         docs,
         profiles,
         renderings(codeset, raw, ids),
         _category_words(codeset, ids),
         doc_nodes,
+        sorted(_negations(codeset, index, held_inclusions)),
     )
-    terms.negations = sorted(_negations(codeset, index, held_inclusions))
-    return terms
 
 
 def _negations(
